@@ -1,0 +1,2 @@
+// Package clients manages API client records and authenticates their secrets.
+package clients

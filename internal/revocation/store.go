@@ -1,0 +1,24 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrUnavailable wraps store failures: the denylist could not be read or written.
+// Callers answer 503, never a false success.
+var ErrUnavailable = errors.New("revocation store unavailable")
+
+// Store persists denylist entries keyed by token id (a jti or a registered record id).
+type Store interface {
+	// Deny records id as revoked until expiresAt, after which the entry may vanish.
+	// A zero expiresAt means the entry never expires. Denying an id already denied
+	// keeps the later of the two expiries. Returns only once the entry is durably
+	// written (as durable as the backend is); any failure is returned wrapped.
+	Deny(ctx context.Context, id string, expiresAt time.Time) error
+	// IsDenied reports whether any of ids is on the denylist.
+	IsDenied(ctx context.Context, ids ...string) (bool, error)
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+}
