@@ -10,6 +10,7 @@ import (
 const (
 	CodeInvalid           = "invalid_request"    // 400
 	CodeInvalidToken      = "invalid_token"      // 401
+	CodeTokenRequired     = "token_required"     // 401, no token presented (RFC 6750 §3.1: no error attribute)
 	CodeUnauthorized      = "unauthorized"       // 401 (client authentication)
 	CodeForbidden         = "forbidden"          // 403
 	CodeInsufficientScope = "insufficient_scope" // 403
@@ -22,6 +23,10 @@ const (
 	CodeUnavailable       = "unavailable"        // 503
 	CodeInternal          = "internal"           // 500
 )
+
+// ErrStoreUnavailable marks a failure of the backing store (Redis down, a
+// timeout). Stores wrap it; the HTTP layer answers 503 + Retry-After.
+var ErrStoreUnavailable = errors.New("store unavailable")
 
 // Error is an error safe to show a client: Message and Field are public,
 // Err is the internal cause and only ever logged.

@@ -2,13 +2,15 @@ package revocation
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
 )
 
 // ErrUnavailable wraps store failures: the denylist could not be read or written.
-// Callers answer 503, never a false success.
-var ErrUnavailable = errors.New("revocation store unavailable")
+// Callers answer 503, never a false success. It is apperr.ErrStoreUnavailable,
+// so one check covers every store.
+var ErrUnavailable = apperr.ErrStoreUnavailable
 
 // Store persists denylist entries keyed by token id (a jti or a registered record id).
 type Store interface {

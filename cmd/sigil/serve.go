@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/httpapi"
+	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/revocation"
+	"github.com/sigil-dev/sigil/internal/store/memory"
+	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+func newServeCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API",
+		Long: "Run the HTTP API. With no configuration it runs in dev mode on the memory store,\n" +
+			"generates a key into an empty keys directory and prints a generated admin secret.",
+		Example: "  sigil serve\n  SIGIL_REDIS_URL=redis://127.0.0.1:6379/0 SIGIL_PEPPER_FILE=/run/secrets/pepper sigil serve --config configs/sigil.yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configPath, os.Environ())
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, cfg, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", os.Getenv("SIGIL_CONFIG"), "YAML config file (env SIGIL_CONFIG); see configs/sigil.example.yaml")
+	return cmd
+}
+
+// store is what serve needs of a backend: both stores implement it.
+type store interface {
+	clients.Store
+	revocation.Store
+}
+
+// serve wires the parts together and runs until ctx ends. Human-facing start
+// information (and a generated admin secret, once) goes to out; logs go to stderr.
+func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
+	log := newLogger(cfg.Log.Level)
+
+	st, storeDesc, closeStore, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	devKey := ""
+	if cfg.Mode == "dev" {
+		created, path, err := keys.EnsureDevKey(cfg.Keys.Dir)
+		if err != nil {
+			return fmt.Errorf("dev key: %w", err)
+		}
+		if created {
+			devKey = path
+			log.Warn("generated a dev signing key: keys dir was empty", slog.String("path", path))
+		}
+	}
+	ring, err := keys.NewRing(keyLoader(cfg.Keys))
+	if err != nil {
+		return fmt.Errorf("load keys (keys.dir %s): %w", cfg.Keys.Dir, err)
+	}
+
+	pepper := []byte(cfg.Pepper)
+	if len(pepper) == 0 {
+		// Only reachable with the memory store (config requires a pepper with
+		// Redis): client records die with the process, and so may the pepper.
+		pepper = make([]byte, 32)
+		if _, err := rand.Read(pepper); err != nil {
+			return fmt.Errorf("pepper: %w", err)
+		}
+	}
+	clientSvc := clients.NewService(clients.ServiceConfig{
+		Store: st, Pepper: pepper, MaxTokenExpiry: int64(cfg.Tokens.EmbedMaxExpiry / time.Second),
+	})
+	adminSecret, generatedAdmin := cfg.AdminSecret, false
+	if adminSecret == "" && cfg.Mode == "dev" {
+		b := make([]byte, clients.SecretBytes)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("admin secret: %w", err)
+		}
+		adminSecret, generatedAdmin = base64.RawURLEncoding.EncodeToString(b), true
+	}
+	if adminSecret != "" {
+		if err := clientSvc.EnsureAdmin(ctx, adminSecret); err != nil {
+			return err
+		}
+	}
+
+	revoker := revocation.NewService(st, cfg.Tokens.Leeway, nil)
+	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring})
+	verifier := token.NewVerifier(token.VerifierConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker, Leeway: cfg.Tokens.Leeway,
+	})
+	api := httpapi.New(httpapi.Config{
+		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
+		Ready:           []httpapi.Check{{Name: "store", Fn: st.Ping}},
+		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
+		RetryAfter: cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (addr): %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + ln.Addr().String()
+	printBanner(out, banner{
+		base: base, store: storeDesc, issuer: cfg.Issuer, active: ring.Active(), devKey: devKey,
+		adminSecret: adminSecret, generatedAdmin: generatedAdmin,
+	})
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if err := ring.Reload(); err != nil {
+				log.Error("key reload failed; keeping the current keys", slog.String("err", err.Error()))
+				continue
+			}
+			log.Info("keys reloaded", slog.String("active_kid", ring.Active().KID), slog.Int("keys", len(ring.Set().All())))
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store, string, func(), error) {
+	if cfg.Redis.URL == "" {
+		log.Warn("using the in-memory store: revocations and clients die with the process; set SIGIL_REDIS_URL for Redis")
+		return memory.New(nil), "memory (revocations die with the process)", func() {}, nil
+	}
+	client, err := redisstore.NewClient(cfg.Redis.URL)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("redis.url: %w", err)
+	}
+	st := redisstore.New(client, cfg.Redis.Prefix)
+	if err := st.Ping(ctx); err != nil {
+		log.Warn("redis is not reachable at start; readiness will say so", slog.String("err", err.Error()))
+	}
+	return st, "redis " + redactURL(cfg.Redis.URL), func() { _ = client.Close() }, nil
+}
+
+// keyLoader reads the keys dir (and the HS256 secret, if configured) into a Set.
+func keyLoader(kc config.Keys) func() (*keys.Set, error) {
+	return func() (*keys.Set, error) {
+		ks, err := keys.LoadDir(kc.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if kc.HS256SecretFile != "" {
+			secret, err := os.ReadFile(kc.HS256SecretFile)
+			if err != nil {
+				return nil, fmt.Errorf("keys.hs256_secret_file: %w", err)
+			}
+			k, err := keys.SecretKey(secret)
+			if err != nil {
+				return nil, fmt.Errorf("keys.hs256_secret_file: %w", err)
+			}
+			ks = append(ks, k)
+		}
+		if len(ks) == 0 {
+			return nil, fmt.Errorf("no keys in %s: run `sigil keys generate --dir %s`", kc.Dir, kc.Dir)
+		}
+		return keys.NewSet(ks, kc.Active)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,249 @@
+package clients
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+)
+
+// ErrBadCredentials is returned by Authenticate for an unknown id or a wrong
+// secret alike, so callers cannot tell which part was wrong.
+var ErrBadCredentials = errors.New("bad client credentials")
+
+// AdminID is the id of the bootstrap admin client.
+const AdminID = "admin"
+
+// SecretBytes is the entropy of a generated secret: 256 bits.
+const SecretBytes = 32
+
+var (
+	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	scopePattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$`)
+	resourceKinds   = []string{"dashboard", "report", "app", "api"}
+	resourcePattern = regexp.MustCompile(`^(dashboard|report|app|api):[A-Za-z0-9*?._:-]{1,128}$`)
+)
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Store  Store
+	Pepper []byte
+	// MaxTokenExpiry caps a client's maxTokenExpiry (seconds).
+	MaxTokenExpiry int64
+	Now            func() time.Time
+	Rand           io.Reader
+	NewID          func() string
+}
+
+// Service creates clients, issues their secrets and authenticates them.
+type Service struct {
+	cfg ServiceConfig
+	// dummy is compared against when the client id is unknown, so that an
+	// unknown id costs the same as a wrong secret.
+	dummy []byte
+}
+
+// NewService returns a Service; Now, Rand and NewID default to the real ones.
+func NewService(cfg ServiceConfig) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = uuid.NewString
+	}
+	s := &Service{cfg: cfg}
+	s.dummy = s.hash("")
+	return s
+}
+
+// NewClient is the input of Create.
+type NewClient struct {
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Role           string   `json:"role"`
+	Resources      []string `json:"resources"`
+	Scopes         []string `json:"scopes"`
+	MaxTokenExpiry int64    `json:"maxTokenExpiry"`
+}
+
+// Validate checks the input and fills defaults (role issuer); errors name the field.
+func (n *NewClient) Validate(maxExpiry int64) error {
+	if n.ID != "" && !idPattern.MatchString(n.ID) {
+		return apperr.Invalid("id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+	}
+	if len(n.Name) > 200 {
+		return apperr.Invalid("name", "must be at most 200 characters")
+	}
+	if n.Role == "" {
+		n.Role = RoleIssuer
+	}
+	if n.Role != RoleAdmin && n.Role != RoleIssuer {
+		return apperr.Invalid("role", "must be admin or issuer")
+	}
+	if len(n.Resources) > 64 {
+		return apperr.Invalid("resources", "at most 64 patterns")
+	}
+	for i, r := range n.Resources {
+		if !resourcePattern.MatchString(r) {
+			return apperr.Invalid(fmt.Sprintf("resources[%d]", i), "must be <kind>:<id or glob> with kind one of %v", resourceKinds)
+		}
+		if _, err := path.Match(r, ""); err != nil {
+			return apperr.Invalid(fmt.Sprintf("resources[%d]", i), "invalid glob pattern")
+		}
+	}
+	if len(n.Scopes) > 64 {
+		return apperr.Invalid("scopes", "at most 64 scopes")
+	}
+	for i, s := range n.Scopes {
+		if !scopePattern.MatchString(s) {
+			return apperr.Invalid(fmt.Sprintf("scopes[%d]", i), "must be 1-64 characters of A-Z a-z 0-9 : . _ -")
+		}
+	}
+	if n.MaxTokenExpiry < 0 || n.MaxTokenExpiry > maxExpiry {
+		return apperr.Invalid("maxTokenExpiry", "must be between 0 (server default) and %d seconds", maxExpiry)
+	}
+	return nil
+}
+
+// Create validates in, stores a new client and returns it with its secret,
+// which is shown this once and never stored.
+func (s *Service) Create(ctx context.Context, in NewClient) (Client, string, error) {
+	if err := in.Validate(s.cfg.MaxTokenExpiry); err != nil {
+		return Client{}, "", err
+	}
+	if in.ID == "" {
+		in.ID = s.cfg.NewID()
+	}
+	secret, err := s.newSecret()
+	if err != nil {
+		return Client{}, "", err
+	}
+	c := Client{
+		ID: in.ID, Name: in.Name, Role: in.Role,
+		Resources: nonNil(in.Resources), Scopes: nonNil(in.Scopes),
+		MaxTokenExpiry: in.MaxTokenExpiry, SecretHash: s.hash(secret),
+		CreatedAt: s.cfg.Now().UTC().Truncate(time.Second),
+	}
+	if err := s.cfg.Store.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, ErrAlreadyExists) {
+			return Client{}, "", &apperr.Error{Code: apperr.CodeConflict, Field: "id", Message: "a client with this id already exists", Err: err}
+		}
+		return Client{}, "", fmt.Errorf("create client: %w", err)
+	}
+	return c, secret, nil
+}
+
+// EnsureAdmin makes the client "admin" exist with role admin and secret.
+func (s *Service) EnsureAdmin(ctx context.Context, secret string) error {
+	c := Client{
+		ID: AdminID, Name: "bootstrap admin", Role: RoleAdmin,
+		Resources: []string{}, Scopes: []string{},
+		SecretHash: s.hash(secret), CreatedAt: s.cfg.Now().UTC().Truncate(time.Second),
+	}
+	err := s.cfg.Store.CreateClient(ctx, c)
+	if errors.Is(err, ErrAlreadyExists) {
+		err = s.cfg.Store.UpdateClient(ctx, c)
+	}
+	if err != nil {
+		return fmt.Errorf("ensure admin client: %w", err)
+	}
+	return nil
+}
+
+// Authenticate returns the client whose id and secret match, or an error
+// wrapping ErrBadCredentials. The secret comparison is constant-time and an
+// unknown id costs as much as a wrong secret.
+func (s *Service) Authenticate(ctx context.Context, id, secret string) (Client, error) {
+	c, err := s.cfg.Store.GetClient(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		hmac.Equal(s.hash(secret), s.dummy)
+		return Client{}, ErrBadCredentials
+	case err != nil:
+		return Client{}, fmt.Errorf("authenticate client: %w", err)
+	}
+	if !hmac.Equal(s.hash(secret), c.SecretHash) {
+		return Client{}, ErrBadCredentials
+	}
+	return c, nil
+}
+
+// Get returns a client or an error wrapping ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (Client, error) {
+	return s.cfg.Store.GetClient(ctx, id)
+}
+
+// List returns every client.
+func (s *Service) List(ctx context.Context) ([]Client, error) {
+	return s.cfg.Store.ListClients(ctx)
+}
+
+// Delete removes a client; ErrNotFound if absent.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	return s.cfg.Store.DeleteClient(ctx, id)
+}
+
+// RotateSecret gives the client a new secret, returned once; the old one stops working at once.
+func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, error) {
+	c, err := s.cfg.Store.GetClient(ctx, id)
+	if err != nil {
+		return Client{}, "", err
+	}
+	secret, err := s.newSecret()
+	if err != nil {
+		return Client{}, "", err
+	}
+	c.SecretHash = s.hash(secret)
+	if err := s.cfg.Store.UpdateClient(ctx, c); err != nil {
+		return Client{}, "", fmt.Errorf("rotate secret: %w", err)
+	}
+	return c, secret, nil
+}
+
+// Allows reports whether the client may act on resource ("dashboard:sales").
+// Admins may act on everything.
+func (c Client) Allows(resource string) bool {
+	if c.Role == RoleAdmin {
+		return true
+	}
+	return slices.ContainsFunc(c.Resources, func(p string) bool {
+		ok, _ := path.Match(p, resource)
+		return ok
+	})
+}
+
+func (s *Service) newSecret() (string, error) {
+	b := make([]byte, SecretBytes)
+	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (s *Service) hash(secret string) []byte {
+	m := hmac.New(sha256.New, s.cfg.Pepper)
+	m.Write([]byte(secret))
+	return m.Sum(nil)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}

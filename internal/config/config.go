@@ -1,0 +1,252 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the file + environment configuration of `sigil serve`. Every key
+// can be overridden by the environment variable named in its env tag,
+// prefixed with SIGIL_ (e.g. redis.url → SIGIL_REDIS_URL).
+type Config struct {
+	// Mode is "dev" (generate a key into an empty keys dir, print a generated
+	// admin secret) or "prod" (refuse to start without keys, pepper and admin secret source).
+	Mode     string `yaml:"mode" env:"MODE"`
+	Addr     string `yaml:"addr" env:"ADDR"`
+	Issuer   string `yaml:"issuer" env:"ISSUER"`
+	Audience string `yaml:"audience" env:"AUDIENCE"`
+	// AdminSecret, when set, makes a client "admin" with role admin and this secret exist after start.
+	AdminSecret     string `yaml:"admin_secret" env:"ADMIN_SECRET"`
+	AdminSecretFile string `yaml:"admin_secret_file" env:"ADMIN_SECRET_FILE"`
+	// Pepper keys the HMAC that stores client secrets. Required with Redis (it
+	// must survive restarts); generated per process with the memory store.
+	Pepper     string `yaml:"pepper" env:"PEPPER"`
+	PepperFile string `yaml:"pepper_file" env:"PEPPER_FILE"`
+
+	Redis      Redis      `yaml:"redis" envPrefix:"REDIS_"`
+	Keys       Keys       `yaml:"keys" envPrefix:"KEYS_"`
+	Tokens     Tokens     `yaml:"tokens" envPrefix:"TOKENS_"`
+	Revocation Revocation `yaml:"revocation" envPrefix:"REVOCATION_"`
+	HTTP       HTTP       `yaml:"http" envPrefix:"HTTP_"`
+	Log        Log        `yaml:"log" envPrefix:"LOG_"`
+}
+
+// Redis configures the production store. An empty URL selects the memory store.
+type Redis struct {
+	URL    string `yaml:"url" env:"URL"`
+	Prefix string `yaml:"prefix" env:"PREFIX"`
+}
+
+// Keys configures signing keys.
+type Keys struct {
+	Dir string `yaml:"dir" env:"DIR"`
+	// Active is the kid that signs; empty picks the newest key file.
+	Active string `yaml:"active" env:"ACTIVE"`
+	// HS256SecretFile enables HS256 with the secret in this file (never published in JWKS).
+	HS256SecretFile string `yaml:"hs256_secret_file" env:"HS256_SECRET_FILE"`
+}
+
+// Tokens configures minting and verification.
+type Tokens struct {
+	EmbedDefaultExpiry time.Duration `yaml:"embed_default_expiry" env:"EMBED_DEFAULT_EXPIRY"`
+	EmbedMaxExpiry     time.Duration `yaml:"embed_max_expiry" env:"EMBED_MAX_EXPIRY"`
+	Leeway             time.Duration `yaml:"leeway" env:"LEEWAY"`
+}
+
+// Revocation configures how revocations are written and checked.
+type Revocation struct {
+	// RetryAfter is the Retry-After sent with a 503 when the store can't take a revocation.
+	RetryAfter time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
+}
+
+// HTTP configures the listener.
+type HTTP struct {
+	ReadTimeout     time.Duration `yaml:"read_timeout" env:"READ_TIMEOUT"`
+	WriteTimeout    time.Duration `yaml:"write_timeout" env:"WRITE_TIMEOUT"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
+	// StoreTimeout bounds every store call a request makes.
+	StoreTimeout time.Duration `yaml:"store_timeout" env:"STORE_TIMEOUT"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `yaml:"level" env:"LEVEL"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Mode:     "dev",
+		Addr:     "127.0.0.1:8080",
+		Audience: "sigil",
+		Redis:    Redis{Prefix: "sigil:"},
+		Keys:     Keys{Dir: "keys"},
+		Tokens: Tokens{
+			EmbedDefaultExpiry: time.Hour,
+			EmbedMaxExpiry:     24 * time.Hour,
+			Leeway:             30 * time.Second,
+		},
+		Revocation: Revocation{RetryAfter: 2 * time.Second},
+		HTTP: HTTP{
+			ReadTimeout:     10 * time.Second,
+			WriteTimeout:    10 * time.Second,
+			ShutdownTimeout: 15 * time.Second,
+			StoreTimeout:    2 * time.Second,
+		},
+		Log: Log{Level: "info"},
+	}
+}
+
+// Load reads the YAML file at path (if path is non-empty) over the defaults,
+// applies the environment (environ as from os.Environ), fills derived
+// defaults and validates. Errors name the offending key.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		// An empty file decodes to io.EOF: no overrides.
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, env.ToMap(environ)); err != nil {
+		return cfg, err
+	}
+	if err := cfg.resolveSecrets(); err != nil {
+		return cfg, err
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "http://" + cfg.Addr
+	}
+	return cfg, cfg.Validate()
+}
+
+// applyEnv overrides cfg from SIGIL_* variables. The library names the Go
+// field on a parse error; users set variables, so the error names the variable.
+func applyEnv(cfg *Config, vars map[string]string) error {
+	opts := env.Options{Prefix: "SIGIL_", Environment: vars}
+	err := env.ParseWithOptions(cfg, opts)
+	if err == nil {
+		return nil
+	}
+	params, _ := env.GetFieldParamsWithOptions(cfg, opts)
+	for _, p := range params {
+		v, ok := vars[p.Key]
+		if !ok {
+			continue
+		}
+		probe := Default()
+		if env.ParseWithOptions(&probe, env.Options{Prefix: "SIGIL_", Environment: map[string]string{p.Key: v}}) != nil {
+			return fmt.Errorf("environment variable %s: invalid value: %w", p.Key, err)
+		}
+	}
+	return fmt.Errorf("environment: %w", err)
+}
+
+func (c *Config) resolveSecrets() error {
+	read := func(key, file string, dst *string) error {
+		if file == "" {
+			return nil
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		*dst = strings.TrimSpace(string(b))
+		return nil
+	}
+	return errors.Join(
+		read("admin_secret_file", c.AdminSecretFile, &c.AdminSecret),
+		read("pepper_file", c.PepperFile, &c.Pepper),
+	)
+}
+
+// Validate reports every invalid key at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config key %s (env %s): %s", key, envName(key), fmt.Sprintf(format, args...)))
+	}
+	if c.Mode != "dev" && c.Mode != "prod" {
+		bad("mode", "must be dev or prod, got %q", c.Mode)
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		bad("addr", "must be host:port, got %q", c.Addr)
+	}
+	if u, err := url.Parse(c.Issuer); err != nil || u.Scheme == "" || u.Host == "" {
+		bad("issuer", "must be an absolute URL, got %q", c.Issuer)
+	}
+	if strings.TrimSpace(c.Audience) == "" {
+		bad("audience", "must not be empty")
+	}
+	if c.Redis.URL != "" {
+		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("redis.url", "must be a redis:// or rediss:// URL")
+		}
+		if c.Pepper == "" {
+			bad("pepper", "required with redis.url: client secrets must verify after a restart")
+		}
+	}
+	if c.Pepper != "" && len(c.Pepper) < 32 {
+		bad("pepper", "must be at least 32 characters")
+	}
+	if c.AdminSecret != "" && len(c.AdminSecret) < 16 {
+		bad("admin_secret", "must be at least 16 characters")
+	}
+	if c.Keys.Dir == "" {
+		bad("keys.dir", "must not be empty")
+	}
+	t := c.Tokens
+	if t.EmbedMaxExpiry < time.Second {
+		bad("tokens.embed_max_expiry", "must be at least 1s")
+	}
+	if t.EmbedDefaultExpiry < time.Second || t.EmbedDefaultExpiry > t.EmbedMaxExpiry {
+		bad("tokens.embed_default_expiry", "must be between 1s and tokens.embed_max_expiry (%s)", t.EmbedMaxExpiry)
+	}
+	if t.EmbedDefaultExpiry%time.Second != 0 || t.EmbedMaxExpiry%time.Second != 0 {
+		bad("tokens.embed_default_expiry", "expiries are whole seconds")
+	}
+	if t.Leeway < 0 || t.Leeway > 5*time.Minute {
+		bad("tokens.leeway", "must be between 0 and 5m, got %s", t.Leeway)
+	}
+	if c.Revocation.RetryAfter < time.Second {
+		bad("revocation.retry_after", "must be at least 1s")
+	}
+	for _, d := range []struct {
+		key string
+		val time.Duration
+	}{
+		{"http.read_timeout", c.HTTP.ReadTimeout}, {"http.write_timeout", c.HTTP.WriteTimeout},
+		{"http.shutdown_timeout", c.HTTP.ShutdownTimeout}, {"http.store_timeout", c.HTTP.StoreTimeout},
+	} {
+		if d.val <= 0 {
+			bad(d.key, "must be positive")
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+// envName is the environment variable that overrides key.
+func envName(key string) string {
+	return "SIGIL_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key))
+}

@@ -1,0 +1,197 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+// MaxBodyBytes is the largest request body accepted (413 above it).
+const MaxBodyBytes = 64 << 10
+
+// Minter signs tokens.
+type Minter interface {
+	Mint(c token.Claims, ttl time.Duration) (string, *token.Claims, error)
+}
+
+// Verifier runs the verification pipeline.
+type Verifier interface {
+	// Verify runs every step; errors wrap token.ErrInvalidToken or a store error.
+	Verify(ctx context.Context, raw string) (*token.Claims, error)
+	// VerifyIgnoringExpiry checks everything but expiry and revocation.
+	VerifyIgnoringExpiry(ctx context.Context, raw string) (*token.Claims, error)
+}
+
+// Revoker records revocations.
+type Revoker interface {
+	// Revoke returns only once the denylist has taken the token's id; store
+	// failures wrap apperr.ErrStoreUnavailable.
+	Revoke(ctx context.Context, c *token.Claims) error
+}
+
+// Clients manages and authenticates API clients.
+type Clients interface {
+	// Authenticate returns clients.ErrBadCredentials for an unknown id or wrong secret.
+	Authenticate(ctx context.Context, id, secret string) (clients.Client, error)
+	Create(ctx context.Context, in clients.NewClient) (clients.Client, string, error)
+	// Get, Delete and RotateSecret return clients.ErrNotFound for an unknown id.
+	Get(ctx context.Context, id string) (clients.Client, error)
+	List(ctx context.Context) ([]clients.Client, error)
+	Delete(ctx context.Context, id string) error
+	RotateSecret(ctx context.Context, id string) (clients.Client, string, error)
+}
+
+// KeySet gives the current key set (swapped on reload).
+type KeySet interface {
+	Set() *keys.Set
+}
+
+// Check is one readiness check.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Config is the runtime configuration of the HTTP API; everything is injected.
+type Config struct {
+	Issuer   string
+	Minter   Minter
+	Verifier Verifier
+	Revoker  Revoker
+	Clients  Clients
+	Keys     KeySet
+	Ready    []Check
+
+	EmbedDefaultTTL time.Duration
+	EmbedMaxTTL     time.Duration
+	// RetryAfter is sent with 503 answers.
+	RetryAfter time.Duration
+	// StoreTimeout bounds the work of each request that touches a store.
+	StoreTimeout time.Duration
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Server is sigil's HTTP API.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	echo *echo.Echo
+}
+
+// New builds the API with every route registered.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 2 * time.Second
+	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = 2 * time.Second
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{cfg: cfg, log: cfg.Logger, echo: e}
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
+		s.logRequests,
+		middleware.Recover(),
+		s.limitBody,
+		s.boundTime,
+	)
+	s.routes()
+	return s
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/.well-known/jwks.json", s.jwks)
+	e.GET("/.well-known/oauth-authorization-server", s.metadata)
+
+	v1 := e.Group("/api/v1")
+	v1.POST("/token", s.mint)
+	v1.POST("/token/refresh", s.refresh)
+	v1.POST("/invalidate-token", s.invalidate)
+	v1.GET("/verify", s.verify)
+	v1.HEAD("/verify", s.verify)
+	v1.POST("/introspect", s.introspect, s.requireClient)
+	v1.POST("/revoke", s.revoke, s.requireClient)
+
+	admin := e.Group("/api/clients", s.requireClient, s.requireAdmin)
+	admin.POST("", s.createClient)
+	admin.GET("", s.listClients)
+	admin.GET("/:id", s.getClient)
+	admin.DELETE("/:id", s.deleteClient)
+	admin.POST("/:id/_rotate-secret", s.rotateClientSecret)
+}
+
+// logRequests logs one line per request: the route template, never the raw
+// URI, because paths and queries can carry tokens.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("request_id", requestID(c)),
+			slog.String("method", c.Request().Method),
+			slog.String("route", c.Path()),
+			slog.Int("status", c.Response().Status),
+			slog.Duration("duration", time.Since(start)))
+		return nil
+	}
+}
+
+// limitBody caps every request body; reading past it fails with *http.MaxBytesError (413).
+func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > MaxBodyBytes {
+			return &http.MaxBytesError{Limit: MaxBodyBytes}
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes)
+		return next(c)
+	}
+}
+
+// boundTime bounds every request's store work, so a slow Redis turns into a
+// 503 rather than a pile of waiting goroutines.
+func (s *Server) boundTime(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.StoreTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// noStore marks a response as not cacheable: it carries or judges a token.
+func noStore(c echo.Context) {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Pragma", "no-cache")
+}

@@ -1,0 +1,205 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+// Identity headers handed to the upstream by forward-auth.
+const (
+	HeaderSubject  = "X-Sigil-Subject"
+	HeaderKind     = "X-Sigil-Kind"
+	HeaderScope    = "X-Sigil-Scope"
+	HeaderResource = "X-Sigil-Resource"
+	HeaderParams   = "X-Sigil-Params"
+	HeaderPolicies = "X-Sigil-Policies"
+)
+
+// verifyResponse is the body of a 200 from /api/v1/verify (gateways use the headers).
+type verifyResponse struct {
+	Active   bool   `json:"active"`
+	Subject  string `json:"sub,omitempty"`
+	Kind     string `json:"tt"`
+	Scope    string `json:"scope,omitempty"`
+	Resource string `json:"resource"`
+	Exp      int64  `json:"exp,omitempty"`
+}
+
+// verify answers GET /api/v1/verify, the forward-auth endpoint of gateways.
+func (s *Server) verify(c echo.Context) error {
+	raw, err := forwardedToken(c)
+	if err != nil {
+		return err
+	}
+	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	h := c.Response().Header()
+	if claims.Subject != "" {
+		h.Set(HeaderSubject, claims.Subject)
+	}
+	h.Set(HeaderKind, claims.Kind)
+	if claims.Scope != "" {
+		h.Set(HeaderScope, claims.Scope)
+	}
+	h.Set(HeaderResource, claims.Resource())
+	if len(claims.Params) > 0 {
+		h.Set(HeaderParams, encodeHeaderJSON(claims.Params))
+	}
+	if len(claims.SecurityPolicies) > 0 {
+		h.Set(HeaderPolicies, encodeHeaderJSON(claims.SecurityPolicies))
+	}
+	if c.Request().Method == http.MethodHead {
+		return c.NoContent(http.StatusOK)
+	}
+	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: claims.Resource()}
+	if claims.ExpiresAt != nil {
+		resp.Exp = claims.ExpiresAt.Unix()
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// encodeHeaderJSON is base64url(JSON) so that any value fits a header safely.
+func encodeHeaderJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// forwardedToken finds the token of a forward-auth request: the Bearer
+// header, then ?token=, then the token query of the original URI that the
+// gateway forwards.
+func forwardedToken(c echo.Context) (string, error) {
+	if tok := bearerToken(c); tok != "" {
+		return tok, nil
+	}
+	if tok := c.QueryParam("token"); tok != "" {
+		return tok, nil
+	}
+	for _, h := range []string{"X-Forwarded-Uri", "X-Original-URI"} {
+		v := c.Request().Header.Get(h)
+		if v == "" {
+			continue
+		}
+		u, err := url.ParseRequestURI(v)
+		if err != nil {
+			return "", apperr.Invalid(h, "%s is not a valid request URI", h)
+		}
+		if tok := u.Query().Get("token"); tok != "" {
+			return tok, nil
+		}
+	}
+	return "", &apperr.Error{Code: apperr.CodeTokenRequired, Message: "a token is required: Authorization: Bearer, or ?token="}
+}
+
+// invalidate answers POST /api/v1/invalidate-token: logout. 204 only once
+// the denylist holds the token's id; an expired or already revoked genuine
+// token is 204 too; a forged one is 401.
+func (s *Server) invalidate(c echo.Context) error {
+	raw, err := requireBearer(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	claims, err := s.cfg.Verifier.VerifyIgnoringExpiry(ctx, raw)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Revoker.Revoke(ctx, claims); err != nil {
+		return err
+	}
+	noStore(c)
+	return c.NoContent(http.StatusNoContent)
+}
+
+// introspectResponse is RFC 7662's answer; inactive tokens get {"active": false} only.
+type introspectResponse struct {
+	Active           bool           `json:"active"`
+	Scope            string         `json:"scope,omitempty"`
+	ClientID         string         `json:"client_id,omitempty"`
+	Subject          string         `json:"sub,omitempty"`
+	TokenType        string         `json:"token_type,omitempty"`
+	Exp              int64          `json:"exp,omitempty"`
+	Iat              int64          `json:"iat,omitempty"`
+	Nbf              int64          `json:"nbf,omitempty"`
+	Aud              []string       `json:"aud,omitempty"`
+	Iss              string         `json:"iss,omitempty"`
+	Jti              string         `json:"jti,omitempty"`
+	Kind             string         `json:"tt,omitempty"`
+	TID              string         `json:"tid,omitempty"`
+	DashboardID      string         `json:"dashboardId,omitempty"`
+	ReportID         string         `json:"reportId,omitempty"`
+	AppID            string         `json:"appId,omitempty"`
+	ReadOnly         bool           `json:"readOnly,omitempty"`
+	Params           map[string]any `json:"params,omitempty"`
+	SecurityPolicies []token.Policy `json:"securityPolicies,omitempty"`
+}
+
+// introspect answers POST /api/v1/introspect (RFC 7662) for authenticated
+// clients. A token outside the caller's resources is reported inactive.
+func (s *Server) introspect(c echo.Context) error {
+	raw, err := formValue(c, "token")
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	if errors.Is(err, token.ErrInvalidToken) || (err == nil && !caller(c).Allows(claims.Resource())) {
+		return c.JSON(http.StatusOK, introspectResponse{Active: false})
+	}
+	if err != nil {
+		return err
+	}
+	resp := introspectResponse{
+		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, Subject: claims.Subject,
+		TokenType: "Bearer", Aud: claims.Audience, Iss: claims.Issuer, Jti: claims.ID, Kind: claims.Kind,
+		TID: claims.TID, DashboardID: claims.DashboardID, ReportID: claims.ReportID, AppID: claims.AppID,
+		ReadOnly: claims.ReadOnly, Params: claims.Params, SecurityPolicies: claims.SecurityPolicies,
+	}
+	if claims.ExpiresAt != nil {
+		resp.Exp = claims.ExpiresAt.Unix()
+	}
+	if claims.IssuedAt != nil {
+		resp.Iat = claims.IssuedAt.Unix()
+	}
+	if claims.NotBefore != nil {
+		resp.Nbf = claims.NotBefore.Unix()
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// revoke answers POST /api/v1/revoke (RFC 7009). An invalid token is a 200
+// (RFC 7009 §2.2); a genuine token outside the caller's resources is a 403.
+func (s *Server) revoke(c echo.Context) error {
+	raw, err := formValue(c, "token")
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	claims, err := s.cfg.Verifier.VerifyIgnoringExpiry(ctx, raw)
+	if errors.Is(err, token.ErrInvalidToken) {
+		return c.NoContent(http.StatusOK)
+	}
+	if err != nil {
+		return err
+	}
+	if !caller(c).Allows(claims.Resource()) {
+		return forbidden("this client may not revoke tokens of this resource")
+	}
+	if err := s.cfg.Revoker.Revoke(ctx, claims); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusOK)
+}

@@ -1,0 +1,93 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+type ctxKey struct{}
+
+// ClaimsFrom returns the claims the middleware verified for this request.
+func ClaimsFrom(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(ctxKey{}).(*Claims)
+	return c, ok
+}
+
+// EchoContextKey is where the Echo middleware stores the *Claims (c.Get).
+const EchoContextKey = "sigil.claims"
+
+// Middleware is net/http middleware: requests without a valid bearer token
+// get 401 (503 if revocation could not be checked); others reach next with
+// the claims in their context (ClaimsFrom).
+func (v *Verifier) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, status, err := v.check(r)
+		if err != nil {
+			writeError(w, status, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, claims)))
+	})
+}
+
+// Echo is the same middleware for echo v4: the claims are in
+// c.Get(EchoContextKey) and in the request context.
+func (v *Verifier) Echo() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			claims, status, err := v.check(c.Request())
+			if err != nil {
+				writeError(c.Response(), status, err)
+				return nil
+			}
+			c.Set(EchoContextKey, claims)
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), ctxKey{}, claims)))
+			return next(c)
+		}
+	}
+}
+
+func (v *Verifier) check(r *http.Request) (*Claims, int, error) {
+	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+		return nil, http.StatusUnauthorized, errMissing
+	}
+	claims, err := v.Verify(r.Context(), strings.TrimSpace(raw))
+	switch {
+	case err == nil:
+		return claims, http.StatusOK, nil
+	case errors.Is(err, ErrInvalidToken):
+		return nil, http.StatusUnauthorized, err
+	default:
+		return nil, http.StatusServiceUnavailable, err
+	}
+}
+
+var errMissing = errors.New("missing bearer token")
+
+// writeError answers like sigil does: JSON error body, RFC 6750 header, no
+// token text and no internal detail.
+func writeError(w http.ResponseWriter, status int, err error) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	code, msg := "invalid_token", "the token is invalid ("+Reason(err)+")"
+	switch {
+	case errors.Is(err, errMissing):
+		code, msg = "token_required", "an Authorization: Bearer token is required"
+		h.Set("WWW-Authenticate", `Bearer realm="sigil"`)
+	case status == http.StatusServiceUnavailable:
+		code, msg = "unavailable", "revocation could not be checked, retry later"
+		h.Set("Retry-After", "2")
+	default:
+		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="sigil", error="invalid_token", error_description=%q`, msg))
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}

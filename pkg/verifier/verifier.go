@@ -1,0 +1,162 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+// Claims are the claims of a verified sigil token.
+type Claims = token.Claims
+
+// Revocation decides whether a verified token was revoked; see Config.Revocation.
+type Revocation = token.Revocation
+
+// ErrInvalidToken is matched (errors.Is) by every rejection that is the token's fault.
+var ErrInvalidToken = token.ErrInvalidToken
+
+// Reason returns a short stable label for a verification error ("expired", "signature", …).
+func Reason(err error) string { return token.Reason(err) }
+
+// Config configures a Verifier.
+type Config struct {
+	// JWKSURL is sigil's /.well-known/jwks.json.
+	JWKSURL string
+	// Issuer and Audience must match sigil's configuration.
+	Issuer, Audience string
+	// Leeway tolerated on exp/nbf/iat; default 30s, at most 5m.
+	Leeway time.Duration
+	// Revocation, when set, is consulted for every token. Without it the
+	// verifier cannot see logouts and revocations: use it only where tokens
+	// are short-lived enough for that.
+	Revocation Revocation
+	// HTTPClient fetches the JWKS; default a client with a 5s timeout.
+	HTTPClient *http.Client
+	// RefetchInterval is the least time between two JWKS fetches triggered by
+	// an unknown kid; default 30s. It stops a flood of random kids from
+	// turning into a flood of fetches.
+	RefetchInterval time.Duration
+	Now             func() time.Time
+}
+
+// Verifier verifies tokens with sigil's pipeline and published keys.
+type Verifier struct {
+	pipeline *token.Verifier
+	keys     *jwksKeys
+}
+
+// New fetches the JWKS once (an error if that fails) and returns a Verifier.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	if cfg.JWKSURL == "" || cfg.Issuer == "" || cfg.Audience == "" {
+		return nil, errors.New("verifier: JWKSURL, Issuer and Audience are required")
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if cfg.RefetchInterval <= 0 {
+		cfg.RefetchInterval = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Revocation == nil {
+		cfg.Revocation = noRevocation{}
+	}
+	ks := &jwksKeys{url: cfg.JWKSURL, client: cfg.HTTPClient, interval: cfg.RefetchInterval, now: cfg.Now}
+	if err := ks.fetch(ctx); err != nil {
+		return nil, err
+	}
+	return &Verifier{
+		keys: ks,
+		pipeline: token.NewVerifier(token.VerifierConfig{
+			Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ks,
+			Revocation: cfg.Revocation, Leeway: cfg.Leeway, Now: cfg.Now,
+		}),
+	}, nil
+}
+
+// Verify runs the full pipeline on raw. Errors match ErrInvalidToken when
+// the token is at fault; anything else is a revocation backend failure.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	return v.pipeline.Verify(ctx, raw)
+}
+
+type noRevocation struct{}
+
+func (noRevocation) Check(context.Context, *token.Claims) error { return nil }
+
+// jwksKeys is a token.Keys fed by a JWKS URL. It refetches on an unknown kid,
+// at most once per interval, and keeps the last good set when sigil is down.
+type jwksKeys struct {
+	url      string
+	client   *http.Client
+	interval time.Duration
+	now      func() time.Time
+
+	set       atomic.Pointer[map[string]*keys.Key]
+	mu        sync.Mutex // serialises fetches
+	lastFetch time.Time
+}
+
+// Active is nil: an offline verifier never signs.
+func (k *jwksKeys) Active() *keys.Key { return nil }
+
+// Lookup finds kid in the current set, refetching once per interval when it is unknown.
+func (k *jwksKeys) Lookup(kid string) (*keys.Key, bool) {
+	if key, ok := (*k.set.Load())[kid]; ok {
+		return key, true
+	}
+	k.mu.Lock()
+	if k.now().Sub(k.lastFetch) >= k.interval {
+		ctx, cancel := context.WithTimeout(context.Background(), k.client.Timeout+time.Second)
+		_ = k.fetchLocked(ctx) // on failure the last good set stays
+		cancel()
+	}
+	k.mu.Unlock()
+	key, ok := (*k.set.Load())[kid]
+	return key, ok
+}
+
+func (k *jwksKeys) fetch(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.fetchLocked(ctx)
+}
+
+func (k *jwksKeys) fetchLocked(ctx context.Context) error {
+	k.lastFetch = k.now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return fmt.Errorf("verifier: jwks request: %w", err)
+	}
+	resp, err := k.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("verifier: fetch jwks: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("verifier: fetch jwks: status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("verifier: read jwks: %w", err)
+	}
+	parsed, err := keys.ParseJWKS(body)
+	if err != nil {
+		return fmt.Errorf("verifier: %w", err)
+	}
+	m := make(map[string]*keys.Key, len(parsed))
+	for _, key := range parsed {
+		m[key.KID] = key
+	}
+	k.set.Store(&m)
+	return nil
+}
