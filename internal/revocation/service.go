@@ -8,8 +8,8 @@ import (
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
-// Service checks and records revocations against a Store. It satisfies
-// token.Revocation.
+// Service checks revocations directly against a Store on every request
+// (revocation.mode: direct, and the memory store). It satisfies token.Revocation.
 type Service struct {
 	store  Store
 	leeway time.Duration
@@ -28,8 +28,8 @@ func NewService(store Store, leeway time.Duration, now func() time.Time) *Servic
 }
 
 // Check returns token.ErrRevoked if the token's jti or registered id is
-// denied, nil if neither is, and a store error (wrapping ErrUnavailable) if
-// the denylist can't be read.
+// denied or a cutoff covers it, nil if not, and a store error (wrapping
+// ErrUnavailable) if the store can't be read.
 func (s *Service) Check(ctx context.Context, c *token.Claims) error {
 	var denied bool
 	var err error
@@ -44,6 +44,18 @@ func (s *Service) Check(ctx context.Context, c *token.Claims) error {
 	if denied {
 		return token.ErrRevoked
 	}
+	cuts := cutoffsOf(c)
+	keys := make([]string, len(cuts))
+	for i, cut := range cuts {
+		keys[i] = cut.Key()
+	}
+	latest, err := s.store.LatestCutoff(ctx, keys...)
+	if err != nil {
+		return fmt.Errorf("check revocation cutoffs: %w", err)
+	}
+	if !latest.IsZero() && cutBy(c, latest.Unix()) {
+		return token.ErrRevoked
+	}
 	return nil
 }
 
@@ -51,12 +63,9 @@ func (s *Service) Check(ctx context.Context, c *token.Claims) error {
 // A token already past exp+leeway is dead anyway: nothing is written.
 // It returns only after the store has taken the entry.
 func (s *Service) Revoke(ctx context.Context, c *token.Claims) error {
-	var until time.Time
-	if c.ExpiresAt != nil {
-		until = c.ExpiresAt.Add(s.leeway)
-		if !until.After(s.now()) {
-			return nil
-		}
+	until, live := denyUntil(c, s.leeway, s.now())
+	if !live {
+		return nil
 	}
 	if err := s.store.Deny(ctx, c.ID, until); err != nil {
 		return fmt.Errorf("revoke token %s: %w", c.ID, err)
@@ -64,5 +73,24 @@ func (s *Service) Revoke(ctx context.Context, c *token.Claims) error {
 	return nil
 }
 
-// Ping reports whether the denylist store is reachable.
+// RevokeAll writes a cutoff at now and returns its time.
+func (s *Service) RevokeAll(ctx context.Context, cut Cutoff) (time.Time, error) {
+	at := s.now().UTC().Truncate(time.Second)
+	if err := s.store.SetCutoff(ctx, cut.Key(), at); err != nil {
+		return time.Time{}, fmt.Errorf("revoke all of %s: %w", cut.Dim, err)
+	}
+	return at, nil
+}
+
+// Ping reports whether the store is reachable.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// denyUntil is how long a denylist entry for c must live: until exp+leeway,
+// or forever for a token without exp. live is false when that is already past.
+func denyUntil(c *token.Claims, leeway time.Duration, now time.Time) (until time.Time, live bool) {
+	if c.ExpiresAt == nil {
+		return time.Time{}, true
+	}
+	until = c.ExpiresAt.Add(leeway)
+	return until, until.After(now)
+}

@@ -1,0 +1,364 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+// ErrStale is returned (wrapped with ErrUnavailable) by Replica.Check once
+// the replica has not been confirmed in sync for longer than MaxStaleness:
+// verification then fails closed.
+var ErrStale = fmt.Errorf("revocation replica is stale: %w", ErrUnavailable)
+
+// ReplicaConfig configures a Replica.
+type ReplicaConfig struct {
+	Store SyncStore
+	// Leeway is the verifier's clock leeway (entries live until exp+leeway).
+	Leeway time.Duration
+	// MaxStaleness is how long verification goes on from the replica without
+	// contact with the store; default 5m.
+	MaxStaleness time.Duration
+	// ResyncInterval is the period of full reloads; default 1m.
+	ResyncInterval time.Duration
+	// Heartbeat is the period of store pings that confirm freshness; default 1s.
+	Heartbeat time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Replica holds the denylist and cutoffs of a shared store in memory so that
+// checks cost no network trip (DESIGN §5). Writes go to the store first and
+// are applied locally once it has taken them; other instances' writes arrive
+// by subscription; full reloads on (re)connect and periodically close any gap.
+// Entries only ever leave by expiry, so a reload merges rather than replaces.
+type Replica struct {
+	cfg ReplicaConfig
+
+	mu        sync.RWMutex
+	denied    map[string]int64            // id → expiry in Unix ms, 0 = never
+	cutoffs   map[string]map[string]int64 // dim → id → Unix seconds
+	clientSub map[[2]string]int64         // {client, sub} → Unix seconds
+
+	epoch     string
+	lastFresh atomic.Int64 // Unix ns of the last confirmation of freshness
+	connected atomic.Bool
+	synced    atomic.Bool
+	resync    chan struct{}
+}
+
+var _ token.Revocation = (*Replica)(nil)
+
+// NewReplica returns an empty Replica; call Sync (or Run) before serving.
+func NewReplica(cfg ReplicaConfig) *Replica {
+	if cfg.MaxStaleness <= 0 {
+		cfg.MaxStaleness = 5 * time.Minute
+	}
+	if cfg.ResyncInterval <= 0 {
+		cfg.ResyncInterval = time.Minute
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Replica{
+		cfg:       cfg,
+		denied:    make(map[string]int64),
+		cutoffs:   make(map[string]map[string]int64),
+		clientSub: make(map[[2]string]int64),
+		resync:    make(chan struct{}, 1),
+	}
+}
+
+// Check answers from memory: token.ErrRevoked if the token's jti or tid is
+// denied or a cutoff covers it; ErrStale once the replica is too old to trust.
+func (r *Replica) Check(_ context.Context, c *token.Claims) error {
+	now := r.cfg.Now()
+	if err := r.fresh(now); err != nil {
+		return err
+	}
+	nowMs := now.UnixMilli()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.isDenied(c.ID, nowMs) || (c.TID != "" && r.isDenied(c.TID, nowMs)) {
+		return token.ErrRevoked
+	}
+	if c.Subject != "" {
+		if cutBy(c, r.cutoffs[DimSubject][c.Subject]) || cutBy(c, r.clientSub[[2]string{c.ClientID, c.Subject}]) {
+			return token.ErrRevoked
+		}
+	}
+	if cutBy(c, r.cutoffs[DimClient][c.ClientID]) ||
+		cutBy(c, r.cutoffs[DimDashboard][c.DashboardID]) ||
+		cutBy(c, r.cutoffs[DimApp][c.AppID]) ||
+		cutBy(c, r.cutoffs[DimReport][c.ReportID]) {
+		return token.ErrRevoked
+	}
+	return nil
+}
+
+func (r *Replica) isDenied(id string, nowMs int64) bool {
+	exp, ok := r.denied[id]
+	return ok && (exp == 0 || exp > nowMs)
+}
+
+// fresh fails closed once the replica has gone unconfirmed past MaxStaleness.
+func (r *Replica) fresh(now time.Time) error {
+	if !r.synced.Load() {
+		return fmt.Errorf("revocation replica not loaded yet: %w", ErrUnavailable)
+	}
+	if now.Sub(time.Unix(0, r.lastFresh.Load())) > r.cfg.MaxStaleness {
+		return ErrStale
+	}
+	return nil
+}
+
+// Staleness is how long ago the replica was last confirmed in sync.
+func (r *Replica) Staleness() time.Duration {
+	if !r.synced.Load() {
+		return -1
+	}
+	return r.cfg.Now().Sub(time.Unix(0, r.lastFresh.Load()))
+}
+
+// Degraded reports whether the replica is serving without a live subscription.
+func (r *Replica) Degraded() bool { return !r.connected.Load() }
+
+// Size returns the number of denylist entries and cutoffs held.
+func (r *Replica) Size() (denied, cutoffs int) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	n := len(r.clientSub)
+	for _, m := range r.cutoffs {
+		n += len(m)
+	}
+	return len(r.denied), n
+}
+
+// Revoke writes the token's denial to the store (which broadcasts it) and,
+// once the store has taken it, applies it locally so this instance honours
+// it before answering.
+func (r *Replica) Revoke(ctx context.Context, c *token.Claims) error {
+	until, live := denyUntil(c, r.cfg.Leeway, r.cfg.Now())
+	if !live {
+		return nil
+	}
+	if err := r.cfg.Store.Deny(ctx, c.ID, until); err != nil {
+		return fmt.Errorf("revoke token %s: %w", c.ID, err)
+	}
+	r.apply(Event{Key: c.ID, At: until})
+	return nil
+}
+
+// RevokeAll writes a cutoff at now to the store, then applies it locally.
+func (r *Replica) RevokeAll(ctx context.Context, cut Cutoff) (time.Time, error) {
+	at := r.cfg.Now().UTC().Truncate(time.Second)
+	if err := r.cfg.Store.SetCutoff(ctx, cut.Key(), at); err != nil {
+		return time.Time{}, fmt.Errorf("revoke all of %s: %w", cut.Dim, err)
+	}
+	r.apply(Event{Cutoff: true, Key: cut.Key(), At: at})
+	return at, nil
+}
+
+// Ping reports whether the store is reachable.
+func (r *Replica) Ping(ctx context.Context) error { return r.cfg.Store.Ping(ctx) }
+
+// apply merges one event, keeping the later expiry or cutoff.
+func (r *Replica) apply(ev Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.applyLocked(ev)
+}
+
+func (r *Replica) applyLocked(ev Event) {
+	if !ev.Cutoff {
+		exp := int64(0)
+		if !ev.At.IsZero() {
+			exp = ev.At.UnixMilli()
+		}
+		if old, ok := r.denied[ev.Key]; ok && (old == 0 || (exp != 0 && old >= exp)) {
+			return
+		}
+		r.denied[ev.Key] = exp
+		return
+	}
+	cut, ok := ParseCutoffKey(ev.Key)
+	if !ok {
+		return
+	}
+	at := ev.At.Unix()
+	if cut.Dim == DimClientSubject {
+		client, sub, _ := strings.Cut(cut.ID, clientSubjectSep)
+		k := [2]string{client, sub}
+		r.clientSub[k] = max(r.clientSub[k], at)
+		return
+	}
+	m := r.cutoffs[cut.Dim]
+	if m == nil {
+		m = make(map[string]int64)
+		r.cutoffs[cut.Dim] = m
+	}
+	m[cut.ID] = max(m[cut.ID], at)
+}
+
+// Sync loads the whole store into the replica. If the store lost its data
+// (its epoch is gone or changed), it first writes the replica's entries
+// back, so no revocation is lost while any instance is alive.
+func (r *Replica) Sync(ctx context.Context) error {
+	started := r.cfg.Now()
+	epoch, err := r.cfg.Store.Epoch(ctx)
+	if err != nil {
+		return fmt.Errorf("replica sync: %w", err)
+	}
+	r.mu.RLock()
+	known := r.epoch
+	r.mu.RUnlock()
+	if epoch == "" || (known != "" && epoch != known) {
+		if known != "" {
+			if err := r.reseed(ctx); err != nil {
+				return err
+			}
+		}
+		if epoch, err = r.cfg.Store.InitEpoch(ctx, uuid.NewString()); err != nil {
+			return fmt.Errorf("replica sync: %w", err)
+		}
+	}
+	var events []Event
+	if err := r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
+		events = append(events, Event{Key: id, At: exp})
+	}); err != nil {
+		return fmt.Errorf("replica sync: %w", err)
+	}
+	if err := r.cfg.Store.ScanCutoffs(ctx, func(key string, at time.Time) {
+		events = append(events, Event{Cutoff: true, Key: key, At: at})
+	}); err != nil {
+		return fmt.Errorf("replica sync: %w", err)
+	}
+	r.mu.Lock()
+	for _, ev := range events {
+		r.applyLocked(ev)
+	}
+	r.epoch = epoch
+	r.mu.Unlock()
+	r.lastFresh.Store(started.UnixNano())
+	r.synced.Store(true)
+	return nil
+}
+
+// reseed writes every live entry of the replica back to an emptied store.
+func (r *Replica) reseed(ctx context.Context) error {
+	nowMs := r.cfg.Now().UnixMilli()
+	var events []Event
+	r.mu.RLock()
+	for id, exp := range r.denied {
+		switch {
+		case exp == 0:
+			events = append(events, Event{Key: id})
+		case exp > nowMs:
+			events = append(events, Event{Key: id, At: time.UnixMilli(exp)})
+		}
+	}
+	for dim, m := range r.cutoffs {
+		for id, at := range m {
+			events = append(events, Event{Cutoff: true, Key: Cutoff{dim, id}.Key(), At: time.Unix(at, 0)})
+		}
+	}
+	for k, at := range r.clientSub {
+		events = append(events, Event{Cutoff: true, Key: ClientSubject(k[0], k[1]).Key(), At: time.Unix(at, 0)})
+	}
+	r.mu.RUnlock()
+	r.cfg.Logger.Warn("revocation store came back empty: re-seeding it from this instance's replica",
+		slog.Int("entries", len(events)))
+	for _, ev := range events {
+		var err error
+		if ev.Cutoff {
+			err = r.cfg.Store.SetCutoff(ctx, ev.Key, ev.At)
+		} else {
+			err = r.cfg.Store.Deny(ctx, ev.Key, ev.At)
+		}
+		if err != nil {
+			return fmt.Errorf("re-seed revocation store: %w", err)
+		}
+	}
+	return nil
+}
+
+// Prune drops entries that expired before now.
+func (r *Replica) Prune(now time.Time) int {
+	nowMs := now.UnixMilli()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for id, exp := range r.denied {
+		if exp != 0 && exp <= nowMs {
+			delete(r.denied, id)
+			n++
+		}
+	}
+	return n
+}
+
+// Run keeps the replica in sync until ctx ends: it subscribes to the
+// store's events, reloads on every (re)connect and every ResyncInterval,
+// pings every Heartbeat to confirm freshness, and prunes expired entries.
+func (r *Replica) Run(ctx context.Context) {
+	go r.cfg.Store.Subscribe(ctx, r.apply,
+		func() {
+			r.connected.Store(true)
+			r.requestResync()
+		},
+		func(err error) {
+			if r.connected.Swap(false) {
+				r.cfg.Logger.Warn("revocation subscription lost; serving from the replica", slog.String("err", err.Error()))
+			}
+		})
+	heartbeat := time.NewTicker(r.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	resync := time.NewTicker(r.cfg.ResyncInterval)
+	defer resync.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.resync:
+			r.syncLogged(ctx)
+		case <-resync.C:
+			r.syncLogged(ctx)
+			r.Prune(r.cfg.Now())
+		case <-heartbeat.C:
+			// A live subscription plus a reachable store means no event can
+			// have been missed since the last reload.
+			start := r.cfg.Now()
+			if r.connected.Load() && r.synced.Load() && r.cfg.Store.Ping(ctx) == nil {
+				r.lastFresh.Store(start.UnixNano())
+			}
+		}
+	}
+}
+
+func (r *Replica) requestResync() {
+	select {
+	case r.resync <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Replica) syncLogged(ctx context.Context) {
+	if err := r.Sync(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		r.cfg.Logger.Warn("revocation replica sync failed", slog.String("err", err.Error()))
+	}
+}

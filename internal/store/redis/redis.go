@@ -1,0 +1,384 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/revocation"
+)
+
+var (
+	_ clients.Store    = (*Store)(nil)
+	_ revocation.Store = (*Store)(nil)
+)
+
+// DefaultPrefix is the key prefix New uses when given an empty one.
+const DefaultPrefix = "sigil:"
+
+// Store keeps client records, the denylist and cutoffs in Redis under a key prefix:
+//
+//	<prefix>client:<id>  string: the client record as JSON
+//	<prefix>clients      set: the ids of all clients (an index for ListClients)
+//	<prefix>deny:<id>    string: the entry's expiry in Unix milliseconds, "0"
+//	                     for never; the key's TTL ends it at that expiry
+//	<prefix>cutoff:<key> string: the cutoff's time in Unix milliseconds; no TTL
+//
+// Every command touches exactly one key, so a Cluster needs no hash tags.
+// Keys hold ids only, never token text.
+type Store struct {
+	client goredis.UniversalClient
+	prefix string
+	now    func() time.Time
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithNow sets the clock that Deny uses to turn an expiry into a TTL
+// (default time.Now).
+func WithNow(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// New returns a Store that keeps its keys under prefix (DefaultPrefix when
+// empty) in client. The caller owns client and closes it.
+func New(client goredis.UniversalClient, prefix string, opts ...Option) *Store {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	s := &Store{client: client, prefix: prefix, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }
+func (s *Store) indexKey() string           { return s.prefix + "clients" }
+func (s *Store) denyKey(id string) string   { return s.prefix + "deny:" + id }
+func (s *Store) cutoffKey(k string) string  { return s.prefix + "cutoff:" + k }
+
+// unavailable wraps a Redis failure of op so that errors.Is finds both
+// apperr.ErrStoreUnavailable (= revocation.ErrUnavailable) and the cause.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, apperr.ErrStoreUnavailable, err)
+}
+
+// CreateClient stores c unless its id is taken (SET NX, atomic), then adds
+// the id to the index. It returns an error wrapping clients.ErrAlreadyExists
+// if the id is taken, and one wrapping apperr.ErrStoreUnavailable if Redis
+// fails; if indexing fails the record is removed again (best effort).
+func (s *Store) CreateClient(ctx context.Context, c clients.Client) error {
+	op := fmt.Sprintf("create client %q", c.ID)
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("%s: encode: %w", op, err)
+	}
+	created, err := s.client.SetNX(ctx, s.clientKey(c.ID), b, 0).Result()
+	if err != nil {
+		return unavailable(op, err)
+	}
+	// Index the id even when the record already existed: that repairs a
+	// record left out of the index by an earlier failure, and adding a
+	// member twice is harmless.
+	if err := s.client.SAdd(ctx, s.indexKey(), c.ID).Err(); err != nil {
+		if created {
+			rollback, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			if derr := s.client.Del(rollback, s.clientKey(c.ID)).Err(); derr != nil {
+				err = errors.Join(err, fmt.Errorf("remove unindexed record: %w", derr))
+			}
+		}
+		return unavailable(op+": index", err)
+	}
+	if !created {
+		return fmt.Errorf("%s: %w", op, clients.ErrAlreadyExists)
+	}
+	return nil
+}
+
+// GetClient returns the client with id; an error wrapping clients.ErrNotFound
+// if there is none, or apperr.ErrStoreUnavailable if Redis fails.
+func (s *Store) GetClient(ctx context.Context, id string) (clients.Client, error) {
+	op := fmt.Sprintf("get client %q", id)
+	b, err := s.client.Get(ctx, s.clientKey(id)).Bytes()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return clients.Client{}, fmt.Errorf("%s: %w", op, clients.ErrNotFound)
+	case err != nil:
+		return clients.Client{}, unavailable(op, err)
+	}
+	return decodeClient(op, b)
+}
+
+// ListClients returns every client ordered by ID: the index's members, each
+// read with its own GET (pipelined). Members whose record has vanished (a
+// delete that failed half-way or is in progress) are skipped.
+func (s *Store) ListClients(ctx context.Context) ([]clients.Client, error) {
+	const op = "list clients"
+	ids, err := s.client.SMembers(ctx, s.indexKey()).Result()
+	if err != nil {
+		return nil, unavailable(op, err)
+	}
+	out := make([]clients.Client, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	cmds := make([]*goredis.StringCmd, len(ids))
+	_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, s.clientKey(id))
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, unavailable(op, err)
+	}
+	for i, cmd := range cmds {
+		b, err := cmd.Bytes()
+		switch {
+		case errors.Is(err, goredis.Nil):
+			continue
+		case err != nil:
+			return nil, unavailable(op, err)
+		}
+		c, err := decodeClient(fmt.Sprintf("%s: client %q", op, ids[i]), b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b clients.Client) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// UpdateClient replaces the record with c.ID (SET XX, atomic); an error
+// wrapping clients.ErrNotFound if there is none, or
+// apperr.ErrStoreUnavailable if Redis fails.
+func (s *Store) UpdateClient(ctx context.Context, c clients.Client) error {
+	op := fmt.Sprintf("update client %q", c.ID)
+	b, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("%s: encode: %w", op, err)
+	}
+	ok, err := s.client.SetXX(ctx, s.clientKey(c.ID), b, 0).Result()
+	if err != nil {
+		return unavailable(op, err)
+	}
+	if !ok {
+		return fmt.Errorf("%s: %w", op, clients.ErrNotFound)
+	}
+	if err := s.client.SAdd(ctx, s.indexKey(), c.ID).Err(); err != nil {
+		return unavailable(op+": index", err)
+	}
+	return nil
+}
+
+// DeleteClient removes the record, then its index entry; an error wrapping
+// clients.ErrNotFound if there was no record, or apperr.ErrStoreUnavailable
+// if Redis fails. A failure after the record is gone leaves at most a stale
+// index member, which ListClients skips.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	op := fmt.Sprintf("delete client %q", id)
+	n, err := s.client.Del(ctx, s.clientKey(id)).Result()
+	if err != nil {
+		return unavailable(op, err)
+	}
+	if err := s.client.SRem(ctx, s.indexKey(), id).Err(); err != nil {
+		return unavailable(op+": index", err)
+	}
+	// A CreateClient of the same id may have run between DEL and SREM, its
+	// SADD then undone by our SREM: put the id back if a record exists again.
+	again, err := s.client.Exists(ctx, s.clientKey(id)).Result()
+	if err != nil {
+		return unavailable(op+": index", err)
+	}
+	if again > 0 {
+		if err := s.client.SAdd(ctx, s.indexKey(), id).Err(); err != nil {
+			return unavailable(op+": index", err)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", op, clients.ErrNotFound)
+	}
+	return nil
+}
+
+func decodeClient(op string, b []byte) (clients.Client, error) {
+	var c clients.Client
+	if err := json.Unmarshal(b, &c); err != nil {
+		return clients.Client{}, fmt.Errorf("%s: decode record: %w", op, err)
+	}
+	return c, nil
+}
+
+// denyScript writes one denylist entry, keeping the later expiry.
+// KEYS[1] is the entry; ARGV[1] the new expiry in Unix ms ("0": never);
+// ARGV[2] the new TTL in ms. An entry without a TTL never expires and always
+// wins; otherwise the entry's value is its expiry. Returns 1 if it wrote.
+var denyScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur then
+	if redis.call('PTTL', KEYS[1]) == -1 then
+		return 0
+	end
+	local c = tonumber(cur)
+	if ARGV[1] ~= '0' and c and c >= tonumber(ARGV[1]) then
+		return 0
+	end
+end
+if ARGV[1] == '0' then
+	redis.call('SET', KEYS[1], '0')
+else
+	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+`)
+
+// Deny records id as revoked until expiresAt (zero: forever) with one
+// atomic script on the entry's key (EVALSHA): an existing entry keeps the
+// later expiry, and forever beats any time. The key's TTL is expiresAt minus
+// the injected clock's now. An expiresAt not after now writes nothing and
+// returns nil. Failures wrap revocation.ErrUnavailable.
+func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error {
+	exp, ttl := "0", "0"
+	if !expiresAt.IsZero() {
+		now := s.clock()
+		if !expiresAt.After(now) {
+			return nil
+		}
+		d := expiresAt.Sub(now)
+		exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
+		ttl = strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
+	}
+	if err := denyScript.Run(ctx, s.client, []string{s.denyKey(id)}, exp, ttl).Err(); err != nil {
+		return fmt.Errorf("deny %q: %w: %w", id, revocation.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// IsDenied reports whether any of ids has an entry: one EXISTS per id, sent
+// as a single command for one id and as a pipeline for several. Failures
+// wrap revocation.ErrUnavailable.
+func (s *Store) IsDenied(ctx context.Context, ids ...string) (bool, error) {
+	switch len(ids) {
+	case 0:
+		return false, nil
+	case 1:
+		n, err := s.client.Exists(ctx, s.denyKey(ids[0])).Result()
+		if err != nil {
+			return false, fmt.Errorf("check denylist %q: %w: %w", ids, revocation.ErrUnavailable, err)
+		}
+		return n > 0, nil
+	}
+	cmds := make([]*goredis.IntCmd, len(ids))
+	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Exists(ctx, s.denyKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("check denylist %q: %w: %w", ids, revocation.ErrUnavailable, err)
+	}
+	for _, cmd := range cmds {
+		if cmd.Val() > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// cutoffScript raises one cutoff: KEYS[1] is the cutoff, ARGV[1] its new
+// time in Unix ms. A later existing cutoff is kept. Returns 1 if it wrote.
+var cutoffScript = goredis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '')
+if cur and cur >= tonumber(ARGV[1]) then
+	return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+`)
+
+// SetCutoff records that tokens of key issued at or before at (kept to the
+// millisecond) are revoked, with one atomic script on the cutoff's key
+// (EVALSHA) that keeps an existing later cutoff. Cutoffs have no TTL. A zero
+// at is an error; Redis failures wrap revocation.ErrUnavailable.
+func (s *Store) SetCutoff(ctx context.Context, key string, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("set cutoff %q: zero time", key)
+	}
+	ms := strconv.FormatInt(at.UnixMilli(), 10)
+	if err := cutoffScript.Run(ctx, s.client, []string{s.cutoffKey(key)}, ms).Err(); err != nil {
+		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// LatestCutoff returns the latest cutoff among keys (UTC), or the zero time
+// if none is set: one GET per key, sent alone for one key and as a pipeline
+// for several. Redis failures wrap revocation.ErrUnavailable.
+func (s *Store) LatestCutoff(ctx context.Context, keys ...string) (time.Time, error) {
+	if len(keys) == 0 {
+		return time.Time{}, nil
+	}
+	cmds := make([]*goredis.StringCmd, len(keys))
+	var err error
+	if len(keys) == 1 {
+		cmds[0] = s.client.Get(ctx, s.cutoffKey(keys[0]))
+		err = cmds[0].Err()
+	} else {
+		_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.Get(ctx, s.cutoffKey(k))
+			}
+			return nil
+		})
+	}
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return time.Time{}, fmt.Errorf("read cutoffs %q: %w: %w", keys, revocation.ErrUnavailable, err)
+	}
+	var latest int64
+	for i, cmd := range cmds {
+		switch err := cmd.Err(); {
+		case errors.Is(err, goredis.Nil):
+			continue
+		case err != nil:
+			return time.Time{}, fmt.Errorf("read cutoff %q: %w: %w", keys[i], revocation.ErrUnavailable, err)
+		}
+		v, err := strconv.ParseInt(cmd.Val(), 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("read cutoff %q: %w", keys[i], err)
+		}
+		latest = max(latest, v)
+	}
+	if latest == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(latest).UTC(), nil
+}
+
+// Ping reports whether Redis answers; failures wrap revocation.ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w: %w", revocation.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// clock reads the injected clock once, in UTC, truncated to the second.
+func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Second) }

@@ -1,0 +1,259 @@
+package token
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+)
+
+// Limits on embed params and security policies (DESIGN §2).
+const (
+	MaxParams        = 32   // keys in params
+	MaxParamsBytes   = 4096 // encoded JSON size of params
+	MaxParamKeyLen   = 64   // characters in a params or policy params key
+	MaxPolicies      = 32   // items in securityPolicies
+	MaxPolicyNameLen = 128  // characters in a policy name
+	MaxPolicyParams  = 32   // params of one policy
+)
+
+const (
+	paramCurrencyFmt   = "currencyFormat"
+	paramLocale        = "locale"
+	paramCurrency      = "currency"
+	maxEchoLen         = 32 // characters of user input quoted in a message
+	maxLocaleTagLength = 64
+)
+
+// ValidateParams checks embed params: at most MaxParams non-empty keys of at
+// most MaxParamKeyLen characters, each mapped to a string, number or bool
+// (as JSON decoding produces them: string, float64, json.Number, bool; Go
+// integer types are accepted too), with one exception: "currencyFormat" is
+// an object with only "locale" and "currency" string members. "locale" must
+// be a BCP 47 tag and "currency" an ISO 4217 code, at top level and inside
+// currencyFormat. The encoded JSON is at most MaxParamsBytes. It returns an
+// *apperr.Error naming the field ("params", "params.locale",
+// "params.currencyFormat.currency", "params.<key>").
+func ValidateParams(p map[string]any) error {
+	if len(p) == 0 {
+		return nil
+	}
+	if len(p) > MaxParams {
+		return apperr.Invalid("params", "at most %d keys allowed, got %d", MaxParams, len(p))
+	}
+	for _, k := range sortedKeys(p) {
+		if err := checkKey("params", k); err != nil {
+			return err
+		}
+		field := "params." + k
+		v := p[k]
+		switch k {
+		case paramLocale:
+			if err := checkLocale(field, v); err != nil {
+				return err
+			}
+			continue
+		case paramCurrency:
+			if err := checkCurrency(field, v); err != nil {
+				return err
+			}
+			continue
+		case paramCurrencyFmt:
+			if err := checkCurrencyFormat(field, v); err != nil {
+				return err
+			}
+			continue
+		}
+		if !isScalar(v) {
+			return apperr.Invalid(field, "must be a string, number or boolean")
+		}
+	}
+	if encodedSizeBound(p) <= MaxParamsBytes {
+		return nil // small enough whatever the escaping: skip encoding
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return apperr.Invalid("params", "cannot be encoded as JSON")
+	}
+	if len(b) > MaxParamsBytes {
+		return apperr.Invalid("params", "encoded size %d bytes exceeds %d", len(b), MaxParamsBytes)
+	}
+	return nil
+}
+
+// encodedSizeBound bounds the size of json.Marshal(v) for validated params:
+// every byte of a string is at most 6 bytes escaped (\u00XX).
+func encodedSizeBound(v any) int {
+	switch x := v.(type) {
+	case map[string]any:
+		n := 2
+		for k, e := range x {
+			n += 2 + 6*len(k) + 1 + encodedSizeBound(e) + 1
+		}
+		return n
+	case string:
+		return 2 + 6*len(x)
+	case json.Number:
+		return len(x)
+	case bool:
+		return 5
+	default: // numbers
+		return 32
+	}
+}
+
+// ValidatePolicies checks security policies: at most MaxPolicies items, each
+// with a non-empty name of at most MaxPolicyNameLen characters and at most
+// MaxPolicyParams params mapping non-empty keys of at most MaxParamKeyLen
+// characters to a string, number or bool. It returns an *apperr.Error naming
+// the field ("securityPolicies", "securityPolicies[3].name",
+// "securityPolicies[0].params.region").
+func ValidatePolicies(ps []Policy) error {
+	if len(ps) > MaxPolicies {
+		return apperr.Invalid("securityPolicies", "at most %d policies allowed, got %d", MaxPolicies, len(ps))
+	}
+	for i, p := range ps {
+		prefix := "securityPolicies[" + strconv.Itoa(i) + "]"
+		switch n := utf8.RuneCountInString(p.Name); {
+		case n == 0:
+			return apperr.Invalid(prefix+".name", "is required")
+		case n > MaxPolicyNameLen || !utf8.ValidString(p.Name):
+			return apperr.Invalid(prefix+".name", "must be valid UTF-8 of at most %d characters", MaxPolicyNameLen)
+		}
+		field := prefix + ".params"
+		if len(p.Params) > MaxPolicyParams {
+			return apperr.Invalid(field, "at most %d params allowed, got %d", MaxPolicyParams, len(p.Params))
+		}
+		for _, k := range sortedKeys(p.Params) {
+			if err := checkKey(field, k); err != nil {
+				return err
+			}
+			if !isScalar(p.Params[k]) {
+				return apperr.Invalid(field+"."+k, "must be a string, number or boolean")
+			}
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// checkKey names the parent field, since a bad key can't be a field path.
+func checkKey(parent, k string) error {
+	switch n := utf8.RuneCountInString(k); {
+	case n == 0:
+		return apperr.Invalid(parent, "keys must not be empty")
+	case n > MaxParamKeyLen || !utf8.ValidString(k):
+		return apperr.Invalid(parent, "key %s must be valid UTF-8 of at most %d characters", echo(k), MaxParamKeyLen)
+	}
+	return nil
+}
+
+// isScalar reports whether v is a JSON string, number or bool.
+func isScalar(v any) bool {
+	switch x := v.(type) {
+	case string, bool, json.Number,
+		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return true
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case float32:
+		return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0)
+	}
+	return false
+}
+
+func checkCurrencyFormat(field string, v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return apperr.Invalid(field, `must be an object with "locale" and "currency" members`)
+	}
+	for _, k := range sortedKeys(m) {
+		switch k {
+		case paramLocale:
+			if err := checkLocale(field+"."+k, m[k]); err != nil {
+				return err
+			}
+		case paramCurrency:
+			if err := checkCurrency(field+"."+k, m[k]); err != nil {
+				return err
+			}
+		default:
+			return apperr.Invalid(field, "unknown member %s: only locale and currency are allowed", echo(k))
+		}
+	}
+	return nil
+}
+
+// checkLocale accepts a BCP 47 tag that golang.org/x/text/language parses,
+// written with hyphens only (as Intl.NumberFormat requires), whose canonical
+// form is neither "und" nor private use only.
+func checkLocale(field string, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return apperr.Invalid(field, "must be a string")
+	}
+	if s == "" || len(s) > maxLocaleTagLength {
+		return apperr.Invalid(field, "must be a BCP 47 language tag such as de-DE")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
+		}
+	}
+	tag, err := language.Parse(s)
+	if err != nil {
+		return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
+	}
+	// "und" (or "root") names no locale; a private-use-only tag ("x-…") is
+	// not a Unicode locale id, which Intl.NumberFormat requires.
+	if t := tag.String(); t == "und" || strings.HasPrefix(t, "x-") {
+		return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
+	}
+	return nil
+}
+
+// checkCurrency accepts three uppercase letters that
+// golang.org/x/text/currency knows as an ISO 4217 code.
+func checkCurrency(field string, v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return apperr.Invalid(field, "must be a string")
+	}
+	if len(s) != 3 || !isUpper(s[0]) || !isUpper(s[1]) || !isUpper(s[2]) {
+		return apperr.Invalid(field, "invalid ISO 4217 currency code %s: want three uppercase letters such as EUR", echo(s))
+	}
+	if _, err := currency.ParseISO(s); err != nil {
+		return apperr.Invalid(field, "unknown ISO 4217 currency code %s", echo(s))
+	}
+	return nil
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// echo quotes user input for a message, truncated to maxEchoLen characters.
+func echo(s string) string {
+	n := 0
+	for i := range s {
+		if n == maxEchoLen {
+			return strconv.Quote(s[:i]) + "…"
+		}
+		n++
+	}
+	return strconv.Quote(s)
+}

@@ -1,0 +1,435 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sigil-dev/sigil/internal/keys"
+)
+
+// Leeway bounds for VerifierConfig.Leeway.
+const (
+	DefaultLeeway = 30 * time.Second
+	MaxLeeway     = 5 * time.Minute
+)
+
+// algorithms are the JWS algorithms sigil signs and verifies with.
+var algorithms = []string{keys.EdDSA, keys.ES256, keys.RS256, keys.HS256}
+
+// Revocation is consulted after the signature and claims are valid (DESIGN
+// §4 step 5). Check returns nil if the token is live, an error wrapping
+// ErrRevoked if its jti or tid is denylisted or it was issued before a
+// cutoff, or any other error (a store failure, stale replica), which Verify
+// returns wrapped unchanged so that callers can map it to 503.
+type Revocation interface {
+	Check(ctx context.Context, c *Claims) error
+}
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	// Issuer and Audience are the required iss and an aud the token must
+	// contain. If either is empty, or Keys is nil, every Verify fails with a
+	// configuration error (not ErrInvalidToken): fail closed.
+	Issuer, Audience string
+	// Keys resolves the header's kid to a loaded key.
+	Keys Keys
+	// Revocation is checked last by Verify; nil skips the check (offline
+	// verification only).
+	Revocation Revocation
+	// Leeway is the clock skew allowed on exp, nbf and iat: zero means
+	// DefaultLeeway, negative means none, and it is capped at MaxLeeway.
+	Leeway time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// CacheSize bounds the verified-token cache; 0 disables it. A hit skips
+	// steps 1–4 (the token text is byte-identical to one that passed them,
+	// its key is still loaded, and it is inside [nbf, exp]) but never step 5.
+	CacheSize int
+}
+
+// Verifier runs the verification pipeline of DESIGN §4, steps 1 to 5. It is
+// safe for concurrent use.
+type Verifier struct {
+	iss, aud string
+	keys     Keys
+	rev      Revocation
+	leeway   time.Duration
+	now      func() time.Time
+	cfgErr   error
+	cache    *cache
+
+	parser       *jwt.Parser // full claims validation
+	parserNoTime *jwt.Parser // signature only
+	keyfunc      jwt.Keyfunc
+}
+
+// NewVerifier returns a Verifier for cfg; the golang-jwt parsers are built
+// here, once.
+func NewVerifier(cfg VerifierConfig) *Verifier {
+	v := &Verifier{iss: cfg.Issuer, aud: cfg.Audience, keys: cfg.Keys, rev: cfg.Revocation, now: cfg.Now}
+	switch {
+	case cfg.Leeway == 0:
+		v.leeway = DefaultLeeway
+	case cfg.Leeway < 0:
+		v.leeway = 0
+	case cfg.Leeway > MaxLeeway:
+		v.leeway = MaxLeeway
+	default:
+		v.leeway = cfg.Leeway
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	switch {
+	case v.keys == nil:
+		v.cfgErr = errors.New("token: verifier has no keys")
+	case v.iss == "":
+		v.cfgErr = errors.New("token: verifier has no issuer")
+	case v.aud == "":
+		v.cfgErr = errors.New("token: verifier has no audience")
+	}
+	v.cache = newCache(cfg.CacheSize)
+	v.keyfunc = v.lookupKey
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(algorithms),
+		jwt.WithIssuer(v.iss),
+		jwt.WithAudience(v.aud),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(v.leeway),
+		jwt.WithTimeFunc(v.now),
+		jwt.WithStrictDecoding(),
+	)
+	v.parserNoTime = jwt.NewParser(
+		jwt.WithValidMethods(algorithms),
+		jwt.WithoutClaimsValidation(),
+		jwt.WithStrictDecoding(),
+	)
+	return v
+}
+
+// Verify runs the full pipeline (size and encoding, header, signature,
+// claims, revocation) and returns the token's claims. A token failure
+// wraps one of ErrMalformed, ErrHeader, ErrUnknownKey, ErrSignature,
+// ErrExpired, ErrNotYetValid, ErrIssuer, ErrAudience, ErrClaims or
+// ErrRevoked, and so matches ErrInvalidToken; a revocation store failure is
+// returned wrapped and does not. Errors never contain the token's text.
+//
+// The returned Claims may be shared with other callers (the cache hands out
+// the same value for the same token): treat them as read-only.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	c, err := v.verifyCached(raw)
+	if err != nil {
+		return nil, err
+	}
+	if v.rev != nil {
+		if err := v.rev.Check(ctx, c); err != nil {
+			if errors.Is(err, ErrRevoked) {
+				return nil, failCause(ErrRevoked, "", err)
+			}
+			return nil, fmt.Errorf("token: revocation check: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// VerifyIgnoringExpiry runs steps 1 to 4 without enforcing exp, nbf or iat
+// against the clock (they must still be sane numbers) and without the
+// revocation step. invalidate-token uses it: an expired or already revoked
+// genuine token is accepted (204), a forged one is not (401).
+func (v *Verifier) VerifyIgnoringExpiry(_ context.Context, raw string) (*Claims, error) {
+	return v.verify(raw, true)
+}
+
+// verifyCached is steps 1–4, answered from the cache when the same token
+// text passed them before and is still inside its validity window.
+func (v *Verifier) verifyCached(raw string) (*Claims, error) {
+	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
+		c, _, err := v.verifyToken(raw, false)
+		return c, err
+	}
+	h := tokenHash(raw)
+	now := v.now().UnixNano()
+	if e, ok := v.cache.get(&h, now); ok {
+		// A key removed from the set (rotation) takes its tokens with it.
+		if _, loaded := v.keys.Lookup(e.kid); loaded {
+			return e.claims, nil
+		}
+	}
+	c, kid, err := v.verifyToken(raw, false)
+	if err != nil {
+		return nil, err
+	}
+	e := cacheEntry{claims: c, kid: kid, until: now + int64(noExpiryTTL)}
+	if c.ExpiresAt != nil {
+		e.until = c.ExpiresAt.UnixNano()
+	}
+	if c.NotBefore != nil {
+		e.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
+	}
+	v.cache.put(&h, e)
+	return c, nil
+}
+
+func (v *Verifier) verify(raw string, ignoreTime bool) (*Claims, error) {
+	c, _, err := v.verifyToken(raw, ignoreTime)
+	return c, err
+}
+
+// verifyToken is steps 1–4; it also returns the kid of the key that verified.
+func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, error) {
+	if v.cfgErr != nil {
+		return nil, "", v.cfgErr
+	}
+	// Step 1: shape, before anything else.
+	d1, d2, err := checkShape(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	var buf [maxDecoded]byte
+	hdr, ok := decodeSegment(buf[:], raw[:d1])
+	if !ok {
+		return nil, "", fail(ErrMalformed, "header is not strict base64url")
+	}
+	// Step 2: header, decoded and checked here, before golang-jwt.
+	if err := v.checkHeader(hdr); err != nil {
+		return nil, "", err
+	}
+	payload, ok := decodeSegment(buf[len(hdr):], raw[d1+1:d2])
+	if !ok {
+		return nil, "", fail(ErrMalformed, "payload is not strict base64url")
+	}
+	// Step 4, the strict half: the payload golang-jwt is about to decode
+	// has one reading only.
+	if err := checkPayload(payload); err != nil {
+		return nil, "", err
+	}
+	// Steps 3 and 4: signature, then registered and sigil claims.
+	c := new(Claims)
+	parser := v.parser
+	if ignoreTime {
+		parser = v.parserNoTime
+	}
+	tok, err := parser.ParseWithClaims(raw, c, v.keyfunc)
+	if err != nil {
+		return nil, "", classify(err)
+	}
+	kid, _ := tok.Header["kid"].(string)
+	if ignoreTime {
+		switch {
+		case c.Issuer == "":
+			return nil, "", fail(ErrClaims, "missing iss")
+		case c.Issuer != v.iss:
+			return nil, "", fail(ErrIssuer, "")
+		case len(c.Audience) == 0:
+			return nil, "", fail(ErrClaims, "missing aud")
+		case !slices.Contains(c.Audience, v.aud):
+			return nil, "", fail(ErrAudience, "")
+		}
+		if err := c.Validate(); err != nil {
+			return nil, "", err
+		}
+	}
+	normalizeTimes(c)
+	return c, kid, nil
+}
+
+// errKID and errAlg are keyfunc failures, told apart from golang-jwt's.
+var (
+	errKID = errors.New("kid selects no loaded key")
+	errAlg = errors.New("alg does not match the key's algorithm")
+)
+
+// lookupKey is the golang-jwt keyfunc: the key is chosen by kid only, and
+// its algorithm must equal the token's.
+func (v *Verifier) lookupKey(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	k, ok := v.keys.Lookup(kid)
+	if !ok || k == nil {
+		return nil, errKID
+	}
+	if alg, _ := t.Header["alg"].(string); t.Method == nil || t.Method.Alg() != k.Alg || alg != k.Alg {
+		return nil, errAlg
+	}
+	return k.VerificationKey(), nil
+}
+
+// checkHeader enforces step 2 on the decoded header: a JSON object without
+// duplicate or case-variant member names; alg one of ours; kid present and
+// selecting a loaded key of exactly that alg; typ absent or "JWT"; no crit.
+// jku, x5u, jwk and x5c are ignored (never used to find a key).
+func (v *Verifier) checkHeader(b []byte) error {
+	var ms [maxHeaderMembers]member
+	s := scanner{b: b}
+	members, d := s.topObject(ms[:0])
+	if d != "" {
+		if s.dup {
+			return fail(ErrHeader, d)
+		}
+		return fail(ErrMalformed, "header: "+d)
+	}
+	alg := ""
+	var kid jstr
+	hasKID := false
+	for _, m := range members {
+		switch string(s.raw(m.name)) {
+		case "alg":
+			if m.kind != kindString {
+				return fail(ErrHeader, "alg is not a string")
+			}
+			if alg = knownAlg(&s, m.val); alg == "" {
+				return fail(ErrHeader, "alg not allowed")
+			}
+		case "kid":
+			if m.kind != kindString || m.val.start == m.val.end {
+				return fail(ErrHeader, "kid is not a non-empty string")
+			}
+			kid, hasKID = m.val, true
+		case "typ":
+			if m.kind != kindString || string(s.raw(m.val)) != "JWT" {
+				return fail(ErrHeader, `typ is not "JWT"`)
+			}
+		case "crit":
+			return fail(ErrHeader, "crit is not supported")
+		default:
+			for _, n := range [...]string{"alg", "kid", "typ", "crit"} {
+				if s.foldEqString(m.name, n) {
+					return fail(ErrHeader, "case-variant or escaped header name")
+				}
+			}
+		}
+	}
+	if alg == "" {
+		return fail(ErrHeader, "missing alg")
+	}
+	if !hasKID {
+		return fail(ErrHeader, "missing kid")
+	}
+	k, ok := v.keys.Lookup(s.text(kid))
+	if !ok || k == nil {
+		return fail(ErrUnknownKey, "")
+	}
+	if k.Alg != alg {
+		return fail(ErrHeader, "alg does not match the key's algorithm")
+	}
+	return nil
+}
+
+// knownAlg returns the algorithm a header alg names exactly, or "".
+func knownAlg(s *scanner, a jstr) string {
+	raw := s.raw(a)
+	if raw == nil { // escapes: rare, compare the decoded text
+		t := s.text(a)
+		raw = []byte(t)
+	}
+	for _, alg := range algorithms {
+		if string(raw) == alg {
+			return alg
+		}
+	}
+	return ""
+}
+
+// claimNames are the JSON names of Claims' fields; a member that folds to
+// one of them must be spelt exactly so (encoding/json would fold "EXP" into
+// exp while a gateway would not).
+var claimNames = [...]string{
+	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "tt", "scope", "client_id", "tid",
+	"dashboardId", "reportId", "appId", "readOnly", "params", "securityPolicies",
+}
+
+// checkPayload enforces the strict half of step 4 on the decoded payload.
+func checkPayload(b []byte) error {
+	var ms [maxObjectMembers]member
+	s := scanner{b: b}
+	members, d := s.topObject(ms[:0])
+	if d != "" {
+		if s.dup {
+			return fail(ErrClaims, d)
+		}
+		return fail(ErrMalformed, "payload: "+d)
+	}
+	for _, m := range members {
+		want := jsonKind(0)
+		switch string(s.raw(m.name)) {
+		case "exp", "nbf", "iat":
+			if m.kind != kindNumber || !saneTime(b[m.vstart:m.vend]) {
+				return fail(ErrClaims, "exp, nbf and iat must be positive numbers below 1e11")
+			}
+			continue
+		case "aud":
+			if m.kind != kindString && m.kind != kindArray {
+				return fail(ErrClaims, "aud is not a string or an array")
+			}
+			continue
+		case "iss", "sub", "jti", "tt", "scope", "client_id", "tid", "dashboardId", "reportId", "appId":
+			want = kindString
+		case "readOnly":
+			want = kindBool
+		case "params":
+			want = kindObject
+		case "securityPolicies":
+			want = kindArray
+		default:
+			for _, n := range claimNames {
+				if s.foldEqString(m.name, n) {
+					return fail(ErrClaims, "case-variant or escaped claim name")
+				}
+			}
+			continue
+		}
+		if m.kind != want {
+			return fail(ErrClaims, "claim of the wrong JSON type")
+		}
+	}
+	return nil
+}
+
+// classify maps a golang-jwt error to one of ours, most fundamental first.
+func classify(err error) error {
+	var own *detailError
+	if errors.As(err, &own) { // Claims.Validate's, already ours
+		return own
+	}
+	kind, detail := ErrInvalidToken, ""
+	switch {
+	case errors.Is(err, errKID):
+		kind = ErrUnknownKey
+	case errors.Is(err, errAlg):
+		kind = ErrHeader
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		kind = ErrMalformed
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		kind = ErrHeader
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		kind = ErrSignature
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		kind = ErrIssuer
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		kind = ErrAudience
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		kind, detail = ErrClaims, "required claim missing"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		kind = ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet):
+		kind = ErrNotYetValid
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		kind, detail = ErrNotYetValid, "issued in the future"
+	case errors.Is(err, jwt.ErrTokenInvalidClaims), errors.Is(err, jwt.ErrInvalidType):
+		kind = ErrClaims
+	}
+	return failCause(kind, detail, err)
+}
+
+// normalizeTimes puts the decoded NumericDates in UTC, like minted ones.
+func normalizeTimes(c *Claims) {
+	for _, d := range [...]*jwt.NumericDate{c.ExpiresAt, c.NotBefore, c.IssuedAt} {
+		if d != nil {
+			d.Time = d.Time.UTC()
+		}
+	}
+}

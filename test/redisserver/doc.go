@@ -1,0 +1,2 @@
+// Package redisserver starts real redis-server processes on loopback ports for tests.
+package redisserver
