@@ -109,14 +109,18 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		}
 	}
 
-	revoker := revocation.NewService(st, cfg.Tokens.Leeway, nil)
+	revoker, checks, err := startRevocation(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring})
 	verifier := token.NewVerifier(token.VerifierConfig{
-		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker, Leeway: cfg.Tokens.Leeway,
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
+		Leeway: cfg.Tokens.Leeway, CacheSize: cfg.Tokens.CacheSize,
 	})
 	api := httpapi.New(httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
-		Ready:           []httpapi.Check{{Name: "store", Fn: st.Ping}},
+		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
 		RetryAfter: cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
 	})
@@ -173,6 +177,46 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	return nil
 }
 
+// revoker is what the HTTP API and the verifier need of revocation.
+type revoker interface {
+	httpapi.Revoker
+	token.Revocation
+}
+
+// startRevocation picks how revocations are checked: a replica of Redis kept
+// in sync in the background (replica mode), or the store on every request
+// (direct mode, and always with the memory store, which is in-process).
+func startRevocation(ctx context.Context, cfg config.Config, st store, log *slog.Logger) (revoker, []httpapi.Check, error) {
+	sync, shared := st.(revocation.SyncStore)
+	if !shared || cfg.Revocation.Mode == "direct" {
+		return revocation.NewService(st, cfg.Tokens.Leeway, nil), []httpapi.Check{{Name: "store", Fn: st.Ping}}, nil
+	}
+	rep := revocation.NewReplica(revocation.ReplicaConfig{
+		Store: sync, Leeway: cfg.Tokens.Leeway, MaxStaleness: cfg.Revocation.MaxStaleness,
+		ResyncInterval: cfg.Revocation.ResyncInterval, Logger: log,
+	})
+	start := time.Now()
+	if err := rep.Sync(ctx); err != nil {
+		// Verification fails closed until a sync succeeds; Run keeps trying.
+		log.Error("initial revocation sync failed; verification answers 503 until Redis is reachable", slog.String("err", err.Error()))
+	} else {
+		denied, cutoffs := rep.Size()
+		log.Info("revocation replica loaded", slog.Int("denied", denied), slog.Int("cutoffs", cutoffs),
+			slog.Duration("took", time.Since(start)))
+	}
+	go rep.Run(ctx)
+	checks := []httpapi.Check{
+		{Name: "store", Fn: st.Ping, Degrades: true},
+		{Name: "revocation_replica", Fn: func(context.Context) error {
+			if s := rep.Staleness(); s < 0 || s > cfg.Revocation.MaxStaleness {
+				return revocation.ErrStale
+			}
+			return nil
+		}},
+	}
+	return rep, checks, nil
+}
+
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store, string, func(), error) {
 	if cfg.Redis.URL == "" {
 		log.Warn("using the in-memory store: revocations and clients die with the process; set SIGIL_REDIS_URL for Redis")
@@ -185,6 +229,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store,
 	st := redisstore.New(client, cfg.Redis.Prefix)
 	if err := st.Ping(ctx); err != nil {
 		log.Warn("redis is not reachable at start; readiness will say so", slog.String("err", err.Error()))
+	} else if policy, err := st.MaxMemoryPolicy(ctx); err == nil && policy != "noeviction" {
+		log.Warn("redis maxmemory-policy can evict denylist entries under memory pressure; set noeviction for production",
+			slog.String("maxmemory-policy", policy))
 	}
 	return st, "redis " + redactURL(cfg.Redis.URL), func() { _ = client.Close() }, nil
 }

@@ -61,10 +61,21 @@ type Tokens struct {
 	EmbedDefaultExpiry time.Duration `yaml:"embed_default_expiry" env:"EMBED_DEFAULT_EXPIRY"`
 	EmbedMaxExpiry     time.Duration `yaml:"embed_max_expiry" env:"EMBED_MAX_EXPIRY"`
 	Leeway             time.Duration `yaml:"leeway" env:"LEEWAY"`
+	// CacheSize bounds the verified-token cache; 0 disables it.
+	CacheSize int `yaml:"cache_size" env:"CACHE_SIZE"`
 }
 
 // Revocation configures how revocations are written and checked.
 type Revocation struct {
+	// Mode is "replica" (check an in-memory replica of the Redis denylist,
+	// kept current by pub/sub) or "direct" (ask Redis on every request).
+	// Without Redis the memory store is checked directly either way.
+	Mode string `yaml:"mode" env:"MODE"`
+	// MaxStaleness is how long verification goes on from the replica
+	// without contact with Redis before failing closed (503).
+	MaxStaleness time.Duration `yaml:"max_staleness" env:"MAX_STALENESS"`
+	// ResyncInterval is the period of the replica's full reloads.
+	ResyncInterval time.Duration `yaml:"resync_interval" env:"RESYNC_INTERVAL"`
 	// RetryAfter is the Retry-After sent with a 503 when the store can't take a revocation.
 	RetryAfter time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
 }
@@ -95,8 +106,9 @@ func Default() Config {
 			EmbedDefaultExpiry: time.Hour,
 			EmbedMaxExpiry:     24 * time.Hour,
 			Leeway:             30 * time.Second,
+			CacheSize:          100_000,
 		},
-		Revocation: Revocation{RetryAfter: 2 * time.Second},
+		Revocation: Revocation{Mode: "replica", MaxStaleness: 5 * time.Minute, ResyncInterval: time.Minute, RetryAfter: 2 * time.Second},
 		HTTP: HTTP{
 			ReadTimeout:     10 * time.Second,
 			WriteTimeout:    10 * time.Second,
@@ -223,6 +235,18 @@ func (c Config) Validate() error {
 	}
 	if t.Leeway < 0 || t.Leeway > 5*time.Minute {
 		bad("tokens.leeway", "must be between 0 and 5m, got %s", t.Leeway)
+	}
+	if t.CacheSize < 0 || t.CacheSize > 10_000_000 {
+		bad("tokens.cache_size", "must be between 0 (disabled) and 10000000, got %d", t.CacheSize)
+	}
+	if c.Revocation.Mode != "replica" && c.Revocation.Mode != "direct" {
+		bad("revocation.mode", "must be replica or direct, got %q", c.Revocation.Mode)
+	}
+	if c.Revocation.MaxStaleness < time.Second {
+		bad("revocation.max_staleness", "must be at least 1s")
+	}
+	if c.Revocation.ResyncInterval < time.Second {
+		bad("revocation.resync_interval", "must be at least 1s")
 	}
 	if c.Revocation.RetryAfter < time.Second {
 		bad("revocation.retry_after", "must be at least 1s")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -35,6 +36,8 @@ type Revoker interface {
 	// Revoke returns only once the denylist has taken the token's id; store
 	// failures wrap apperr.ErrStoreUnavailable.
 	Revoke(ctx context.Context, c *token.Claims) error
+	// RevokeAll writes a cutoff at now and returns its time.
+	RevokeAll(ctx context.Context, cut revocation.Cutoff) (time.Time, error)
 }
 
 // Clients manages and authenticates API clients.
@@ -58,6 +61,10 @@ type KeySet interface {
 type Check struct {
 	Name string
 	Fn   func(ctx context.Context) error
+	// Degrades marks a check whose failure leaves the service working in a
+	// reduced way (Redis down while the replica is fresh): /readyz then
+	// answers 200 with status "degraded" instead of 503.
+	Degrades bool
 }
 
 // Config is the runtime configuration of the HTTP API; everything is injected.
@@ -135,6 +142,7 @@ func (s *Server) routes() {
 	v1.HEAD("/verify", s.verify)
 	v1.POST("/introspect", s.introspect, s.requireClient)
 	v1.POST("/revoke", s.revoke, s.requireClient)
+	v1.POST("/revoke-all", s.revokeAll, s.requireClient)
 
 	admin := e.Group("/api/clients", s.requireClient, s.requireAdmin)
 	admin.POST("", s.createClient)

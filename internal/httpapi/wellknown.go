@@ -53,7 +53,7 @@ func (s *Server) healthz(c echo.Context) error {
 // readyz reports ready only when keys are loaded and every check passes.
 func (s *Server) readyz(c echo.Context) error {
 	checks := map[string]string{}
-	ready := true
+	ready, degraded := true, false
 	if set := s.cfg.Keys.Set(); set == nil || set.Active() == nil {
 		checks["keys"], ready = "no active key", false
 	} else {
@@ -61,7 +61,12 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	for _, ch := range s.cfg.Ready {
 		if err := ch.Fn(c.Request().Context()); err != nil {
-			checks[ch.Name], ready = "unavailable", false
+			checks[ch.Name] = "unavailable"
+			if ch.Degrades {
+				degraded = true
+			} else {
+				ready = false
+			}
 			continue
 		}
 		checks[ch.Name] = "ok"
@@ -69,5 +74,9 @@ func (s *Server) readyz(c echo.Context) error {
 	if !ready {
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+	status := "ready"
+	if degraded {
+		status = "degraded"
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": status, "checks": checks})
 }

@@ -268,6 +268,7 @@ func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error 
 	if err := denyScript.Run(ctx, s.client, []string{s.denyKey(id)}, exp, ttl).Err(); err != nil {
 		return fmt.Errorf("deny %q: %w: %w", id, revocation.ErrUnavailable, err)
 	}
+	s.publish(ctx, eventDeny, exp, id)
 	return nil
 }
 
@@ -326,6 +327,7 @@ func (s *Store) SetCutoff(ctx context.Context, key string, at time.Time) error {
 	if err := cutoffScript.Run(ctx, s.client, []string{s.cutoffKey(key)}, ms).Err(); err != nil {
 		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
 	}
+	s.publish(ctx, eventCutoff, ms, key)
 	return nil
 }
 

@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/revocation"
+)
+
+// revokeAllRequest is the body of POST /api/v1/revoke-all: exactly one of its fields.
+type revokeAllRequest struct {
+	Sub         string `json:"sub"`
+	DashboardID string `json:"dashboardId"`
+	AppID       string `json:"appId"`
+	ReportID    string `json:"reportId"`
+	ClientID    string `json:"clientId"`
+}
+
+// Validate requires exactly one well-formed field.
+func (r *revokeAllRequest) Validate() error {
+	set := 0
+	for _, f := range []struct{ name, val string }{
+		{"sub", r.Sub}, {"dashboardId", r.DashboardID}, {"appId", r.AppID}, {"reportId", r.ReportID}, {"clientId", r.ClientID},
+	} {
+		if f.val == "" {
+			continue
+		}
+		set++
+		if f.name == "sub" {
+			if err := validSubject(f.val); err != nil {
+				return err
+			}
+			continue
+		}
+		if !resourceIDPattern.MatchString(f.val) {
+			return apperr.Invalid(f.name, "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+		}
+	}
+	if set != 1 {
+		return apperr.Invalid("", "exactly one of sub, dashboardId, appId, reportId, clientId is required")
+	}
+	return nil
+}
+
+type revokeAllResponse struct {
+	Dimension     string    `json:"dimension"`
+	ID            string    `json:"id"`
+	RevokedBefore time.Time `json:"revokedBefore"`
+}
+
+// revokeAll answers POST /api/v1/revoke-all: every token of a subject,
+// resource or client issued until now is rejected from now on. An issuer
+// acts within its own resources: its sub cutoff covers only tokens it
+// minted, and it may cut off only its own client id.
+func (s *Server) revokeAll(c echo.Context) error {
+	var req revokeAllRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	who := caller(c)
+	admin := who.Role == clients.RoleAdmin
+	var cut revocation.Cutoff
+	switch {
+	case req.Sub != "" && admin:
+		cut = revocation.Cutoff{Dim: revocation.DimSubject, ID: req.Sub}
+	case req.Sub != "":
+		cut = revocation.ClientSubject(who.ID, req.Sub)
+	case req.ClientID != "":
+		if !admin && req.ClientID != who.ID {
+			return apperr.Invalid("clientId", "an issuer may revoke only its own client's tokens")
+		}
+		cut = revocation.Cutoff{Dim: revocation.DimClient, ID: req.ClientID}
+	case req.DashboardID != "":
+		cut = revocation.Cutoff{Dim: revocation.DimDashboard, ID: req.DashboardID}
+	case req.AppID != "":
+		cut = revocation.Cutoff{Dim: revocation.DimApp, ID: req.AppID}
+	default:
+		cut = revocation.Cutoff{Dim: revocation.DimReport, ID: req.ReportID}
+	}
+	if cut.Dim == revocation.DimDashboard || cut.Dim == revocation.DimApp || cut.Dim == revocation.DimReport {
+		if !who.Allows(cut.Key()) {
+			return notFound("no such resource for this client")
+		}
+	}
+	at, err := s.cfg.Revoker.RevokeAll(c.Request().Context(), cut)
+	if err != nil {
+		return err
+	}
+	id := cut.ID
+	if cut.Dim == revocation.DimClientSubject {
+		id = req.Sub
+	}
+	return c.JSON(http.StatusOK, revokeAllResponse{Dimension: cut.Dim, ID: id, RevokedBefore: at})
+}

@@ -1,0 +1,305 @@
+package revocation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sigil-dev/sigil/internal/revocation"
+	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
+	"github.com/sigil-dev/sigil/internal/token"
+	"github.com/sigil-dev/sigil/test/redisserver"
+)
+
+// clock is real time plus an offset the test can push forward.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+func newStore(t *testing.T, srv *redisserver.Server, prefix string) *redisstore.Store {
+	t.Helper()
+	client, err := redisstore.NewClient(srv.URL())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	return redisstore.New(client, prefix)
+}
+
+type replicaOpt func(*revocation.ReplicaConfig)
+
+func startReplica(t *testing.T, st revocation.SyncStore, opts ...replicaOpt) *revocation.Replica {
+	t.Helper()
+	cfg := revocation.ReplicaConfig{
+		Store: st, Leeway: 30 * time.Second, MaxStaleness: 5 * time.Minute,
+		ResyncInterval: time.Hour, Heartbeat: 50 * time.Millisecond,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r := revocation.NewReplica(cfg)
+	require.NoError(t, r.Sync(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+var seq atomic.Int64
+
+func claims(now time.Time, mut ...func(*token.Claims)) *token.Claims {
+	c := &token.Claims{Kind: token.KindEmbed, DashboardID: "sales", ClientID: "sales"}
+	c.ID = fmt.Sprintf("jti-%d", seq.Add(1))
+	c.IssuedAt = jwt.NewNumericDate(now.Add(-time.Minute))
+	c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
+	for _, m := range mut {
+		m(c)
+	}
+	return c
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestReplica_Propagation(t *testing.T) {
+	srv := redisserver.Start(t)
+	a := startReplica(t, newStore(t, srv, "p:"))
+	b := startReplica(t, newStore(t, srv, "p:"))
+	ctx := context.Background()
+	now := time.Now()
+
+	t.Run("Deny", func(t *testing.T) {
+		c := claims(now)
+		require.NoError(t, a.Check(ctx, c))
+		require.NoError(t, b.Check(ctx, c))
+		require.NoError(t, a.Revoke(ctx, c))
+		require.ErrorIs(t, a.Check(ctx, c), token.ErrRevoked, "the revoking instance honours it before answering")
+		d := eventually(t, "B honours A's revocation", func() bool { return errors.Is(b.Check(ctx, c), token.ErrRevoked) })
+		t.Logf("propagation A→B: %s", d)
+	})
+	t.Run("RegisteredID", func(t *testing.T) {
+		c := claims(now, func(c *token.Claims) { c.TID = "rec-1"; c.ExpiresAt = nil })
+		require.NoError(t, b.Check(ctx, c))
+		require.NoError(t, a.Revoke(ctx, &token.Claims{RegisteredClaims: jwt.RegisteredClaims{ID: "rec-1"}}))
+		eventually(t, "B honours a denied record id", func() bool { return errors.Is(b.Check(ctx, c), token.ErrRevoked) })
+	})
+	t.Run("Cutoffs", func(t *testing.T) {
+		tests := []struct {
+			name  string
+			cut   revocation.Cutoff
+			match func(*token.Claims)
+			other func(*token.Claims)
+		}{
+			{"Subject", revocation.Cutoff{Dim: revocation.DimSubject, ID: "alice"},
+				func(c *token.Claims) { c.Subject = "alice" }, func(c *token.Claims) { c.Subject = "bob" }},
+			{"ClientSubject", revocation.ClientSubject("tenant-a", "carol"),
+				func(c *token.Claims) { c.Subject, c.ClientID = "carol", "tenant-a" }, func(c *token.Claims) { c.Subject, c.ClientID = "carol", "tenant-b" }},
+			{"Dashboard", revocation.Cutoff{Dim: revocation.DimDashboard, ID: "leaked"},
+				func(c *token.Claims) { c.DashboardID = "leaked" }, func(c *token.Claims) { c.DashboardID = "fine" }},
+			{"App", revocation.Cutoff{Dim: revocation.DimApp, ID: "app1"},
+				func(c *token.Claims) { c.Kind, c.DashboardID, c.AppID = token.KindAppView, "", "app1" }, func(c *token.Claims) { c.Kind, c.DashboardID, c.AppID = token.KindAppView, "", "app2" }},
+			{"Report", revocation.Cutoff{Dim: revocation.DimReport, ID: "r1"},
+				func(c *token.Claims) { c.Kind, c.DashboardID, c.ReportID = token.KindReport, "", "r1" }, func(c *token.Claims) { c.Kind, c.DashboardID, c.ReportID = token.KindReport, "", "r2" }},
+			{"Client", revocation.Cutoff{Dim: revocation.DimClient, ID: "offboarded"},
+				func(c *token.Claims) { c.ClientID = "offboarded" }, func(c *token.Claims) { c.ClientID = "staying" }},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				before := claims(now, tt.match)
+				untouched := claims(now, tt.other)
+				at, err := a.RevokeAll(ctx, tt.cut)
+				require.NoError(t, err)
+				require.ErrorIs(t, a.Check(ctx, before), token.ErrRevoked)
+				eventually(t, "B honours the cutoff", func() bool { return errors.Is(b.Check(ctx, before), token.ErrRevoked) })
+				require.NoError(t, b.Check(ctx, untouched), "other subjects/resources are untouched")
+				after := claims(now, tt.match, func(c *token.Claims) { c.IssuedAt = jwt.NewNumericDate(at.Add(time.Second)) })
+				require.NoError(t, b.Check(ctx, after), "tokens issued after the cutoff are live")
+			})
+		}
+	})
+}
+
+func TestReplica_LoadsExistingState(t *testing.T) {
+	srv := redisserver.Start(t)
+	st := newStore(t, srv, "l:")
+	ctx := context.Background()
+	now := time.Now()
+	revoked := claims(now)
+	require.NoError(t, st.Deny(ctx, revoked.ID, now.Add(time.Hour)))
+	require.NoError(t, st.SetCutoff(ctx, "sub:dave", now))
+	r := startReplica(t, st)
+	require.ErrorIs(t, r.Check(ctx, revoked), token.ErrRevoked)
+	require.ErrorIs(t, r.Check(ctx, claims(now, func(c *token.Claims) { c.Subject = "dave" })), token.ErrRevoked)
+	require.NoError(t, r.Check(ctx, claims(now)))
+	denied, cutoffs := r.Size()
+	require.Equal(t, 1, denied)
+	require.Equal(t, 1, cutoffs)
+}
+
+func TestReplica_RedisDown(t *testing.T) {
+	srv := redisserver.Start(t)
+	clk := &clock{}
+	r := startReplica(t, newStore(t, srv, "d:"), func(c *revocation.ReplicaConfig) {
+		c.Now = clk.Now
+		c.MaxStaleness = time.Minute
+	})
+	ctx := context.Background()
+	revoked := claims(clk.Now())
+	require.NoError(t, r.Revoke(ctx, revoked))
+	live := claims(clk.Now())
+
+	srv.Kill()
+	eventually(t, "subscription loss noticed", r.Degraded)
+
+	t.Run("VerifiesFromReplica", func(t *testing.T) {
+		require.NoError(t, r.Check(ctx, live))
+		require.ErrorIs(t, r.Check(ctx, revoked), token.ErrRevoked)
+	})
+	t.Run("ErrRevokeUnavailable", func(t *testing.T) {
+		c := claims(clk.Now())
+		err := r.Revoke(ctx, c)
+		require.ErrorIs(t, err, revocation.ErrUnavailable)
+		require.NoError(t, r.Check(ctx, c), "an unacknowledged revocation is not applied locally either")
+	})
+	t.Run("ErrStaleFailsClosed", func(t *testing.T) {
+		clk.Advance(2 * time.Minute)
+		err := r.Check(ctx, live)
+		require.ErrorIs(t, err, revocation.ErrUnavailable)
+		require.NotErrorIs(t, err, token.ErrInvalidToken, "a stale replica is the server's problem (503), not the token's")
+	})
+	t.Run("RecoversAfterRestart", func(t *testing.T) {
+		srv.Restart(t)
+		eventually(t, "replica fresh again", func() bool { return r.Check(ctx, live) == nil })
+		require.ErrorIs(t, r.Check(ctx, revoked), token.ErrRevoked)
+	})
+}
+
+// A Redis that comes back empty (no persistence) is re-seeded from a live
+// replica, so a fresh instance still sees every earlier revocation.
+func TestReplica_EmptyAgainReseeds(t *testing.T) {
+	srv := redisserver.Start(t)
+	ctx := context.Background()
+	a := startReplica(t, newStore(t, srv, "e:"), func(c *revocation.ReplicaConfig) { c.ResyncInterval = 100 * time.Millisecond })
+	now := time.Now()
+	revoked := claims(now)
+	forever := claims(now, func(c *token.Claims) { c.ExpiresAt = nil; c.Kind, c.DashboardID, c.ReportID = token.KindReport, "", "r1" })
+	require.NoError(t, a.Revoke(ctx, revoked))
+	require.NoError(t, a.Revoke(ctx, forever))
+	_, err := a.RevokeAll(ctx, revocation.Cutoff{Dim: revocation.DimSubject, ID: "erin"})
+	require.NoError(t, err)
+
+	srv.Kill()
+	srv.Restart(t) // no persistence: Redis is empty now
+	st := newStore(t, srv, "e:")
+	eventually(t, "epoch re-established", func() bool { e, err := st.Epoch(ctx); return err == nil && e != "" })
+	eventually(t, "denylist re-seeded", func() bool { d, err := st.IsDenied(ctx, revoked.ID); return err == nil && d })
+
+	fresh := startReplica(t, st)
+	require.ErrorIs(t, fresh.Check(ctx, revoked), token.ErrRevoked)
+	require.ErrorIs(t, fresh.Check(ctx, forever), token.ErrRevoked)
+	require.ErrorIs(t, fresh.Check(ctx, claims(now, func(c *token.Claims) { c.Subject = "erin" })), token.ErrRevoked)
+}
+
+func TestReplica_Prune(t *testing.T) {
+	srv := redisserver.Start(t)
+	clk := &clock{}
+	r := startReplica(t, newStore(t, srv, "x:"), func(c *revocation.ReplicaConfig) { c.Now = clk.Now; c.Leeway = 0 })
+	ctx := context.Background()
+	short := claims(clk.Now(), func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(clk.Now().Add(2 * time.Second)) })
+	require.NoError(t, r.Revoke(ctx, short))
+	require.Equal(t, 0, r.Prune(clk.Now()))
+	require.Equal(t, 1, r.Prune(clk.Now().Add(3*time.Second)))
+	denied, _ := r.Size()
+	require.Equal(t, 0, denied)
+}
+
+// TestReplica_Ledger hammers revoke, revoke-all, check and resync from many
+// goroutines (run it with -race) and keeps a ledger: once a revocation is
+// acknowledged, no check on the same instance may pass it, and the other
+// instance must honour it within the propagation bound.
+func TestReplica_Ledger(t *testing.T) {
+	srv := redisserver.Start(t)
+	ctx := context.Background()
+	a := startReplica(t, newStore(t, srv, "g:"), func(c *revocation.ReplicaConfig) { c.ResyncInterval = 50 * time.Millisecond })
+	b := startReplica(t, newStore(t, srv, "g:"), func(c *revocation.ReplicaConfig) { c.ResyncInterval = 70 * time.Millisecond })
+	now := time.Now()
+
+	const writers, perWriter = 4, 50
+	var (
+		mu     sync.Mutex
+		ledger []*token.Claims
+	)
+	var violations atomic.Int64
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				acked := append([]*token.Claims(nil), ledger...)
+				mu.Unlock()
+				for _, c := range acked {
+					if !errors.Is(a.Check(ctx, c), token.ErrRevoked) {
+						violations.Add(1)
+					}
+				}
+				_ = b.Check(ctx, claims(now))
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < perWriter; i++ {
+				c := claims(now, func(c *token.Claims) { c.Subject = fmt.Sprintf("u%d-%d", w, i) })
+				if i%10 == 0 {
+					_, err := a.RevokeAll(ctx, revocation.Cutoff{Dim: revocation.DimSubject, ID: c.Subject})
+					require.NoError(t, err)
+				} else {
+					require.NoError(t, a.Revoke(ctx, c))
+				}
+				mu.Lock()
+				ledger = append(ledger, c)
+				mu.Unlock()
+				if i%7 == 0 {
+					require.NoError(t, a.Sync(ctx))
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	require.Zero(t, violations.Load(), "a check passed a token after its revocation was acknowledged on the same instance")
+	require.Len(t, ledger, writers*perWriter)
+	for _, c := range ledger {
+		eventually(t, "B honours "+c.ID, func() bool { return errors.Is(b.Check(ctx, c), token.ErrRevoked) })
+	}
+}

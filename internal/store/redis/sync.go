@@ -1,0 +1,243 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sigil-dev/sigil/internal/revocation"
+)
+
+var _ revocation.SyncStore = (*Store)(nil)
+
+// Event wire format on <prefix>events: "<kind> <unix ms> <id or cutoff key>",
+// kind d (denial; ms 0 = never) or c (cutoff). Ids and cutoff keys may hold
+// spaces only after the second one, so SplitN(3) reads them back whole.
+const (
+	eventDeny   = "d"
+	eventCutoff = "c"
+)
+
+func (s *Store) eventsChannel() string { return s.prefix + "events" }
+func (s *Store) epochKey() string      { return s.prefix + "epoch" }
+
+// publish broadcasts a change that is already durably written. A failed
+// publish loses nothing: replicas reload in full on reconnect and periodically.
+func (s *Store) publish(ctx context.Context, kind, ms, id string) {
+	_ = s.client.Publish(ctx, s.eventsChannel(), kind+" "+ms+" "+id).Err()
+}
+
+func parseEvent(payload string) (revocation.Event, bool) {
+	parts := strings.SplitN(payload, " ", 3)
+	if len(parts) != 3 || parts[2] == "" {
+		return revocation.Event{}, false
+	}
+	ms, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return revocation.Event{}, false
+	}
+	var at time.Time
+	if ms != 0 {
+		at = time.UnixMilli(ms).UTC()
+	}
+	switch parts[0] {
+	case eventDeny:
+		return revocation.Event{Key: parts[2], At: at}, true
+	case eventCutoff:
+		return revocation.Event{Cutoff: true, Key: parts[2], At: at}, true
+	}
+	return revocation.Event{}, false
+}
+
+// scan walks every key matching prefix+"*" (SCAN on each master in a
+// cluster) and calls fn with batches of keys.
+func (s *Store) scan(ctx context.Context, match string, fn func(ctx context.Context, c goredis.Cmdable, keys []string) error) error {
+	each := func(ctx context.Context, c *goredis.Client) error {
+		it := c.Scan(ctx, 0, match, 1000).Iterator()
+		batch := make([]string, 0, 1000)
+		for it.Next(ctx) {
+			batch = append(batch, it.Val())
+			if len(batch) == cap(batch) {
+				if err := fn(ctx, c, batch); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+		if err := it.Err(); err != nil {
+			return err
+		}
+		if len(batch) > 0 {
+			return fn(ctx, c, batch)
+		}
+		return nil
+	}
+	switch c := s.client.(type) {
+	case *goredis.ClusterClient:
+		return c.ForEachMaster(ctx, each)
+	case *goredis.Client:
+		return each(ctx, c)
+	default:
+		return fmt.Errorf("scan: unsupported client %T", s.client)
+	}
+}
+
+// getAll GETs keys with one pipeline (one key per command: cluster-safe).
+func getAll(ctx context.Context, c goredis.Cmdable, keys []string) ([]*goredis.StringCmd, error) {
+	cmds := make([]*goredis.StringCmd, len(keys))
+	_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	return cmds, nil
+}
+
+// ScanDenied calls fn for every live denylist entry.
+func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt time.Time)) error {
+	prefix := s.denyKey("")
+	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
+		cmds, err := getAll(ctx, c, keys)
+		if err != nil {
+			return err
+		}
+		for i, cmd := range cmds {
+			ms, err := cmd.Int64()
+			if err != nil {
+				continue // vanished (expired) since the SCAN, or not ours
+			}
+			var exp time.Time
+			if ms != 0 {
+				exp = time.UnixMilli(ms).UTC()
+			}
+			fn(strings.TrimPrefix(keys[i], prefix), exp)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan denylist: %w: %w", revocation.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// ScanCutoffs calls fn for every cutoff.
+func (s *Store) ScanCutoffs(ctx context.Context, fn func(key string, at time.Time)) error {
+	prefix := s.cutoffKey("")
+	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
+		cmds, err := getAll(ctx, c, keys)
+		if err != nil {
+			return err
+		}
+		for i, cmd := range cmds {
+			ms, err := cmd.Int64()
+			if err != nil || ms == 0 {
+				continue
+			}
+			fn(strings.TrimPrefix(keys[i], prefix), time.UnixMilli(ms).UTC())
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan cutoffs: %w: %w", revocation.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Subscribe delivers events until ctx ends. go-redis reconnects and
+// resubscribes by itself; every (re)subscription confirmation is reported
+// through onConnect, since events published meanwhile are lost.
+func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), onConnect func(), onError func(error)) {
+	ps := s.client.Subscribe(ctx)
+	defer ps.Close()
+	for ctx.Err() == nil {
+		if err := ps.Subscribe(ctx, s.eventsChannel()); err != nil {
+			onError(err)
+			if !sleepCtx(ctx, 200*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		for {
+			msg, err := ps.ReceiveTimeout(ctx, 5*time.Second)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				var netErr interface{ Timeout() bool }
+				if errors.As(err, &netErr) && netErr.Timeout() {
+					// Quiet channel: check the connection is alive.
+					if perr := ps.Ping(ctx); perr == nil {
+						continue
+					}
+				}
+				onError(err)
+				if !sleepCtx(ctx, 200*time.Millisecond) {
+					return
+				}
+				break // resubscribe
+			}
+			switch m := msg.(type) {
+			case *goredis.Subscription:
+				if m.Kind == "subscribe" {
+					onConnect()
+				}
+			case *goredis.Message:
+				if ev, ok := parseEvent(m.Payload); ok {
+					onEvent(ev)
+				}
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Epoch returns the store's epoch, "" when the key is missing.
+func (s *Store) Epoch(ctx context.Context) (string, error) {
+	v, err := s.client.Get(ctx, s.epochKey()).Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
+	}
+	return v, nil
+}
+
+// InitEpoch sets the epoch to candidate unless one exists (SET NX) and
+// returns the epoch in force.
+func (s *Store) InitEpoch(ctx context.Context, candidate string) (string, error) {
+	if err := s.client.SetNX(ctx, s.epochKey(), candidate, 0).Err(); err != nil {
+		return "", fmt.Errorf("init epoch: %w: %w", revocation.ErrUnavailable, err)
+	}
+	return s.Epoch(ctx)
+}
+
+// MaxMemoryPolicy returns Redis's maxmemory-policy; anything but
+// noeviction can evict denylist entries (all of which have a TTL or are
+// precious) under memory pressure.
+func (s *Store) MaxMemoryPolicy(ctx context.Context) (string, error) {
+	v, err := s.client.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return "", fmt.Errorf("config get maxmemory-policy: %w", err)
+	}
+	return v["maxmemory-policy"], nil
+}
