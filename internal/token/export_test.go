@@ -1,0 +1,9 @@
+package token
+
+// CacheLen exposes the verified-token cache's size to the external tests.
+func (v *Verifier) CacheLen() int {
+	if v.cache == nil {
+		return 0
+	}
+	return v.cache.len()
+}
