@@ -21,6 +21,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
@@ -109,7 +110,11 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		}
 	}
 
-	revoker, checks, err := startRevocation(ctx, cfg, st, log)
+	m := metrics.New()
+	m.Gauge("sigil_active_key_age_seconds", "Age of the active signing key.", func() float64 {
+		return time.Since(ring.Active().CreatedAt).Seconds()
+	})
+	revoker, checks, err := startRevocation(ctx, cfg, st, log, m)
 	if err != nil {
 		return err
 	}
@@ -123,6 +128,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
 		RetryAfter: cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
+		Observer: m, MetricsHandler: m.Handler(),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -186,7 +192,7 @@ type revoker interface {
 // startRevocation picks how revocations are checked: a replica of Redis kept
 // in sync in the background (replica mode), or the store on every request
 // (direct mode, and always with the memory store, which is in-process).
-func startRevocation(ctx context.Context, cfg config.Config, st store, log *slog.Logger) (revoker, []httpapi.Check, error) {
+func startRevocation(ctx context.Context, cfg config.Config, st store, log *slog.Logger, m *metrics.Metrics) (revoker, []httpapi.Check, error) {
 	sync, shared := st.(revocation.SyncStore)
 	if !shared || cfg.Revocation.Mode == "direct" {
 		return revocation.NewService(st, cfg.Tokens.Leeway, nil), []httpapi.Check{{Name: "store", Fn: st.Ping}}, nil
@@ -205,14 +211,30 @@ func startRevocation(ctx context.Context, cfg config.Config, st store, log *slog
 			slog.Duration("took", time.Since(start)))
 	}
 	go rep.Run(ctx)
+	m.Gauge("sigil_denylist_entries", "Denylist entries held by this instance's replica.", func() float64 {
+		denied, _ := rep.Size()
+		return float64(denied)
+	})
+	m.Gauge("sigil_revocation_cutoffs", "Cutoffs held by this instance's replica.", func() float64 {
+		_, cutoffs := rep.Size()
+		return float64(cutoffs)
+	})
+	m.Gauge("sigil_replica_staleness_seconds", "Time since the replica was last confirmed in sync with Redis (-1: never loaded).", func() float64 {
+		if s := rep.Staleness(); s >= 0 {
+			return s.Seconds()
+		}
+		return -1
+	})
+	// The replica is judged first: a store ping against a dead Redis takes
+	// time that must not count against the replica's staleness.
 	checks := []httpapi.Check{
-		{Name: "store", Fn: st.Ping, Degrades: true},
 		{Name: "revocation_replica", Fn: func(context.Context) error {
 			if s := rep.Staleness(); s < 0 || s > cfg.Revocation.MaxStaleness {
 				return revocation.ErrStale
 			}
 			return nil
 		}},
+		{Name: "store", Fn: st.Ping, Degrades: true},
 	}
 	return rep, checks, nil
 }

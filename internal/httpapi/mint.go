@@ -172,6 +172,7 @@ func (s *Server) issue(c echo.Context, claims token.Claims, ttl time.Duration) e
 }
 
 func (s *Server) writeToken(c echo.Context, raw string, claims *token.Claims) error {
+	s.cfg.Observer.Minted(claims.Kind)
 	noStore(c)
 	resp := tokenResponse{AccessToken: raw, TokenType: "Bearer"}
 	if claims.ExpiresAt != nil {

@@ -57,6 +57,19 @@ type KeySet interface {
 	Set() *keys.Set
 }
 
+// Observer records metrics; nil means none.
+type Observer interface {
+	Request(route, method string, status int, d time.Duration)
+	Verified(reason string)
+	Minted(kind string)
+}
+
+type noObserver struct{}
+
+func (noObserver) Request(string, string, int, time.Duration) {}
+func (noObserver) Verified(string)                            {}
+func (noObserver) Minted(string)                              {}
+
 // Check is one readiness check.
 type Check struct {
 	Name string
@@ -86,6 +99,9 @@ type Config struct {
 
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Observer records metrics; MetricsHandler serves them at /metrics.
+	Observer       Observer
+	MetricsHandler http.Handler
 }
 
 // Server is sigil's HTTP API.
@@ -102,6 +118,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 2 * time.Second
@@ -131,6 +150,9 @@ func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	if s.cfg.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(s.cfg.MetricsHandler))
+	}
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/.well-known/oauth-authorization-server", s.metadata)
 
@@ -161,6 +183,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
+		s.cfg.Observer.Request(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
 		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 			slog.String("request_id", requestID(c)),
 			slog.String("method", c.Request().Method),

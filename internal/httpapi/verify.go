@@ -40,6 +40,7 @@ func (s *Server) verify(c echo.Context) error {
 		return err
 	}
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	s.cfg.Observer.Verified(token.Reason(err))
 	if err != nil {
 		return err
 	}
@@ -156,6 +157,7 @@ func (s *Server) introspect(c echo.Context) error {
 	}
 	noStore(c)
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	s.cfg.Observer.Verified(token.Reason(err))
 	if errors.Is(err, token.ErrInvalidToken) || (err == nil && !caller(c).Allows(claims.Resource())) {
 		return c.JSON(http.StatusOK, introspectResponse{Active: false})
 	}

@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -60,7 +62,10 @@ func (s *Server) readyz(c echo.Context) error {
 		checks["keys"] = "ok"
 	}
 	for _, ch := range s.cfg.Ready {
-		if err := ch.Fn(c.Request().Context()); err != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
+		err := ch.Fn(ctx)
+		cancel()
+		if err != nil {
 			checks[ch.Name] = "unavailable"
 			if ch.Degrades {
 				degraded = true

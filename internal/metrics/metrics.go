@@ -1,0 +1,66 @@
+// Package metrics defines sigil's Prometheus metrics and serves them.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds sigil's collectors in a registry of its own.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	verify   *prometheus.CounterVec
+	minted   *prometheus.CounterVec
+}
+
+// New registers the collectors, plus the Go and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_http_requests_total", Help: "HTTP requests by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sigil_http_request_duration_seconds", Help: "HTTP request latency by route template.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_verify_total", Help: "Token verifications by outcome (ok, expired, revoked, signature, …, unavailable).",
+		}, []string{"reason"}),
+		minted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sigil_tokens_minted_total", Help: "Tokens minted by kind.",
+		}, []string{"kind"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.verify, m.minted,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Request records one served request.
+func (m *Metrics) Request(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// Verified records one verification outcome (token.Reason of its error).
+func (m *Metrics) Verified(reason string) { m.verify.WithLabelValues(reason).Inc() }
+
+// Minted records one minted token.
+func (m *Metrics) Minted(kind string) { m.minted.WithLabelValues(kind).Inc() }
+
+// Gauge registers a gauge read from fn at scrape time.
+func (m *Metrics) Gauge(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
