@@ -10,10 +10,9 @@ import (
 	"github.com/sigil-dev/sigil/internal/clients"
 )
 
-// createClientRequest is the body of POST /api/clients.
-type createClientRequest struct {
-	clients.NewClient
-}
+// createClientRequest is the body of POST /api/clients. It is a defined type,
+// not an embedding, so that JSON errors name the field ("id"), not a Go path.
+type createClientRequest clients.NewClient
 
 // Validate is done by the clients service, which owns the rules; the
 // decoder only needs the method.
@@ -44,7 +43,7 @@ func (s *Server) createClient(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	cl, secret, err := s.cfg.Clients.Create(c.Request().Context(), req.NewClient)
+	cl, secret, err := s.cfg.Clients.Create(c.Request().Context(), clients.NewClient(req))
 	if err != nil {
 		return err
 	}

@@ -156,9 +156,15 @@ func (s *Server) refresh(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The new token is only handed out once the old one is durably revoked.
-	if err := s.cfg.Revoker.Revoke(ctx, old); err != nil {
+	// The new token is only handed out once the old one is durably revoked,
+	// and only to the one request that revoked it: two concurrent refreshes
+	// of one token must not fork it into two live sessions.
+	first, err := s.cfg.Revoker.RevokeOnce(ctx, old)
+	if err != nil {
 		return err
+	}
+	if !first {
+		return token.ErrRevoked
 	}
 	return s.writeToken(c, raw2, minted)
 }

@@ -36,6 +36,8 @@ type Revoker interface {
 	// Revoke returns only once the denylist has taken the token's id; store
 	// failures wrap apperr.ErrStoreUnavailable.
 	Revoke(ctx context.Context, c *token.Claims) error
+	// RevokeOnce is Revoke that reports first=true to one caller only.
+	RevokeOnce(ctx context.Context, c *token.Claims) (first bool, err error)
 	// RevokeAll writes a cutoff at now and returns its time.
 	RevokeAll(ctx context.Context, cut revocation.Cutoff) (time.Time, error)
 }
@@ -135,7 +137,14 @@ func New(cfg Config) *Server {
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
 		s.logRequests,
-		middleware.Recover(),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			// The stack goes to our structured log, never to the client.
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				s.log.Error("panic recovered", slog.String("request_id", requestID(c)),
+					slog.String("route", c.Path()), slog.String("err", err.Error()), slog.String("stack", string(stack)))
+				return err
+			},
+		}),
 		s.limitBody,
 		s.boundTime,
 	)

@@ -164,6 +164,22 @@ func (r *Replica) Revoke(ctx context.Context, c *token.Claims) error {
 	return nil
 }
 
+// RevokeOnce revokes the token like Revoke, but reports first=true only to
+// the one caller that revoked it: a token already revoked (or dead) gives
+// first=false. It is how a token is exchanged exactly once (refresh).
+func (r *Replica) RevokeOnce(ctx context.Context, c *token.Claims) (bool, error) {
+	until, live := denyUntil(c, r.cfg.Leeway, r.cfg.Now())
+	if !live {
+		return false, nil
+	}
+	first, err := r.cfg.Store.DenyOnce(ctx, c.ID, until)
+	if err != nil {
+		return false, fmt.Errorf("revoke token %s once: %w", c.ID, err)
+	}
+	r.apply(Event{Key: c.ID, At: until})
+	return first, nil
+}
+
 // RevokeAll writes a cutoff at now to the store, then applies it locally.
 func (r *Replica) RevokeAll(ctx context.Context, cut Cutoff) (time.Time, error) {
 	at := r.cfg.Now().UTC().Truncate(time.Second)

@@ -73,6 +73,21 @@ func (s *Service) Revoke(ctx context.Context, c *token.Claims) error {
 	return nil
 }
 
+// RevokeOnce revokes the token like Revoke, but reports first=true only to
+// the one caller that revoked it: a token already revoked (or dead) gives
+// first=false. It is how a token is exchanged exactly once (refresh).
+func (s *Service) RevokeOnce(ctx context.Context, c *token.Claims) (bool, error) {
+	until, live := denyUntil(c, s.leeway, s.now())
+	if !live {
+		return false, nil
+	}
+	first, err := s.store.DenyOnce(ctx, c.ID, until)
+	if err != nil {
+		return false, fmt.Errorf("revoke token %s once: %w", c.ID, err)
+	}
+	return first, nil
+}
+
 // RevokeAll writes a cutoff at now and returns its time.
 func (s *Service) RevokeAll(ctx context.Context, cut Cutoff) (time.Time, error) {
 	at := s.now().UTC().Truncate(time.Second)

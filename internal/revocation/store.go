@@ -20,6 +20,12 @@ type Store interface {
 	// keeps the later of the two expiries. Returns only once the entry is durably
 	// written (as durable as the backend is); any failure is returned wrapped.
 	Deny(ctx context.Context, id string, expiresAt time.Time) error
+	// DenyOnce is Deny that succeeds for one caller only: it writes and
+	// returns first=true if id had no live entry, and returns first=false
+	// without writing otherwise (or when expiresAt is already past). Atomic:
+	// of concurrent callers exactly one is first. Refresh uses it so that one
+	// token cannot be swapped for two.
+	DenyOnce(ctx context.Context, id string, expiresAt time.Time) (first bool, err error)
 	// IsDenied reports whether any of ids is on the denylist.
 	IsDenied(ctx context.Context, ids ...string) (bool, error)
 	// SetCutoff records that tokens of key issued at or before at are revoked;

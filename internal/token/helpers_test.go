@@ -173,7 +173,7 @@ func embedClaims() token.Claims {
 		Scope:            "dashboard:view",
 		ClientID:         "dash-1",
 		DashboardID:      "dash-1",
-		Params:           map[string]any{"locale": "de-DE", "currency": "EUR", "n": 3.5, "on": true},
+		Params:           map[string]any{"locale": "de-DE", "currency": "EUR", "n": json.Number("3.5"), "on": true},
 		SecurityPolicies: []token.Policy{{Name: "region", Params: map[string]any{"region": "EU"}}},
 	}
 }

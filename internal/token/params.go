@@ -166,9 +166,13 @@ func checkKey(parent, k string) error {
 // isScalar reports whether v is a JSON string, number or bool.
 func isScalar(v any) bool {
 	switch x := v.(type) {
-	case string, bool, json.Number,
+	case string, bool,
 		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		return true
+	case json.Number:
+		// Out of float64 range (1e400) would make a token no parser can read.
+		f, err := x.Float64()
+		return err == nil && !math.IsInf(f, 0)
 	case float64:
 		return !math.IsNaN(x) && !math.IsInf(x, 0)
 	case float32:

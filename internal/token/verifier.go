@@ -103,11 +103,17 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 		jwt.WithLeeway(v.leeway),
 		jwt.WithTimeFunc(v.now),
 		jwt.WithStrictDecoding(),
+		// Numbers in params and policies stay exact (an account id of
+		// 2^53+1 must not become another account).
+		jwt.WithJSONNumber(),
 	)
 	v.parserNoTime = jwt.NewParser(
 		jwt.WithValidMethods(algorithms),
 		jwt.WithoutClaimsValidation(),
 		jwt.WithStrictDecoding(),
+		// Numbers in params and policies stay exact (an account id of
+		// 2^53+1 must not become another account).
+		jwt.WithJSONNumber(),
 	)
 	return v
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -39,7 +40,7 @@ func TestVerifier_Verify_RoundTrip(t *testing.T) {
 				Scope:            "dashboard:view",
 				ClientID:         "dash-1",
 				DashboardID:      "dash-1",
-				Params:           map[string]any{"locale": "de-DE", "currency": "EUR", "n": 3.5, "on": true},
+				Params:           map[string]any{"locale": "de-DE", "currency": "EUR", "n": json.Number("3.5"), "on": true},
 				SecurityPolicies: []token.Policy{{Name: "region", Params: map[string]any{"region": "EU"}}},
 			}
 			require.Equal(t, want, minted)

@@ -134,6 +134,21 @@ func (s *Store) Deny(_ context.Context, id string, expiresAt time.Time) error {
 	return nil
 }
 
+// DenyOnce writes id's entry only if it has no live one, under the write lock.
+func (s *Store) DenyOnce(_ context.Context, id string, expiresAt time.Time) (bool, error) {
+	now := s.clock()
+	if !expiresAt.IsZero() && !expiresAt.After(now) {
+		return false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.deny[id]; ok && live(cur, now) {
+		return false, nil
+	}
+	s.deny[id] = expiresAt
+	return true, nil
+}
+
 // IsDenied reports whether any of ids has an unexpired entry. It takes only
 // the read lock and does not allocate. It never fails.
 func (s *Store) IsDenied(_ context.Context, ids ...string) (bool, error) {

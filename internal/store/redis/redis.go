@@ -272,6 +272,32 @@ func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error 
 	return nil
 }
 
+// DenyOnce writes id's entry with SET NX (one key, atomic): first is true
+// only for the caller whose SET created it. Its value and TTL are those Deny
+// would write, and it is broadcast like Deny.
+func (s *Store) DenyOnce(ctx context.Context, id string, expiresAt time.Time) (bool, error) {
+	exp, ttl := "0", time.Duration(0)
+	if !expiresAt.IsZero() {
+		now := s.clock()
+		if !expiresAt.After(now) {
+			return false, nil
+		}
+		exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
+		ttl = expiresAt.Sub(now).Round(time.Millisecond)
+		if ttl <= 0 {
+			ttl = time.Millisecond
+		}
+	}
+	ok, err := s.client.SetNX(ctx, s.denyKey(id), exp, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("deny once %q: %w: %w", id, revocation.ErrUnavailable, err)
+	}
+	if ok {
+		s.publish(ctx, eventDeny, exp, id)
+	}
+	return ok, nil
+}
+
 // IsDenied reports whether any of ids has an entry: one EXISTS per id, sent
 // as a single command for one id and as a pipeline for several. Failures
 // wrap revocation.ErrUnavailable.

@@ -106,6 +106,8 @@ var denyCases = []struct {
 	{"PastIsNoop", testPastIsNoop},
 	{"Concurrent", testConcurrent},
 	{"Ping", testPing},
+	{"DenyOnce", testDenyOnce},
+	{"DenyOnceConcurrent", testDenyOnceConcurrent},
 	{"Cutoffs", testCutoffs},
 	{"CutoffsKeepLatest", testCutoffsKeepLatest},
 	{"CutoffsApartFromDenylist", testCutoffsApart},
@@ -570,4 +572,56 @@ func assertCutoff(t *testing.T, s Store, want time.Time, keys ...string) {
 		return
 	}
 	assert.True(t, want.Equal(got), "LatestCutoff(%q) = %v, want %v", keys, got, want)
+}
+
+func testDenyOnce(t *testing.T, s Store, clk *Clock) {
+	ctx := context.Background()
+	exp := clk.Now().Add(time.Hour)
+	first, err := s.DenyOnce(ctx, "once-1", exp)
+	require.NoError(t, err)
+	require.True(t, first)
+	assertDenied(t, s, true, "once-1")
+	first, err = s.DenyOnce(ctx, "once-1", exp.Add(time.Hour))
+	require.NoError(t, err)
+	require.False(t, first, "a second DenyOnce of the same id is not first")
+
+	require.NoError(t, s.Deny(ctx, "once-2", exp))
+	first, err = s.DenyOnce(ctx, "once-2", exp)
+	require.NoError(t, err)
+	require.False(t, first, "an id denied by Deny is taken")
+
+	first, err = s.DenyOnce(ctx, "once-never", time.Time{})
+	require.NoError(t, err)
+	require.True(t, first)
+	first, err = s.DenyOnce(ctx, "once-never", time.Time{})
+	require.NoError(t, err)
+	require.False(t, first)
+
+	first, err = s.DenyOnce(ctx, "once-past", clk.Now().Add(-time.Second))
+	require.NoError(t, err)
+	require.False(t, first, "nothing to claim for an id already past its expiry")
+	assertDenied(t, s, false, "once-past")
+}
+
+func testDenyOnceConcurrent(t *testing.T, s Store, clk *Clock) {
+	ctx := context.Background()
+	exp := clk.Now().Add(time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first, err := s.DenyOnce(ctx, "race", exp)
+			assert.NoError(t, err)
+			if first {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 1, wins, "exactly one concurrent DenyOnce is first")
 }
