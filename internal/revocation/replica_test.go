@@ -200,7 +200,10 @@ func TestReplica_EmptyAgainReseeds(t *testing.T) {
 	a := startReplica(t, newStore(t, srv, "e:"), func(c *revocation.ReplicaConfig) { c.ResyncInterval = 100 * time.Millisecond })
 	now := time.Now()
 	revoked := claims(now)
-	forever := claims(now, func(c *token.Claims) { c.ExpiresAt = nil; c.Kind, c.DashboardID, c.ReportID = token.KindReport, "", "r1" })
+	forever := claims(now, func(c *token.Claims) {
+		c.ExpiresAt = nil
+		c.Kind, c.DashboardID, c.ReportID = token.KindReport, "", "r1"
+	})
 	require.NoError(t, a.Revoke(ctx, revoked))
 	require.NoError(t, a.Revoke(ctx, forever))
 	_, err := a.RevokeAll(ctx, revocation.Cutoff{Dim: revocation.DimSubject, ID: "erin"})

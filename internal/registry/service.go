@@ -1,0 +1,785 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+// Issuer mints signed tokens; token.Issuer satisfies it.
+type Issuer interface {
+	Mint(c token.Claims, ttl time.Duration) (string, *token.Claims, error)
+}
+
+// Revoker puts ids on the revocation denylist; revocation.Service and
+// revocation.Replica satisfy it. Revoke denies c.ID until c's exp (plus the
+// verifier's leeway; forever without exp) and returns only once the entry is
+// written. The registry denies a record id (the tid of every generation) the
+// same way, with a Claims whose ID is the record id.
+type Revoker interface {
+	Revoke(ctx context.Context, c *token.Claims) error
+}
+
+// Limits of record fields.
+const (
+	MaxNameLen = 200
+	MaxIDLen   = 200
+	// MaxListAll bounds ListForReport and ListForApp, which return one list.
+	MaxListAll = 1000
+	// hintLen is how many trailing characters of a JWT TokenHint keeps.
+	hintLen = 6
+	// cleanupBatch is how many expired ids Cleanup reads at a time.
+	cleanupBatch = 500
+)
+
+// DefaultScopes returns the scopes API tokens may carry when none are
+// configured, with their labels.
+func DefaultScopes() map[string]string {
+	return map[string]string{"meta:read": "Meta Record", "report:read": "Report Record"}
+}
+
+// ExpiresIn presets (Envizi): how long a new token lives.
+var expiresInPresets = map[string]time.Duration{
+	"1d":  24 * time.Hour,
+	"7d":  7 * 24 * time.Hour,
+	"30d": 30 * 24 * time.Hour,
+	"60d": 60 * 24 * time.Hour,
+	"90d": 90 * 24 * time.Hour,
+	"1y":  365 * 24 * time.Hour,
+}
+
+// ExpiresNever is the ExpiresIn preset of a token that never expires.
+const ExpiresNever = "never"
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	Store   Store
+	Issuer  Issuer
+	Revoker Revoker
+	// Scopes maps each scope API tokens may carry to its label; nil means DefaultScopes.
+	Scopes map[string]string
+	// Sealer is the AES key (16, 24 or 32 bytes) that seals JWTs at rest so
+	// that they can be revealed later (registry.reveal_tokens); nil keeps no JWT.
+	Sealer []byte
+	// Now is the clock (default time.Now); read once per operation, UTC, whole seconds.
+	Now func() time.Time
+	// NewID mints record ids (default uuid.NewString).
+	NewID func() string
+	// Logger receives failures that do not fail the operation (a log entry
+	// that could not be written); nil discards them.
+	Logger *slog.Logger
+}
+
+// Service manages registered token records on behalf of API callers. It is
+// safe for concurrent use. Update and Generate each read a record and write
+// it back whole: when both run at once on one record, the last write wins
+// for the name, scopes and generation fields (the store keeps usage). That
+// never weakens revocation: every generation carries the record id as tid,
+// and Delete denies it.
+type Service struct {
+	store   Store
+	issuer  Issuer
+	revoker Revoker
+	scopes  map[string]string
+	sealer  *sealer
+	now     func() time.Time
+	newID   func() string
+	log     *slog.Logger
+}
+
+// NewService returns a Service; it fails on a missing Store, Issuer or
+// Revoker and on a Sealer key that is not an AES key.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	if cfg.Store == nil || cfg.Issuer == nil || cfg.Revoker == nil {
+		return nil, errors.New("registry: Store, Issuer and Revoker are required")
+	}
+	s := &Service{
+		store: cfg.Store, issuer: cfg.Issuer, revoker: cfg.Revoker,
+		scopes: maps.Clone(cfg.Scopes), now: cfg.Now, newID: cfg.NewID, log: cfg.Logger,
+	}
+	if len(s.scopes) == 0 {
+		s.scopes = DefaultScopes()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Sealer != nil {
+		sl, err := newSealer(cfg.Sealer)
+		if err != nil {
+			return nil, err
+		}
+		s.sealer = sl
+	}
+	return s, nil
+}
+
+// Scopes returns the configured scopes and their labels.
+func (s *Service) Scopes() map[string]string { return maps.Clone(s.scopes) }
+
+// RevealEnabled reports whether JWTs are sealed at rest and can be revealed.
+func (s *Service) RevealEnabled() bool { return s.sealer != nil }
+
+// Caller is who acts on records: an authenticated API client.
+type Caller struct {
+	ID    string
+	Admin bool
+	// Allows reports whether the caller may act on a resource
+	// ("report:<id>", "app:<id>", "api:<owner>"); nil allows nothing.
+	// Admins are allowed everything.
+	Allows func(resource string) bool
+}
+
+func (c Caller) allows(resource string) bool {
+	return c.Admin || (c.Allows != nil && c.Allows(resource))
+}
+
+// clock reads the clock once, in UTC, truncated to the second.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// errNotFound is what a caller gets for a missing record and for one it may
+// not see alike (404, never 403).
+func errNotFound(cause error) error {
+	if cause == nil {
+		cause = ErrNotFound
+	}
+	return &apperr.Error{Code: apperr.CodeNotFound, Message: "token not found", Err: cause}
+}
+
+// errNameTaken is the 409 of a name the owner already uses.
+func errNameTaken(cause error) error {
+	return &apperr.Error{Code: apperr.CodeConflict, Field: "name", Message: "the owner already has a token with this name", Err: cause}
+}
+
+// CreateInput is the input of Create (POST /api/tokens).
+type CreateInput struct {
+	Type     string   `json:"type"`
+	Name     string   `json:"name"`
+	Owner    string   `json:"owner"`
+	ReportID string   `json:"reportId"`
+	AppID    string   `json:"appId"`
+	Scopes   []string `json:"scopes"`
+	ReadOnly *bool    `json:"readOnly"`
+	// ExpiresAt and ExpiresIn (a preset: 1d 7d 30d 60d 90d 1y never) are
+	// exclusive; with neither the token never expires.
+	ExpiresAt *time.Time `json:"expiresAt"`
+	ExpiresIn string     `json:"expiresIn"`
+	// Generate mints the JWT at once (default true).
+	Generate *bool `json:"generate"`
+	// Cloud and URL mark a token published to the cloud deployment; set by
+	// the server, never decoded from a request.
+	Cloud bool   `json:"-"`
+	URL   string `json:"-"`
+}
+
+// validate checks in against the configuration and fills defaults (the
+// owner of report and app-view tokens is the caller). Errors are
+// *apperr.Error naming the field.
+func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expiresAt *time.Time, err error) {
+	switch in.Type {
+	case token.KindReport:
+		if in.ReportID == "" {
+			return nil, apperr.Invalid("reportId", "a report token needs a reportId")
+		}
+		if in.AppID != "" {
+			return nil, apperr.Invalid("appId", "only app-view tokens have an appId")
+		}
+	case token.KindAppView:
+		if in.AppID == "" {
+			return nil, apperr.Invalid("appId", "an app-view token needs an appId")
+		}
+		if in.ReportID != "" {
+			return nil, apperr.Invalid("reportId", "only report tokens have a reportId")
+		}
+	case token.KindAPI:
+		if in.ReportID != "" {
+			return nil, apperr.Invalid("reportId", "only report tokens have a reportId")
+		}
+		if in.AppID != "" {
+			return nil, apperr.Invalid("appId", "only app-view tokens have an appId")
+		}
+		if in.Owner == "" {
+			return nil, apperr.Invalid("owner", "an API token needs an owner")
+		}
+		if len(in.Scopes) == 0 {
+			return nil, apperr.Invalid("scopes", "an API token needs at least one scope")
+		}
+	default:
+		return nil, apperr.Invalid("type", "must be one of %s, %s, %s", token.KindReport, token.KindAppView, token.KindAPI)
+	}
+	if err := checkText("reportId", in.ReportID, MaxIDLen); err != nil {
+		return nil, err
+	}
+	if err := checkText("appId", in.AppID, MaxIDLen); err != nil {
+		return nil, err
+	}
+	if in.Owner == "" {
+		in.Owner = caller.ID
+	}
+	if in.Owner == "" {
+		return nil, apperr.Invalid("owner", "an owner is required")
+	}
+	if err := checkText("owner", in.Owner, MaxIDLen); err != nil {
+		return nil, err
+	}
+	if err := checkText("name", in.Name, MaxNameLen); err != nil {
+		return nil, err
+	}
+	scopes, err := s.checkScopes(in.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	in.Scopes = scopes
+	switch {
+	case in.ExpiresAt != nil && in.ExpiresIn != "":
+		return nil, apperr.Invalid("expiresIn", "give expiresAt or expiresIn, not both")
+	case in.ExpiresAt != nil:
+		at := in.ExpiresAt.UTC().Truncate(time.Second)
+		if !at.After(now) {
+			return nil, apperr.Invalid("expiresAt", "must be in the future")
+		}
+		return &at, nil
+	case in.ExpiresIn == "" || in.ExpiresIn == ExpiresNever:
+		return nil, nil
+	}
+	d, ok := expiresInPresets[in.ExpiresIn]
+	if !ok {
+		return nil, apperr.Invalid("expiresIn", "must be one of 1d 7d 30d 60d 90d 1y never")
+	}
+	at := now.Add(d)
+	return &at, nil
+}
+
+// checkScopes returns scopes without duplicates, in their first order, or
+// an error naming "scopes" if one is not configured.
+func (s *Service) checkScopes(scopes []string) ([]string, error) {
+	out := make([]string, 0, len(scopes))
+	for _, sc := range scopes {
+		if _, ok := s.scopes[sc]; !ok {
+			known := slices.Sorted(maps.Keys(s.scopes))
+			return nil, apperr.Invalid("scopes", "unknown scope %q (configured: %s)", truncate(sc, 64), strings.Join(known, ", "))
+		}
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+// checkText rejects a value longer than max characters or holding control characters.
+func checkText(field, v string, max int) error {
+	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > max {
+		return apperr.Invalid(field, "must be at most %d characters of valid UTF-8", max)
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return apperr.Invalid(field, "must not contain control characters")
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Create validates in, checks that the caller may act on the token's
+// resource (a not-found error otherwise, as for a missing record) and that
+// an API token's owner holds the api-tokens role, stores the record and,
+// unless in.Generate is false, mints its first JWT, which is returned this
+// once. It logs CREATE (and GENERATE) by the caller.
+func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Record, string, error) {
+	now := s.clock()
+	expiresAt, err := s.validate(&in, caller, now)
+	if err != nil {
+		return Record{}, "", err
+	}
+	id := s.newID()
+	r := Record{
+		ID: id, Type: in.Type, Name: in.Name, Owner: in.Owner,
+		ReportID: in.ReportID, AppID: in.AppID, Scopes: in.Scopes,
+		ReadOnly: in.ReadOnly != nil && *in.ReadOnly, Cloud: in.Cloud, URL: in.URL,
+		Status: StatusNotGenerated, CreatedAt: now, ExpiresAt: expiresAt, CreatedBy: caller.ID,
+	}
+	if r.Type == token.KindAppView {
+		r.ReadOnly = true
+	}
+	if r.Name == "" {
+		r.Name = r.Type + "-" + shortID(id)
+	}
+	if !caller.allows(r.Resource()) {
+		return Record{}, "", errNotFound(nil)
+	}
+	if err := s.checkRole(ctx, r); err != nil {
+		return Record{}, "", err
+	}
+	logs := []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityCreate, At: now, By: caller.ID, Result: ResultOK}}}
+	var jwt string
+	if in.Generate == nil || *in.Generate {
+		// Minted before the record is stored, so that one write stores both;
+		// if the write fails the JWT is dropped unseen.
+		jwt, err = s.mint(&r, caller, now)
+		if err != nil {
+			return Record{}, "", err
+		}
+		logs = append(logs, RecordLog{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.ID, Result: ResultOK}})
+	}
+	if err := s.store.CreateRecord(ctx, r); err != nil {
+		if errors.Is(err, ErrNameTaken) {
+			return Record{}, "", errNameTaken(err)
+		}
+		return Record{}, "", fmt.Errorf("create token: %w", err)
+	}
+	s.appendLogs(ctx, logs)
+	return s.present(r, now), jwt, nil
+}
+
+// checkRole requires the owner of an API token to hold the api-tokens role
+// (a forbidden error naming "owner" otherwise); other kinds need none.
+func (s *Service) checkRole(ctx context.Context, r Record) error {
+	if r.Type != token.KindAPI {
+		return nil
+	}
+	ok, err := s.store.HasRole(ctx, r.Owner, RoleAPITokens)
+	if err != nil {
+		return fmt.Errorf("check role of %s: %w", r.Owner, err)
+	}
+	if !ok {
+		return &apperr.Error{Code: apperr.CodeForbidden, Field: "owner",
+			Message: "the owner does not hold the " + RoleAPITokens + " role"}
+	}
+	return nil
+}
+
+// shortID is the first 8 characters of an id, for default names.
+func shortID(id string) string {
+	id = strings.ReplaceAll(id, "-", "")
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// mint signs a new JWT for r and records its generation on r: GeneratedAt,
+// status generated-inactive, JTI, TokenHint and, with reveal on, the sealed
+// JWT. The token's exp is r.ExpiresAt (none for a token that never expires).
+func (s *Service) mint(r *Record, caller Caller, now time.Time) (string, error) {
+	var ttl time.Duration
+	if r.ExpiresAt != nil {
+		ttl = r.ExpiresAt.Sub(now)
+		if ttl <= 0 {
+			return "", &apperr.Error{Code: apperr.CodeConflict, Field: "expiresAt", Message: "the token has expired"}
+		}
+	}
+	c := token.Claims{
+		Kind: r.Type, TID: r.ID, ReportID: r.ReportID, AppID: r.AppID,
+		Scope: strings.Join(r.Scopes, " "), ReadOnly: r.ReadOnly, ClientID: caller.ID,
+	}
+	if r.Type == token.KindAPI {
+		c.Subject = r.Owner
+	}
+	jwt, claims, err := s.issuer.Mint(c, ttl)
+	if err != nil {
+		return "", fmt.Errorf("mint token for record %s: %w", r.ID, err)
+	}
+	sealed, err := s.seal(jwt, r.ID)
+	if err != nil {
+		return "", err
+	}
+	at := now
+	r.GeneratedAt = &at
+	r.Status = StatusGeneratedInactive
+	r.JTI = claims.ID
+	r.TokenHint = jwt[max(len(jwt)-hintLen, 0):]
+	r.Sealed = sealed
+	return jwt, nil
+}
+
+// appendLogs writes entries; a failure is logged, not returned: the change
+// it records has happened.
+func (s *Service) appendLogs(ctx context.Context, entries []RecordLog) {
+	if err := s.store.AppendLogs(ctx, entries); err != nil {
+		s.log.WarnContext(ctx, "registry: log entries lost", "record", entries[0].RecordID, "activity", entries[0].Entry.Activity, "err", err)
+	}
+}
+
+// present returns r as callers see it: the status is expired once ExpiresAt
+// has passed (the janitor removes such records later).
+func (s *Service) present(r Record, now time.Time) Record {
+	if r.ExpiresAt != nil && !r.ExpiresAt.After(now) && r.Status != StatusRevoked {
+		r.Status = StatusExpired
+	}
+	return r
+}
+
+// load returns the record id if the caller may see it, else the not-found
+// error that a missing record gives.
+func (s *Service) load(ctx context.Context, caller Caller, id string) (Record, error) {
+	r, err := s.store.GetRecord(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return Record{}, errNotFound(err)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("get token: %w", err)
+	}
+	if !caller.allows(r.Resource()) {
+		return Record{}, errNotFound(nil)
+	}
+	return r, nil
+}
+
+// Get returns the record id, or a not-found error if it is missing or the
+// caller may not see it.
+func (s *Service) Get(ctx context.Context, caller Caller, id string) (Record, error) {
+	r, err := s.load(ctx, caller, id)
+	if err != nil {
+		return Record{}, err
+	}
+	return s.present(r, s.clock()), nil
+}
+
+// UpdateInput is the input of Update (PATCH /api/tokens/{id}); nil fields stay.
+type UpdateInput struct {
+	Name   *string   `json:"name"`
+	Scopes *[]string `json:"scopes"`
+}
+
+// Update renames the record or changes its scopes, and logs UPDATE. New
+// scopes take effect at the next generation: scopesPending reports that the
+// current JWT still carries the old ones. A name the owner already uses is
+// a conflict naming "name".
+func (s *Service) Update(ctx context.Context, caller Caller, id string, in UpdateInput) (Record, bool, error) {
+	now := s.clock()
+	r, err := s.load(ctx, caller, id)
+	if err != nil {
+		return Record{}, false, err
+	}
+	if r.Status == StatusRevoked {
+		return Record{}, false, errNotFound(nil)
+	}
+	pending := false
+	if in.Name != nil {
+		if *in.Name == "" {
+			return Record{}, false, apperr.Invalid("name", "must not be empty")
+		}
+		if err := checkText("name", *in.Name, MaxNameLen); err != nil {
+			return Record{}, false, err
+		}
+		r.Name = *in.Name
+	}
+	if in.Scopes != nil {
+		scopes, err := s.checkScopes(*in.Scopes)
+		if err != nil {
+			return Record{}, false, err
+		}
+		if r.Type == token.KindAPI && len(scopes) == 0 {
+			return Record{}, false, apperr.Invalid("scopes", "an API token needs at least one scope")
+		}
+		pending = r.JTI != "" && !slices.Equal(scopes, r.Scopes)
+		r.Scopes = scopes
+	}
+	if err := s.store.UpdateRecord(ctx, r); err != nil {
+		switch {
+		case errors.Is(err, ErrNameTaken):
+			return Record{}, false, errNameTaken(err)
+		case errors.Is(err, ErrNotFound):
+			return Record{}, false, errNotFound(err)
+		}
+		return Record{}, false, fmt.Errorf("update token: %w", err)
+	}
+	s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityUpdate, At: now, By: caller.ID, Result: ResultOK}}})
+	if got, err := s.store.GetRecord(ctx, id); err == nil {
+		r = got // with any use recorded meanwhile
+	}
+	return s.present(r, now), pending, nil
+}
+
+// Generate mints a new JWT for the record, returned this once. The previous
+// JWT is denied first: if that fails, its error is returned unchanged
+// (wrapping apperr.ErrStoreUnavailable: 503) and nothing changes. Logs
+// GENERATE. An expired record cannot be generated (conflict on expiresAt),
+// nor an API token whose owner lost the api-tokens role (forbidden on owner).
+func (s *Service) Generate(ctx context.Context, caller Caller, id string) (Record, string, error) {
+	now := s.clock()
+	r, err := s.load(ctx, caller, id)
+	if err != nil {
+		return Record{}, "", err
+	}
+	if r.Status == StatusRevoked {
+		return Record{}, "", errNotFound(nil)
+	}
+	if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
+		return Record{}, "", &apperr.Error{Code: apperr.CodeConflict, Field: "expiresAt", Message: "the token has expired"}
+	}
+	if err := s.checkRole(ctx, r); err != nil {
+		return Record{}, "", err
+	}
+	if r.JTI != "" {
+		if err := s.revoker.Revoke(ctx, denial(r.JTI, r.ExpiresAt)); err != nil {
+			return Record{}, "", err
+		}
+	}
+	jwt, err := s.mint(&r, caller, now)
+	if err != nil {
+		return Record{}, "", err
+	}
+	// If this write fails the new JWT is never shown; it is still bound to
+	// the record id (tid), which Delete denies.
+	if err := s.store.UpdateRecord(ctx, r); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return Record{}, "", errNotFound(err)
+		}
+		return Record{}, "", fmt.Errorf("generate token: %w", err)
+	}
+	s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.ID, Result: ResultOK}}})
+	return s.present(r, now), jwt, nil
+}
+
+// denial is the Claims through which Revoker denies id until exp (forever if nil).
+func denial(id string, exp *time.Time) *token.Claims {
+	c := &token.Claims{}
+	c.ID = id
+	if exp != nil {
+		c.ExpiresAt = jwtTime(*exp)
+	}
+	return c
+}
+
+// Delete revokes the record: it denies the record id (every generation's
+// tid) and the current jti until the record's expiry (forever if none), and
+// only once both are written marks the record revoked, logs REVOKE and
+// deletes it. A denylist failure is returned unchanged (wrapping
+// apperr.ErrStoreUnavailable: 503, never a false success) and the record
+// stays; retrying is safe. The log stays readable for LogRetention.
+func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
+	now := s.clock()
+	r, err := s.load(ctx, caller, id)
+	if err != nil {
+		return err
+	}
+	if err := s.revoker.Revoke(ctx, denial(r.ID, r.ExpiresAt)); err != nil {
+		return err
+	}
+	if r.JTI != "" {
+		if err := s.revoker.Revoke(ctx, denial(r.JTI, r.ExpiresAt)); err != nil {
+			return err
+		}
+	}
+	if r.Status != StatusRevoked {
+		r.Status = StatusRevoked
+		if err := s.store.UpdateRecord(ctx, r); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+	}
+	if err := s.store.AppendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityRevoke, At: now, By: caller.ID, Result: ResultOK}}}); err != nil {
+		return fmt.Errorf("revoke token: log: %w", err)
+	}
+	if err := s.store.DeleteRecord(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("revoke token: delete: %w", err)
+	}
+	return nil
+}
+
+// checkPage validates a page size and maps 0 to DefaultLimit.
+func checkPage(limit int) (int, error) {
+	if limit < 0 || limit > MaxLimit {
+		return 0, apperr.Invalid("limit", "must be between 1 and %d", MaxLimit)
+	}
+	if limit == 0 {
+		return DefaultLimit, nil
+	}
+	return limit, nil
+}
+
+// listResource is the one resource every record of a non-admin listing
+// must belong to, so that filtering by access never thins out a page; ""
+// if f does not pin one.
+func listResource(f Filter) string {
+	switch {
+	case f.ReportID != "":
+		return "report:" + f.ReportID
+	case f.AppID != "":
+		return "app:" + f.AppID
+	case f.Type == token.KindAPI && f.Owner != "":
+		return "api:" + f.Owner
+	}
+	return ""
+}
+
+// List returns one page of records matching f, newest first, and the next
+// cursor. Admins may list anything; other callers must pin the listing to a
+// resource they are allowed — a reportId, an appId, or type api with an
+// owner — and get a not-found error otherwise. Statuses are as Get shows
+// them; filtering on one that the clock changes (expired) may return pages
+// shorter than the limit, with a cursor while more may follow.
+func (s *Service) List(ctx context.Context, caller Caller, f Filter) ([]Record, string, error) {
+	now := s.clock()
+	limit, err := checkPage(f.Limit)
+	if err != nil {
+		return nil, "", err
+	}
+	f.Limit = limit
+	if f.Type != "" && f.Type != token.KindReport && f.Type != token.KindAppView && f.Type != token.KindAPI {
+		return nil, "", apperr.Invalid("type", "must be one of %s, %s, %s", token.KindReport, token.KindAppView, token.KindAPI)
+	}
+	if f.Status != "" && !Status(f.Status).Valid() {
+		return nil, "", apperr.Invalid("status", "unknown status")
+	}
+	if !caller.Admin {
+		res := listResource(f)
+		if res == "" || !caller.allows(res) {
+			return nil, "", errNotFound(nil)
+		}
+	}
+	want := f.Status
+	if want == string(StatusExpired) {
+		f.Status = "" // stored records are never "expired": filter after presenting
+	}
+	page, next, err := s.store.ListRecords(ctx, f)
+	if errors.Is(err, ErrBadCursor) {
+		return nil, "", &apperr.Error{Code: apperr.CodeInvalid, Field: "cursor", Message: "invalid cursor", Err: err}
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list tokens: %w", err)
+	}
+	out := make([]Record, 0, len(page))
+	for _, r := range page {
+		if !caller.allows(r.Resource()) {
+			continue
+		}
+		r = s.present(r, now)
+		if want != "" && string(r.Status) != want {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, next, nil
+}
+
+// ListForReport returns the report's tokens (at most MaxListAll), newest
+// first; a not-found error if the caller may not see that report.
+func (s *Service) ListForReport(ctx context.Context, caller Caller, reportID string) ([]Record, error) {
+	return s.listAll(ctx, caller, Filter{ReportID: reportID})
+}
+
+// ListForApp returns the app's tokens (at most MaxListAll), newest first; a
+// not-found error if the caller may not see that app.
+func (s *Service) ListForApp(ctx context.Context, caller Caller, appID string) ([]Record, error) {
+	return s.listAll(ctx, caller, Filter{AppID: appID})
+}
+
+func (s *Service) listAll(ctx context.Context, caller Caller, f Filter) ([]Record, error) {
+	f.Limit = MaxLimit
+	out := []Record{}
+	for len(out) < MaxListAll {
+		page, next, err := s.List(ctx, caller, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	if len(out) > MaxListAll {
+		out = out[:MaxListAll]
+	}
+	return out, nil
+}
+
+// Logs returns one page of the record's log, newest first, and the next
+// cursor. The caller must be allowed to see the record; after the record is
+// deleted its log stays readable by admins for LogRetention.
+func (s *Service) Logs(ctx context.Context, caller Caller, id string, limit int, cursor string) ([]LogEntry, string, error) {
+	limit, err := checkPage(limit)
+	if err != nil {
+		return nil, "", err
+	}
+	_, err = s.load(ctx, caller, id)
+	gone := err != nil && errors.Is(err, ErrNotFound) && caller.Admin
+	if err != nil && !gone {
+		return nil, "", err
+	}
+	logs, next, err := s.store.ListLogs(ctx, id, limit, cursor)
+	if errors.Is(err, ErrBadCursor) {
+		return nil, "", &apperr.Error{Code: apperr.CodeInvalid, Field: "cursor", Message: "invalid cursor", Err: err}
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list token logs: %w", err)
+	}
+	if gone && len(logs) == 0 && cursor == "" {
+		return nil, "", errNotFound(nil)
+	}
+	return logs, next, nil
+}
+
+// Cleanup deletes the records whose expiry is at or before now (the
+// janitor) and returns how many it deleted. Their JWTs have expired, so
+// nothing is denied; their logs stay for LogRetention.
+func (s *Service) Cleanup(ctx context.Context, now time.Time) (int, error) {
+	deleted := 0
+	for {
+		ids, err := s.store.ExpiredBefore(ctx, now, cleanupBatch)
+		if err != nil {
+			return deleted, fmt.Errorf("cleanup: %w", err)
+		}
+		progress := 0
+		for _, id := range ids {
+			r, err := s.store.GetRecord(ctx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return deleted, fmt.Errorf("cleanup: %w", err)
+			}
+			if r.ExpiresAt == nil || r.ExpiresAt.After(now) {
+				continue // its expiry moved since it was listed
+			}
+			switch err := s.store.DeleteRecord(ctx, id); {
+			case errors.Is(err, ErrNotFound):
+			case err != nil:
+				return deleted, fmt.Errorf("cleanup: %w", err)
+			default:
+				deleted++
+				progress++
+			}
+		}
+		if len(ids) < cleanupBatch || progress == 0 {
+			return deleted, nil
+		}
+	}
+}
+
+// SetRole grants (granted) or withdraws the api-tokens role of owner. Only
+// admins may call it; the HTTP layer checks.
+func (s *Service) SetRole(ctx context.Context, owner string, granted bool) error {
+	if owner == "" {
+		return apperr.Invalid("owner", "an owner is required")
+	}
+	if err := checkText("owner", owner, MaxIDLen); err != nil {
+		return err
+	}
+	if err := s.store.SetRole(ctx, owner, RoleAPITokens, granted); err != nil {
+		return fmt.Errorf("set role: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,353 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sigil-dev/sigil/internal/registry"
+)
+
+var _ registry.Store = (*Registry)(nil)
+
+// minFailPruneAt is the failure-counter map size below which CountFailure never prunes.
+const minFailPruneAt = 1024
+
+// nameKey identifies a claimed record name.
+type nameKey struct{ owner, name string }
+
+// recordLog is the log of one record, oldest first.
+type recordLog struct {
+	entries []registry.LogEntry
+	// expiresAt is when the log is dropped: set once its record is gone; zero while it lives.
+	expiresAt time.Time
+}
+
+// failWindow is one failure counter.
+type failWindow struct {
+	n     int64
+	until time.Time
+}
+
+// Registry keeps token records, their logs, owner roles and failure
+// counters in maps guarded by one RWMutex; everything is atomic. It is a
+// type of its own, beside Store, so that Store's fields stay untouched.
+// Everything is lost when the process exits. Call NewRegistry.
+type Registry struct {
+	now func() time.Time
+
+	mu          sync.RWMutex
+	records     map[string]registry.Record
+	names       map[nameKey]string
+	logs        map[string]*recordLog
+	roles       map[string]map[string]bool // role -> owners
+	fails       map[string]failWindow
+	failPruneAt int
+	// nextLogPrune is when AppendLogs next drops logs past their retention.
+	nextLogPrune time.Time
+}
+
+// NewRegistry returns an empty Registry that reads the time from now
+// (time.Now if nil) to expire logs and failure windows.
+func NewRegistry(now func() time.Time) *Registry {
+	if now == nil {
+		now = time.Now
+	}
+	return &Registry{
+		now:         now,
+		records:     make(map[string]registry.Record),
+		names:       make(map[nameKey]string),
+		logs:        make(map[string]*recordLog),
+		roles:       make(map[string]map[string]bool),
+		fails:       make(map[string]failWindow),
+		failPruneAt: minFailPruneAt,
+	}
+}
+
+// CreateRecord stores a copy of r and claims its name; an error wrapping
+// registry.ErrNameTaken if the owner has it already.
+func (s *Registry) CreateRecord(_ context.Context, r registry.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.records[r.ID]; ok {
+		return fmt.Errorf("create record %q: id exists", r.ID)
+	}
+	k := nameKey{r.Owner, r.Name}
+	if _, ok := s.names[k]; ok {
+		return fmt.Errorf("create record %q: %w", r.ID, registry.ErrNameTaken)
+	}
+	s.names[k] = r.ID
+	s.records[r.ID] = r.Clone()
+	if l, ok := s.logs[r.ID]; ok {
+		l.expiresAt = time.Time{}
+	}
+	return nil
+}
+
+// GetRecord returns a copy of the record; an error wrapping registry.ErrNotFound if absent.
+func (s *Registry) GetRecord(_ context.Context, id string) (registry.Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.records[id]
+	if !ok {
+		return registry.Record{}, fmt.Errorf("get record %q: %w", id, registry.ErrNotFound)
+	}
+	return r.Clone(), nil
+}
+
+// UpdateRecord replaces the record as registry.ApplyUpdate describes,
+// moving its name claim on a rename; registry.ErrNotFound or
+// registry.ErrNameTaken.
+func (s *Registry) UpdateRecord(_ context.Context, r registry.Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.records[r.ID]
+	if !ok {
+		return fmt.Errorf("update record %q: %w", r.ID, registry.ErrNotFound)
+	}
+	next, err := registry.ApplyUpdate(old, r)
+	if err != nil {
+		return err
+	}
+	if next.Name != old.Name {
+		k := nameKey{next.Owner, next.Name}
+		if holder, ok := s.names[k]; ok && holder != next.ID {
+			return fmt.Errorf("update record %q: %w", r.ID, registry.ErrNameTaken)
+		}
+		s.names[k] = next.ID
+		delete(s.names, nameKey{old.Owner, old.Name})
+	}
+	s.records[r.ID] = next
+	return nil
+}
+
+// DeleteRecord removes the record and frees its name; its log expires
+// after registry.LogRetention. registry.ErrNotFound if absent.
+func (s *Registry) DeleteRecord(_ context.Context, id string) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[id]
+	if !ok {
+		return fmt.Errorf("delete record %q: %w", id, registry.ErrNotFound)
+	}
+	delete(s.records, id)
+	k := nameKey{r.Owner, r.Name}
+	if s.names[k] == id {
+		delete(s.names, k)
+	}
+	if l, ok := s.logs[id]; ok {
+		l.expiresAt = now.Add(registry.LogRetention)
+	}
+	return nil
+}
+
+// ListRecords returns a page of matching records, newest first, and the
+// next cursor. It scans every record: fine for the sizes memory serves.
+func (s *Registry) ListRecords(_ context.Context, f registry.Filter) ([]registry.Record, string, error) {
+	limit := registry.ClampLimit(f.Limit)
+	var (
+		after    bool
+		aScore   int64
+		aID      string
+		matching []registry.Record
+	)
+	if f.Cursor != "" {
+		var err error
+		aScore, aID, err = registry.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("list records: %w", err)
+		}
+		after = true
+	}
+	s.mu.RLock()
+	for _, r := range s.records {
+		if f.Match(r) && (!after || registry.Newer(aScore, aID, r.Score(), r.ID)) {
+			matching = append(matching, r)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(matching, func(a, b registry.Record) int {
+		if registry.Newer(a.Score(), a.ID, b.Score(), b.ID) {
+			return -1
+		}
+		return 1
+	})
+	next := ""
+	if len(matching) > limit {
+		matching = matching[:limit]
+		last := matching[limit-1]
+		next = registry.EncodeCursor(last.Score(), last.ID)
+	}
+	out := make([]registry.Record, len(matching))
+	for i, r := range matching {
+		out[i] = r.Clone()
+	}
+	return out, next, nil
+}
+
+// AppendLogs adds entries to their logs, keeping the newest registry.MaxLogs
+// of each. A log of a record that does not exist expires after
+// registry.LogRetention.
+func (s *Registry) AppendLogs(_ context.Context, entries []registry.RecordLog) error {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropExpiredLogs(now)
+	for _, e := range entries {
+		l, ok := s.logs[e.RecordID]
+		if !ok {
+			l = &recordLog{}
+			s.logs[e.RecordID] = l
+		}
+		if _, live := s.records[e.RecordID]; !live && l.expiresAt.IsZero() {
+			l.expiresAt = now.Add(registry.LogRetention)
+		}
+		l.entries = append(l.entries, e.Entry)
+		if n := len(l.entries); n > registry.MaxLogs {
+			l.entries = slices.Clone(l.entries[n-registry.MaxLogs:])
+		}
+	}
+	return nil
+}
+
+// dropExpiredLogs deletes logs past their retention, at most once an hour
+// (ListLogs hides them meanwhile); the caller holds the write lock.
+func (s *Registry) dropExpiredLogs(now time.Time) {
+	if now.Before(s.nextLogPrune) {
+		return
+	}
+	s.nextLogPrune = now.Add(time.Hour)
+	for id, l := range s.logs {
+		if !l.expiresAt.IsZero() && !now.Before(l.expiresAt) {
+			delete(s.logs, id)
+		}
+	}
+}
+
+// ListLogs returns a page of id's log, newest first, and the next cursor.
+func (s *Registry) ListLogs(_ context.Context, id string, limit int, cursor string) ([]registry.LogEntry, string, error) {
+	limit = registry.ClampLimit(limit)
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var all []registry.LogEntry
+	if l, ok := s.logs[id]; ok && (l.expiresAt.IsZero() || now.Before(l.expiresAt)) {
+		all = l.entries
+	}
+	remaining := len(all) // entries not yet read, counted from the oldest
+	if cursor != "" {
+		n, err := registry.DecodeLogCursor(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("list logs %q: %w", id, err)
+		}
+		remaining = min(n, len(all))
+	}
+	page := make([]registry.LogEntry, 0, min(limit, remaining))
+	for i := remaining - 1; i >= 0 && len(page) < limit; i-- {
+		page = append(page, all[i])
+	}
+	next := ""
+	if rest := remaining - len(page); rest > 0 {
+		next = registry.EncodeLogCursor(rest)
+	}
+	return page, next, nil
+}
+
+// MarkUsed applies each use to its record (registry.ApplyUse); missing records are skipped.
+func (s *Registry) MarkUsed(_ context.Context, uses []registry.Use) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range uses {
+		r, ok := s.records[u.RecordID]
+		if !ok {
+			continue
+		}
+		if registry.ApplyUse(&r, u.At) {
+			s.records[u.RecordID] = r
+		}
+	}
+	return nil
+}
+
+// SetRole grants or withdraws role from owner.
+func (s *Registry) SetRole(_ context.Context, owner, role string, granted bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owners := s.roles[role]
+	if granted {
+		if owners == nil {
+			owners = make(map[string]bool)
+			s.roles[role] = owners
+		}
+		owners[owner] = true
+		return nil
+	}
+	delete(owners, owner)
+	return nil
+}
+
+// HasRole reports whether owner holds role.
+func (s *Registry) HasRole(_ context.Context, owner, role string) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.roles[role][owner], nil
+}
+
+// ExpiredBefore returns up to limit ids of records with ExpiresAt at or before t, earliest first.
+func (s *Registry) ExpiredBefore(_ context.Context, t time.Time, limit int) ([]string, error) {
+	type exp struct {
+		id string
+		at time.Time
+	}
+	var hits []exp
+	s.mu.RLock()
+	for id, r := range s.records {
+		if r.ExpiresAt != nil && !r.ExpiresAt.After(t) {
+			hits = append(hits, exp{id, *r.ExpiresAt})
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(hits, func(a, b exp) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		if a.id < b.id {
+			return -1
+		}
+		return 1
+	})
+	if limit > 0 && len(hits) > limit {
+		hits = hits[:limit]
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	return ids, nil
+}
+
+// CountFailure counts one failure of key in a window of length window that
+// starts at its first failure, and returns the count in that window.
+func (s *Registry) CountFailure(_ context.Context, key string, window time.Duration) (int64, error) {
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.fails[key]
+	if !ok || !now.Before(w.until) {
+		w = failWindow{until: now.Add(window)}
+	}
+	w.n++
+	s.fails[key] = w
+	if len(s.fails) >= s.failPruneAt {
+		for k, v := range s.fails {
+			if !now.Before(v.until) {
+				delete(s.fails, k)
+			}
+		}
+		s.failPruneAt = max(2*len(s.fails), minFailPruneAt)
+	}
+	return w.n, nil
+}

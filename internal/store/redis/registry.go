@@ -1,0 +1,730 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/registry"
+)
+
+var _ registry.Store = (*Store)(nil)
+
+// Registry keys, beside the client and denylist keys of Store:
+//
+//	<prefix>rec:<id>                       string: the record as JSON (with its jti and sealed JWT)
+//	<prefix>recname:<len(owner)>:<owner>:<name> string: the id holding that name (SET NX);
+//	                                       the owner's length keeps "a:b"+"c" apart from "a"+"b:c"
+//	<prefix>recidx:all                     sorted set of ids scored by createdAt (Unix ms)
+//	<prefix>recidx:report:<reportId>       the same, for one report
+//	<prefix>recidx:app:<appId>             the same, for one app
+//	<prefix>recidx:owner:<owner>           the same, for one owner
+//	<prefix>recexp                         sorted set of ids scored by expiresAt (Unix ms)
+//	<prefix>reclog:<id>                    list of log entries as JSON, newest first, capped
+//	                                       at registry.MaxLogs; TTL registry.LogRetention once
+//	                                       the record is gone
+//	<prefix>role:<role>                    set of owners holding role
+//	<prefix>fail:<key>                     failure counter, TTL = its window
+//
+// Every command and every script touches one key (scripts and MULTI only
+// ever name one), so this runs unchanged on Redis Cluster.
+
+func (s *Store) recKey(id string) string { return s.prefix + "rec:" + id }
+func (s *Store) recNameKey(owner, name string) string {
+	return s.prefix + "recname:" + strconv.Itoa(len(owner)) + ":" + owner + ":" + name
+}
+func (s *Store) recAllKey() string             { return s.prefix + "recidx:all" }
+func (s *Store) recReportKey(id string) string { return s.prefix + "recidx:report:" + id }
+func (s *Store) recAppKey(id string) string    { return s.prefix + "recidx:app:" + id }
+func (s *Store) recOwnerKey(o string) string   { return s.prefix + "recidx:owner:" + o }
+func (s *Store) recExpKey() string             { return s.prefix + "recexp" }
+func (s *Store) recLogKey(id string) string    { return s.prefix + "reclog:" + id }
+func (s *Store) roleKey(role string) string    { return s.prefix + "role:" + role }
+func (s *Store) failKey(key string) string     { return s.prefix + "fail:" + key }
+
+// indexKeys are the listing indices r belongs to.
+func (s *Store) indexKeys(r registry.Record) []string {
+	keys := []string{s.recAllKey(), s.recOwnerKey(r.Owner)}
+	if r.ReportID != "" {
+		keys = append(keys, s.recReportKey(r.ReportID))
+	}
+	if r.AppID != "" {
+		keys = append(keys, s.recAppKey(r.AppID))
+	}
+	return keys
+}
+
+// maxTxRetries bounds the optimistic (WATCH) retries of one record update.
+const maxTxRetries = 16
+
+// storedRecord is a record as stored: the API hides the jti and the sealed
+// JWT, storage keeps them.
+type storedRecord struct {
+	registry.Record
+	JTI    string `json:"jti,omitempty"`
+	Sealed []byte `json:"sealed,omitempty"`
+}
+
+func encodeRecord(r registry.Record) ([]byte, error) {
+	return json.Marshal(storedRecord{Record: r, JTI: r.JTI, Sealed: r.Sealed})
+}
+
+func decodeRecord(op string, b []byte) (registry.Record, error) {
+	var sr storedRecord
+	if err := json.Unmarshal(b, &sr); err != nil {
+		return registry.Record{}, fmt.Errorf("%s: decode record: %w", op, err)
+	}
+	r := sr.Record
+	r.JTI, r.Sealed = sr.JTI, sr.Sealed
+	return r.Clone(), nil
+}
+
+// casDelScript deletes KEYS[1] only if it holds ARGV[1]: a name claim is
+// freed only by the record that holds it.
+var casDelScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+	return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// cleanupCtx is for compensating writes after a failure: they run even if
+// ctx was cancelled, for a bounded time.
+func cleanupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+}
+
+// claimName claims (owner, name) for id with SET NX. mine is true if id holds
+// the name afterwards; fresh is true if this call took it.
+func (s *Store) claimName(ctx context.Context, owner, name, id string) (mine, fresh bool, err error) {
+	key := s.recNameKey(owner, name)
+	ok, err := s.client.SetNX(ctx, key, id, 0).Result()
+	if err != nil {
+		return false, false, err
+	}
+	if ok {
+		return true, true, nil
+	}
+	holder, err := s.client.Get(ctx, key).Result()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		// Freed between SET NX and GET: try once more.
+		ok, err = s.client.SetNX(ctx, key, id, 0).Result()
+		return ok, ok, err
+	case err != nil:
+		return false, false, err
+	}
+	return holder == id, false, nil
+}
+
+// freeName deletes the claim of (owner, name) if id holds it.
+func (s *Store) freeName(ctx context.Context, owner, name, id string) error {
+	return casDelScript.Run(ctx, s.client, []string{s.recNameKey(owner, name)}, id).Err()
+}
+
+// CreateRecord claims r's name (SET NX on its recname key: ErrNameTaken if
+// another record holds it), then writes the record (SET NX on rec:<id>),
+// then adds it to its indices (one pipeline). A failure after the claim
+// undoes what was written (best effort) and wraps apperr.ErrStoreUnavailable;
+// a crash in between leaves at most a claimed name or an unindexed record,
+// never a listed record that does not exist.
+func (s *Store) CreateRecord(ctx context.Context, r registry.Record) error {
+	op := fmt.Sprintf("create record %q", r.ID)
+	b, err := encodeRecord(r)
+	if err != nil {
+		return fmt.Errorf("%s: encode: %w", op, err)
+	}
+	mine, fresh, err := s.claimName(ctx, r.Owner, r.Name, r.ID)
+	if err != nil {
+		return unavailable(op+": claim name", err)
+	}
+	if !mine {
+		return fmt.Errorf("%s: %w", op, registry.ErrNameTaken)
+	}
+	undo := func(cause error, recordWritten bool) error {
+		cctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		var errs []error
+		if recordWritten {
+			_, err := s.client.Pipelined(cctx, func(p goredis.Pipeliner) error {
+				p.Del(cctx, s.recKey(r.ID))
+				for _, k := range s.indexKeys(r) {
+					p.ZRem(cctx, k, r.ID)
+				}
+				p.ZRem(cctx, s.recExpKey(), r.ID)
+				return nil
+			})
+			errs = append(errs, err)
+		}
+		if fresh {
+			errs = append(errs, s.freeName(cctx, r.Owner, r.Name, r.ID))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return errors.Join(cause, fmt.Errorf("undo: %w", err))
+		}
+		return cause
+	}
+
+	created, err := s.client.SetNX(ctx, s.recKey(r.ID), b, 0).Result()
+	if err != nil {
+		return unavailable(op, undo(err, false))
+	}
+	if !created {
+		return undo(fmt.Errorf("%s: a record with this id exists", op), false)
+	}
+	score := float64(r.Score())
+	_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range s.indexKeys(r) {
+			p.ZAdd(ctx, k, goredis.Z{Score: score, Member: r.ID})
+		}
+		if r.ExpiresAt != nil {
+			p.ZAdd(ctx, s.recExpKey(), goredis.Z{Score: float64(r.ExpiresAt.UnixMilli()), Member: r.ID})
+		}
+		// Logs appended while no record had this id carry a TTL: keep them now.
+		p.Persist(ctx, s.recLogKey(r.ID))
+		return nil
+	})
+	if err != nil {
+		return unavailable(op+": index", undo(err, true))
+	}
+	return nil
+}
+
+// GetRecord returns the record; an error wrapping registry.ErrNotFound if
+// absent, or apperr.ErrStoreUnavailable if Redis fails.
+func (s *Store) GetRecord(ctx context.Context, id string) (registry.Record, error) {
+	op := fmt.Sprintf("get record %q", id)
+	b, err := s.client.Get(ctx, s.recKey(id)).Bytes()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return registry.Record{}, fmt.Errorf("%s: %w", op, registry.ErrNotFound)
+	case err != nil:
+		return registry.Record{}, unavailable(op, err)
+	}
+	return decodeRecord(op, b)
+}
+
+// watchRecord runs fn in an optimistic transaction on rec:<id> (WATCH, GET,
+// MULTI/EXEC inside fn), retrying when another writer got there first.
+// found is false if the record does not exist (fn is then not called).
+func (s *Store) watchRecord(ctx context.Context, op, id string, fn func(tx *goredis.Tx, cur registry.Record) error) (found bool, err error) {
+	key := s.recKey(id)
+	var inner error // what fn returned, passed through as is
+	txf := func(tx *goredis.Tx) error {
+		inner = nil
+		b, err := tx.Get(ctx, key).Bytes()
+		switch {
+		case errors.Is(err, goredis.Nil):
+			found = false
+			return nil
+		case err != nil:
+			return unavailable(op, err)
+		}
+		found = true
+		cur, err := decodeRecord(op, b)
+		if err != nil {
+			return err
+		}
+		inner = fn(tx, cur)
+		return inner
+	}
+	for range maxTxRetries {
+		err = s.client.Watch(ctx, txf, key)
+		switch {
+		case errors.Is(err, goredis.TxFailedErr):
+			continue
+		case err != nil && err != inner && !errors.Is(err, apperr.ErrStoreUnavailable):
+			// WATCH or UNWATCH itself failed: the connection.
+			return found, unavailable(op, err)
+		}
+		return found, err
+	}
+	return found, unavailable(op+": too much contention", err)
+}
+
+// UpdateRecord replaces the record as registry.ApplyUpdate describes, in an
+// optimistic transaction on its key (WATCH/MULTI). On a rename the new name
+// is claimed (SET NX) before the record is written — ErrNameTaken if another
+// record holds it, and nothing changes — and the old claim is freed after.
+// ErrNotFound if there is no record; Redis failures wrap
+// apperr.ErrStoreUnavailable.
+func (s *Store) UpdateRecord(ctx context.Context, r registry.Record) error {
+	op := fmt.Sprintf("update record %q", r.ID)
+	key := s.recKey(r.ID)
+	var prev, next registry.Record
+	claimed := "" // a name this call claimed
+	found, err := s.watchRecord(ctx, op, r.ID, func(tx *goredis.Tx, cur registry.Record) error {
+		n, err := registry.ApplyUpdate(cur, r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if n.Name != cur.Name && claimed != n.Name {
+			mine, fresh, err := s.claimName(ctx, n.Owner, n.Name, n.ID)
+			if err != nil {
+				return unavailable(op+": claim name", err)
+			}
+			if !mine {
+				return fmt.Errorf("%s: %w", op, registry.ErrNameTaken)
+			}
+			if fresh {
+				claimed = n.Name
+			}
+		}
+		b, err := encodeRecord(n)
+		if err != nil {
+			return fmt.Errorf("%s: encode: %w", op, err)
+		}
+		if _, err := tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			p.Set(ctx, key, b, 0)
+			return nil
+		}); err != nil {
+			if errors.Is(err, goredis.TxFailedErr) {
+				return err
+			}
+			return unavailable(op, err)
+		}
+		prev, next = cur, n
+		return nil
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("%s: %w", op, registry.ErrNotFound)
+	}
+	if err != nil {
+		if claimed != "" {
+			cctx, cancel := cleanupCtx(ctx)
+			defer cancel()
+			if ferr := s.freeName(cctx, r.Owner, claimed, r.ID); ferr != nil {
+				err = errors.Join(err, fmt.Errorf("free claimed name: %w", ferr))
+			}
+		}
+		return err
+	}
+	// The record is written: from here on, failures leave stale claims or
+	// expiry entries, never a wrong record.
+	var errs []error
+	if prev.Name != next.Name {
+		errs = append(errs, s.freeName(ctx, prev.Owner, prev.Name, r.ID))
+	}
+	if claimed != "" && claimed != next.Name {
+		errs = append(errs, s.freeName(ctx, r.Owner, claimed, r.ID))
+	}
+	switch {
+	case next.ExpiresAt == nil && prev.ExpiresAt != nil:
+		errs = append(errs, s.client.ZRem(ctx, s.recExpKey(), r.ID).Err())
+	case next.ExpiresAt != nil && (prev.ExpiresAt == nil || !prev.ExpiresAt.Equal(*next.ExpiresAt)):
+		errs = append(errs, s.client.ZAdd(ctx, s.recExpKey(), goredis.Z{Score: float64(next.ExpiresAt.UnixMilli()), Member: r.ID}).Err())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return unavailable(op+": after write", err)
+	}
+	return nil
+}
+
+// DeleteRecord deletes the record (WATCH/MULTI on its key, so the deleted
+// version is known), then removes it from every index, gives its log a TTL
+// of registry.LogRetention (one pipeline), and frees its name. ErrNotFound if
+// absent. A failure after the record is gone leaves stale index entries,
+// which listings skip, or a claimed name.
+func (s *Store) DeleteRecord(ctx context.Context, id string) error {
+	op := fmt.Sprintf("delete record %q", id)
+	key := s.recKey(id)
+	var gone registry.Record
+	found, err := s.watchRecord(ctx, op, id, func(tx *goredis.Tx, cur registry.Record) error {
+		if _, err := tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+			p.Del(ctx, key)
+			return nil
+		}); err != nil {
+			if errors.Is(err, goredis.TxFailedErr) {
+				return err
+			}
+			return unavailable(op, err)
+		}
+		gone = cur
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("%s: %w", op, registry.ErrNotFound)
+	}
+	_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range s.indexKeys(gone) {
+			p.ZRem(ctx, k, id)
+		}
+		p.ZRem(ctx, s.recExpKey(), id)
+		p.PExpire(ctx, s.recLogKey(id), registry.LogRetention)
+		return nil
+	})
+	if err != nil {
+		return unavailable(op+": unindex", err)
+	}
+	if err := s.freeName(ctx, gone.Owner, gone.Name, id); err != nil {
+		return unavailable(op+": free name", err)
+	}
+	return nil
+}
+
+// listIndexKey picks the index ListRecords scans for f.
+func (s *Store) listIndexKey(f registry.Filter) string {
+	switch {
+	case f.ReportID != "":
+		return s.recReportKey(f.ReportID)
+	case f.AppID != "":
+		return s.recAppKey(f.AppID)
+	case f.Owner != "":
+		return s.recOwnerKey(f.Owner)
+	}
+	return s.recAllKey()
+}
+
+// position is a place in a listing index.
+type position struct {
+	score int64
+	id    string
+}
+
+// maxScanBatch bounds how many index entries ListRecords reads per round trip.
+const maxScanBatch = 1000
+
+// ListRecords walks the index chosen by f (ReportID, else AppID, else Owner,
+// else all) newest first from the cursor, reading the records of each batch
+// of entries with one pipelined GET per record and keeping those that match
+// f, until it has one more than a page (so the next cursor is "" exactly at
+// the end). Entries whose record is gone are skipped.
+func (s *Store) ListRecords(ctx context.Context, f registry.Filter) ([]registry.Record, string, error) {
+	const op = "list records"
+	limit := registry.ClampLimit(f.Limit)
+	var pos *position
+	if f.Cursor != "" {
+		score, id, err := registry.DecodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", op, err)
+		}
+		pos = &position{score, id}
+	}
+	key := s.listIndexKey(f)
+	var (
+		out  []registry.Record
+		outP []position
+	)
+	batch := limit + 1
+	for len(out) <= limit {
+		entries, err := s.indexAfter(ctx, key, pos, batch)
+		if err != nil {
+			return nil, "", unavailable(op, err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		cmds := make([]*goredis.StringCmd, len(entries))
+		_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, e := range entries {
+				cmds[i] = p.Get(ctx, s.recKey(e.id))
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, "", unavailable(op, err)
+		}
+		for i, cmd := range cmds {
+			b, err := cmd.Bytes()
+			switch {
+			case errors.Is(err, goredis.Nil):
+				continue
+			case err != nil:
+				return nil, "", unavailable(op, err)
+			}
+			r, err := decodeRecord(fmt.Sprintf("%s: record %q", op, entries[i].id), b)
+			if err != nil {
+				return nil, "", err
+			}
+			if f.Match(r) {
+				out = append(out, r)
+				outP = append(outP, entries[i])
+				if len(out) > limit {
+					break
+				}
+			}
+		}
+		if len(entries) < batch {
+			break
+		}
+		last := entries[len(entries)-1]
+		pos = &last
+		batch = min(2*batch, maxScanBatch)
+	}
+	if len(out) <= limit {
+		return nonNilRecords(out), "", nil
+	}
+	last := outP[limit-1]
+	return out[:limit], registry.EncodeCursor(last.score, last.id), nil
+}
+
+func nonNilRecords(rs []registry.Record) []registry.Record {
+	if rs == nil {
+		return []registry.Record{}
+	}
+	return rs
+}
+
+// indexAfter returns up to n entries of the index key that come after pos
+// (all from the newest when pos is nil), newest first: by score descending,
+// then id descending, as ZREVRANGEBYSCORE orders ties. Entries that tie with
+// pos's score are read with one ZRANGEBYSCORE of that score (all of them:
+// ties are rare, since scores are creation times in ms), the rest with
+// ZREVRANGEBYSCORE below it; both in one MULTI on the one key.
+func (s *Store) indexAfter(ctx context.Context, key string, pos *position, n int) ([]position, error) {
+	if pos == nil {
+		zs, err := s.client.ZRevRangeByScoreWithScores(ctx, key, &goredis.ZRangeBy{Min: "-inf", Max: "+inf", Count: int64(n)}).Result()
+		if err != nil {
+			return nil, err
+		}
+		return positions(zs), nil
+	}
+	at := strconv.FormatInt(pos.score, 10)
+	var ties, below *goredis.ZSliceCmd
+	_, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		ties = p.ZRangeByScoreWithScores(ctx, key, &goredis.ZRangeBy{Min: at, Max: at})
+		below = p.ZRevRangeByScoreWithScores(ctx, key, &goredis.ZRangeBy{Min: "-inf", Max: "(" + at, Count: int64(n)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []position
+	tied := positions(ties.Val())
+	for i := len(tied) - 1; i >= 0 && len(out) < n; i-- {
+		if tied[i].id < pos.id {
+			out = append(out, tied[i])
+		}
+	}
+	for _, p := range positions(below.Val()) {
+		if len(out) == n {
+			break
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func positions(zs []goredis.Z) []position {
+	out := make([]position, len(zs))
+	for i, z := range zs {
+		id, _ := z.Member.(string)
+		out[i] = position{score: int64(z.Score), id: id}
+	}
+	return out
+}
+
+// AppendLogs pushes each record's entries onto its log with LPUSH (newest
+// at the head) and LTRIM to registry.MaxLogs, and checks that the record
+// exists, all in one pipeline; a log whose record does not exist then gets a
+// TTL of registry.LogRetention (EXPIRE NX, a second pipeline, only then).
+func (s *Store) AppendLogs(ctx context.Context, entries []registry.RecordLog) error {
+	const op = "append logs"
+	if len(entries) == 0 {
+		return nil
+	}
+	var order []string
+	byID := map[string][]any{}
+	for _, e := range entries {
+		b, err := json.Marshal(e.Entry)
+		if err != nil {
+			return fmt.Errorf("%s: encode: %w", op, err)
+		}
+		if _, ok := byID[e.RecordID]; !ok {
+			order = append(order, e.RecordID)
+		}
+		byID[e.RecordID] = append(byID[e.RecordID], b)
+	}
+	exists := make([]*goredis.IntCmd, len(order))
+	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range order {
+			p.LPush(ctx, s.recLogKey(id), byID[id]...)
+			p.LTrim(ctx, s.recLogKey(id), 0, registry.MaxLogs-1)
+			exists[i] = p.Exists(ctx, s.recKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable(op, err)
+	}
+	var orphans []string
+	for i, id := range order {
+		if exists[i].Val() == 0 {
+			orphans = append(orphans, id)
+		}
+	}
+	if len(orphans) == 0 {
+		return nil
+	}
+	_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, id := range orphans {
+			p.ExpireNX(ctx, s.recLogKey(id), registry.LogRetention)
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable(op+": expire orphan logs", err)
+	}
+	return nil
+}
+
+// logPageScript reads one page of a log list: KEYS[1] the list (newest
+// first), ARGV[1] how many of the oldest entries are still unread (-1: all),
+// ARGV[2] the page size. Returns {unread before this page, entries}.
+var logPageScript = goredis.NewScript(`
+local len = redis.call('LLEN', KEYS[1])
+local rem = tonumber(ARGV[1])
+if rem < 0 or rem > len then rem = len end
+local start = len - rem
+local stop = math.min(start + tonumber(ARGV[2]), len) - 1
+if stop < start then return {rem, {}} end
+return {rem, redis.call('LRANGE', KEYS[1], start, stop)}
+`)
+
+// ListLogs returns one page of id's log, newest first, with one script on
+// the log's key, and the next cursor.
+func (s *Store) ListLogs(ctx context.Context, id string, limit int, cursor string) ([]registry.LogEntry, string, error) {
+	op := fmt.Sprintf("list logs %q", id)
+	limit = registry.ClampLimit(limit)
+	remaining := -1
+	if cursor != "" {
+		n, err := registry.DecodeLogCursor(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", op, err)
+		}
+		remaining = n
+	}
+	res, err := logPageScript.Run(ctx, s.client, []string{s.recLogKey(id)}, remaining, limit).Slice()
+	if err != nil {
+		return nil, "", unavailable(op, err)
+	}
+	if len(res) != 2 {
+		return nil, "", fmt.Errorf("%s: unexpected reply", op)
+	}
+	rem, _ := res[0].(int64)
+	raw, _ := res[1].([]any)
+	out := make([]registry.LogEntry, 0, len(raw))
+	for _, v := range raw {
+		str, _ := v.(string)
+		var e registry.LogEntry
+		if err := json.Unmarshal([]byte(str), &e); err != nil {
+			return nil, "", fmt.Errorf("%s: decode entry: %w", op, err)
+		}
+		out = append(out, e)
+	}
+	next := ""
+	if left := int(rem) - len(out); left > 0 {
+		next = registry.EncodeLogCursor(left)
+	}
+	return out, next, nil
+}
+
+// MarkUsed applies each record's latest use (registry.ApplyUse) in one
+// optimistic transaction on its key (WATCH/GET/MULTI SET); records that do
+// not exist are skipped.
+func (s *Store) MarkUsed(ctx context.Context, uses []registry.Use) error {
+	latest := map[string]time.Time{}
+	var order []string
+	for _, u := range uses {
+		cur, ok := latest[u.RecordID]
+		if !ok {
+			order = append(order, u.RecordID)
+		}
+		if !ok || u.At.After(cur) {
+			latest[u.RecordID] = u.At
+		}
+	}
+	slices.Sort(order)
+	for _, id := range order {
+		op := fmt.Sprintf("mark record %q used", id)
+		key := s.recKey(id)
+		_, err := s.watchRecord(ctx, op, id, func(tx *goredis.Tx, cur registry.Record) error {
+			if !registry.ApplyUse(&cur, latest[id]) {
+				return nil
+			}
+			b, err := encodeRecord(cur)
+			if err != nil {
+				return fmt.Errorf("%s: encode: %w", op, err)
+			}
+			_, err = tx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+				p.Set(ctx, key, b, 0)
+				return nil
+			})
+			if err != nil && !errors.Is(err, goredis.TxFailedErr) {
+				return unavailable(op, err)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetRole grants (SADD) or withdraws (SREM) role from owner.
+func (s *Store) SetRole(ctx context.Context, owner, role string, granted bool) error {
+	var err error
+	if granted {
+		err = s.client.SAdd(ctx, s.roleKey(role), owner).Err()
+	} else {
+		err = s.client.SRem(ctx, s.roleKey(role), owner).Err()
+	}
+	if err != nil {
+		return unavailable(fmt.Sprintf("set role %q of %q", role, owner), err)
+	}
+	return nil
+}
+
+// HasRole reports whether owner holds role (SISMEMBER).
+func (s *Store) HasRole(ctx context.Context, owner, role string) (bool, error) {
+	ok, err := s.client.SIsMember(ctx, s.roleKey(role), owner).Result()
+	if err != nil {
+		return false, unavailable(fmt.Sprintf("check role %q of %q", role, owner), err)
+	}
+	return ok, nil
+}
+
+// ExpiredBefore returns up to limit ids (all when limit <= 0) whose
+// expiresAt is at or before t, earliest first (ZRANGEBYSCORE on recexp).
+func (s *Store) ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	ids, err := s.client.ZRangeByScore(ctx, s.recExpKey(), &goredis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(t.UnixMilli(), 10), Count: int64(max(limit, 0)),
+	}).Result()
+	if err != nil {
+		return nil, unavailable("list expired records", err)
+	}
+	return ids, nil
+}
+
+// failScript counts one failure: KEYS[1] the counter, ARGV[1] the window in
+// ms. The first failure (or a counter that lost its TTL) starts the window.
+var failScript = goredis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return n
+`)
+
+// CountFailure counts one failure of key (INCR, and PEXPIRE window on the
+// first, in one script on the counter's key) and returns the count in the
+// current window.
+func (s *Store) CountFailure(ctx context.Context, key string, window time.Duration) (int64, error) {
+	ms := max(int64((window+time.Millisecond-1)/time.Millisecond), 1)
+	n, err := failScript.Run(ctx, s.client, []string{s.failKey(key)}, ms).Int64()
+	if err != nil {
+		return 0, unavailable(fmt.Sprintf("count failure of %q", key), err)
+	}
+	return n, nil
+}
