@@ -32,8 +32,14 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: in-process benchmarks of mint and verify beside raw golang-jwt baselines.
-bench: bench-go
+## bench: HTTP load benchmark (test/bench/README.md): sigil's endpoints and a no-op Echo server under
+## the same wrk load in one run, one table; wrk and redis-server installed when missing.
+## Driver flags via BENCHFLAGS, e.g. make bench BENCHFLAGS='-duration 5s -out bench.md'. In-process Go benchmarks: make bench-go.
+bench: deps build
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; $(APT) update -qq && $(APT) install -y -qq wrk >/dev/null; }
+	$(GO) build -o bin/bench-noop ./test/bench/noop
+	$(GO) build -o bin/benchrun ./test/bench/cmd/benchrun
+	./bin/benchrun -sigil $(BIN) -noop bin/bench-noop $(BENCHFLAGS)
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/token/

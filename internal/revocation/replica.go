@@ -44,10 +44,13 @@ type ReplicaConfig struct {
 type Replica struct {
 	cfg ReplicaConfig
 
-	mu        sync.RWMutex
-	denied    map[string]int64            // id → expiry in Unix ms, 0 = never
-	cutoffs   map[string]map[string]int64 // dim → id → Unix seconds
-	clientSub map[[2]string]int64         // {client, sub} → Unix seconds
+	mu sync.RWMutex
+	// Denied ids → expiry in Unix ms (0 = never). jtis are UUIDs, kept as
+	// 16 bytes (a fifth of the memory of their text); other ids as strings.
+	deniedUUID map[[16]byte]int64
+	denied     map[string]int64
+	cutoffs    map[string]map[string]int64 // dim → id → Unix seconds
+	clientSub  map[[2]string]int64         // {client, sub} → Unix seconds
 
 	epoch     string
 	lastFresh atomic.Int64 // Unix ns of the last confirmation of freshness
@@ -76,11 +79,12 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 		cfg.Now = time.Now
 	}
 	return &Replica{
-		cfg:       cfg,
-		denied:    make(map[string]int64),
-		cutoffs:   make(map[string]map[string]int64),
-		clientSub: make(map[[2]string]int64),
-		resync:    make(chan struct{}, 1),
+		cfg:        cfg,
+		denied:     make(map[string]int64),
+		deniedUUID: make(map[[16]byte]int64),
+		cutoffs:    make(map[string]map[string]int64),
+		clientSub:  make(map[[2]string]int64),
+		resync:     make(chan struct{}, 1),
 	}
 }
 
@@ -112,8 +116,53 @@ func (r *Replica) Check(_ context.Context, c *token.Claims) error {
 }
 
 func (r *Replica) isDenied(id string, nowMs int64) bool {
-	exp, ok := r.denied[id]
+	var exp int64
+	var ok bool
+	if u, isUUID := parseUUID(id); isUUID {
+		exp, ok = r.deniedUUID[u]
+	} else {
+		exp, ok = r.denied[id]
+	}
 	return ok && (exp == 0 || exp > nowMs)
+}
+
+// parseUUID reads the canonical 36-character form (either case) without
+// allocating; anything else is not a UUID here and is kept as a string.
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+			continue
+		}
+		hi, ok1 := unhex(s[i])
+		lo, ok2 := unhex(s[i+1])
+		if !ok1 || !ok2 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+		i += 2
+	}
+	return u, true
+}
+
+// formatUUID is the canonical lower-case text of u (uuid.UUID.String).
+func formatUUID(u [16]byte) string { return uuid.UUID(u).String() }
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // fresh fails closed once the replica has gone unconfirmed past MaxStaleness.
@@ -146,7 +195,7 @@ func (r *Replica) Size() (denied, cutoffs int) {
 	for _, m := range r.cutoffs {
 		n += len(m)
 	}
-	return len(r.denied), n
+	return len(r.denied) + len(r.deniedUUID), n
 }
 
 // Revoke writes the token's denial to the store (which broadcasts it) and,
@@ -206,10 +255,15 @@ func (r *Replica) applyLocked(ev Event) {
 		if !ev.At.IsZero() {
 			exp = ev.At.UnixMilli()
 		}
-		if old, ok := r.denied[ev.Key]; ok && (old == 0 || (exp != 0 && old >= exp)) {
+		if u, isUUID := parseUUID(ev.Key); isUUID {
+			if old, ok := r.deniedUUID[u]; !ok || (old != 0 && (exp == 0 || exp > old)) {
+				r.deniedUUID[u] = exp
+			}
 			return
 		}
-		r.denied[ev.Key] = exp
+		if old, ok := r.denied[ev.Key]; !ok || (old != 0 && (exp == 0 || exp > old)) {
+			r.denied[ev.Key] = exp
+		}
 		return
 	}
 	cut, ok := ParseCutoffKey(ev.Key)
@@ -253,21 +307,19 @@ func (r *Replica) Sync(ctx context.Context) error {
 			return fmt.Errorf("replica sync: %w", err)
 		}
 	}
-	var events []Event
+	// Entries are applied as the scan streams them (no 1M-element slice);
+	// the merge keeps the later expiry, so concurrent events are safe.
 	if err := r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
-		events = append(events, Event{Key: id, At: exp})
+		r.apply(Event{Key: id, At: exp})
 	}); err != nil {
 		return fmt.Errorf("replica sync: %w", err)
 	}
 	if err := r.cfg.Store.ScanCutoffs(ctx, func(key string, at time.Time) {
-		events = append(events, Event{Cutoff: true, Key: key, At: at})
+		r.apply(Event{Cutoff: true, Key: key, At: at})
 	}); err != nil {
 		return fmt.Errorf("replica sync: %w", err)
 	}
 	r.mu.Lock()
-	for _, ev := range events {
-		r.applyLocked(ev)
-	}
 	r.epoch = epoch
 	r.mu.Unlock()
 	r.lastFresh.Store(started.UnixNano())
@@ -281,6 +333,15 @@ func (r *Replica) reseed(ctx context.Context) error {
 	var events []Event
 	r.mu.RLock()
 	for id, exp := range r.denied {
+		switch {
+		case exp == 0:
+			events = append(events, Event{Key: id})
+		case exp > nowMs:
+			events = append(events, Event{Key: id, At: time.UnixMilli(exp)})
+		}
+	}
+	for u, exp := range r.deniedUUID {
+		id := formatUUID(u)
 		switch {
 		case exp == 0:
 			events = append(events, Event{Key: id})
@@ -322,6 +383,12 @@ func (r *Replica) Prune(now time.Time) int {
 	for id, exp := range r.denied {
 		if exp != 0 && exp <= nowMs {
 			delete(r.denied, id)
+			n++
+		}
+	}
+	for u, exp := range r.deniedUUID {
+		if exp != 0 && exp <= nowMs {
+			delete(r.deniedUUID, u)
 			n++
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/revocation"
@@ -52,11 +53,11 @@ func startReplica(t *testing.T, st revocation.SyncStore, opts ...replicaOpt) *re
 	return r
 }
 
-var seq atomic.Int64
-
 func claims(now time.Time, mut ...func(*token.Claims)) *token.Claims {
 	c := &token.Claims{Kind: token.KindEmbed, DashboardID: "sales", ClientID: "sales"}
-	c.ID = fmt.Sprintf("jti-%d", seq.Add(1))
+	// jtis are UUIDs, as the issuer mints them (the replica keeps those as
+	// 16 bytes); registered ids below exercise the string path.
+	c.ID = uuid.NewString()
 	c.IssuedAt = jwt.NewNumericDate(now.Add(-time.Minute))
 	c.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
 	for _, m := range mut {

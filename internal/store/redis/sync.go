@@ -58,8 +58,9 @@ func parseEvent(payload string) (revocation.Event, bool) {
 // cluster) and calls fn with batches of keys.
 func (s *Store) scan(ctx context.Context, match string, fn func(ctx context.Context, c goredis.Cmdable, keys []string) error) error {
 	each := func(ctx context.Context, c *goredis.Client) error {
-		it := c.Scan(ctx, 0, match, 1000).Iterator()
-		batch := make([]string, 0, 1000)
+		// Large batches: a million-entry denylist loads in few round trips.
+		it := c.Scan(ctx, 0, match, 5000).Iterator()
+		batch := make([]string, 0, 5000)
 		for it.Next(ctx) {
 			batch = append(batch, it.Val())
 			if len(batch) == cap(batch) {

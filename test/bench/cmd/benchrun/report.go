@@ -1,0 +1,251 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fmtLatency formats microseconds: "612 µs" below a millisecond, else ms.
+func fmtLatency(us float64) string {
+	if us < 1000 {
+		return fmt.Sprintf("%.0f µs", us)
+	}
+	return fmt.Sprintf("%.2f ms", us/1000)
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+}
+
+func fmtMiB(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+
+// fmtInt groups thousands: 1234567 → "1,234,567".
+func fmtInt(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// table renders a markdown table with padded columns; right aligns numeric columns.
+func table(header []string, right []bool, rows [][]string) string {
+	w := make([]int, len(header))
+	for i, h := range header {
+		w[i] = len([]rune(h))
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			w[i] = max(w[i], len([]rune(c)))
+		}
+	}
+	pad := func(s string, i int) string {
+		n := w[i] - len([]rune(s))
+		if right[i] {
+			return strings.Repeat(" ", n) + s
+		}
+		return s + strings.Repeat(" ", n)
+	}
+	var b strings.Builder
+	line := func(cells []string) {
+		b.WriteString("|")
+		for i, c := range cells {
+			b.WriteString(" " + pad(c, i) + " |")
+		}
+		b.WriteString("\n")
+	}
+	line(header)
+	b.WriteString("|")
+	for i := range header {
+		if right[i] {
+			b.WriteString(strings.Repeat("-", w[i]+1) + ":|")
+		} else {
+			b.WriteString(strings.Repeat("-", w[i]+2) + "|")
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		line(r)
+	}
+	return b.String()
+}
+
+func (r *runner) report(rows []row, prop propagationResult, deny denylistResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## sigil HTTP benchmark\n\n")
+
+	var noopRPS float64
+	for _, rw := range rows {
+		if rw.noop {
+			noopRPS = rw.res.RPS
+		}
+	}
+	var cells [][]string
+	var notes []string
+	for _, rw := range rows {
+		ratio := "n/a"
+		if noopRPS > 0 {
+			ratio = fmt.Sprintf("%.2f", rw.res.RPS/noopRPS)
+		}
+		non2xx := fmtInt(rw.res.Non2xx)
+		if rw.res.Requests > 0 {
+			non2xx += fmt.Sprintf(" (%.2f%%)", 100*float64(rw.res.Non2xx)/float64(rw.res.Requests))
+		}
+		others := "n/a"
+		if rw.others >= 0 {
+			others = fmt.Sprintf("%.0f%%", rw.others)
+		}
+		cells = append(cells, []string{
+			rw.name, fmtInt(int64(rw.res.RPS + 0.5)), fmtLatency(rw.res.P50), fmtLatency(rw.res.P99), ratio,
+			non2xx, fmtInt(rw.res.SocketErrors()), others,
+		})
+		if rw.attempts > 1 {
+			notes = append(notes, fmt.Sprintf("%s: measured %d times because other processes were busy; the least disturbed run is shown", rw.name, rw.attempts))
+		}
+		if rw.others > maxOthersPct {
+			notes = append(notes, fmt.Sprintf("%s: other processes used %.0f%% of the CPUs during the run shown: its numbers are skewed", rw.name, rw.others))
+		}
+		if rw.res.Non2xx > 0 && rw.expect == "" {
+			notes = append(notes, fmt.Sprintf("%s: %d non-2xx answers where none were expected (see the sigil log)", rw.name, rw.res.Non2xx))
+		}
+		if rw.expect != "" && rw.res.Requests > 0 {
+			if pct := 100 * float64(rw.res.Non2xx) / float64(rw.res.Requests); pct < 0.5 || pct > 1.5 {
+				notes = append(notes, fmt.Sprintf("%s: %.2f%% non-2xx, expected ≈1%% (%s)", rw.name, pct, rw.expect))
+			}
+		}
+		if e := rw.res.SocketErrors(); e > 0 {
+			notes = append(notes, fmt.Sprintf("%s: socket errors connect %d, read %d, write %d, timeout %d",
+				rw.name, rw.res.SockConnect, rw.res.SockRead, rw.res.SockWrite, rw.res.SockTimeout))
+		}
+	}
+	b.WriteString(table(
+		[]string{"scenario", "requests/s", "p50", "p99", "vs noop", "non-2xx", "socket errors", "others' CPU"},
+		[]bool{false, true, true, true, true, true, true, true}, cells))
+	fmt.Fprintf(&b, "\nvs noop = requests/s ÷ the noop row's, same run. non-2xx in the verify rows are the 1%% revoked tokens (401) among the %s rotated. "+
+		"others' CPU = CPU used during the run by processes outside the benchmark (and steal), in %% of all CPUs: above a few %% the row is skewed.\n",
+		fmtInt(int64(len(r.tokens))))
+	for _, n := range notes {
+		fmt.Fprintf(&b, "- NOTE %s\n", n)
+	}
+
+	fmt.Fprintf(&b, "\n### Redis-backed measurements\n\n")
+	fmt.Fprintf(&b, "- **propagation** (instances A and B on one Redis, revocation mode %s; %s tokens: verify on B → 200, invalidate on A → 204, then poll verify on B until 401, at most %s each): ",
+		prop.mode, fmtInt(int64(prop.tokens)), propagationTimeout)
+	if len(prop.delays) > 0 {
+		fmt.Fprintf(&b, "delay from A's 204 to B's first 401 p50 %s, p99 %s, max %s; ",
+			fmtDuration(percentile(prop.delays, 50)), fmtDuration(percentile(prop.delays, 99)), fmtDuration(prop.delays[len(prop.delays)-1]))
+	}
+	fmt.Fprintf(&b, "timeouts %d; tokens B still accepted after A's 204: %d; %s polls in all. The delay includes one verify round trip to B.\n",
+		prop.timeouts, prop.stale, fmtInt(int64(prop.polls)))
+
+	planted := "NO: the planted entry was not honoured, check the key format"
+	if deny.plantedRevoked {
+		planted = "yes (a real token whose jti was among them answers 401)"
+	}
+	fmt.Fprintf(&b, "- **denylist-%s** (entries written straight into Redis with a pipeline, SET sigil:deny:<id> <exp ms> + PEXPIREAT, 1 h ahead: %s; Redis used_memory %s; honoured: %s):\n",
+		shortCount(deny.entries), fmtDuration(deny.write), deny.redisMemory, planted)
+	for _, s := range []struct {
+		label string
+		s     startupSample
+	}{{"empty denylist", deny.empty}, {fmtInt(int64(deny.entries)) + " entries", deny.full}} {
+		loaded := ""
+		if s.s.loaded != "" {
+			loaded = "; sigil logged replica loaded: " + s.s.loaded
+		}
+		fmt.Fprintf(&b, "  - %s: process start → /readyz 200 in %s; RSS %s when ready, %s after one verify%s\n",
+			s.label, fmtDuration(s.s.ready), fmtMiB(s.s.rssReady), fmtMiB(s.s.rssVerified), loaded)
+	}
+
+	fmt.Fprintf(&b, "\n### Setup\n\n")
+	fmt.Fprintf(&b, "- machine: %s\n", machine())
+	fmt.Fprintf(&b, "- tools: %s; %s; %s\n", runtime.Version(), firstLine("wrk", "-v"), firstLine("redis-server", "--version"))
+	fmt.Fprintf(&b, "- command: `%s`\n", shellJoin(os.Args))
+	fmt.Fprintf(&b, "- load: `wrk -t%d -c%d -d%s --latency -s rotate.lua URL -- VALUES METHOD BODY %d [HEADER ...]` for every row, after an unmeasured %s warm-up run with the same settings; each row has a fresh server process; wrk, the server and redis-server share the machine's CPUs\n",
+		r.o.threads, r.o.connections, wrkDuration(r.o.duration), r.o.threads, warmupText(r.o.warmup))
+	return b.String()
+}
+
+func warmupText(d time.Duration) string {
+	if d <= 0 {
+		return "0s (none)"
+	}
+	return wrkDuration(d)
+}
+
+func shortCount(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
+}
+
+// machine describes the CPUs: nproc and the model name from /proc/cpuinfo.
+func machine() string {
+	nproc := strconv.Itoa(runtime.NumCPU())
+	if out, err := exec.Command("nproc").Output(); err == nil {
+		nproc = strings.TrimSpace(string(out))
+	}
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("nproc %s, %s%s", nproc, model, kernel)
+}
+
+// firstLine is the first line a tool prints about itself (wrk -v exits 1).
+func firstLine(name string, args ...string) string {
+	out, _ := exec.Command(name, args...).CombinedOutput()
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if line == "" {
+		return name + " (version unknown)"
+	}
+	return strings.TrimSpace(line)
+}
+
+// shellJoin quotes args for a POSIX shell where needed.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@%+", r))
+		}) < 0 {
+			q[i] = a
+			continue
+		}
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
