@@ -39,8 +39,8 @@ func BenchmarkVerifyEndpoint(b *testing.B) {
 	m := metrics.New()
 	api := httpapi.New(httpapi.Config{
 		Issuer: "https://sigil.test", Minter: iss, Verifier: ver, Revoker: rev, Keys: ring,
-		Clients: clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("0123456789abcdef0123456789abcdef")}),
-		Logger:  slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Clients:  clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("0123456789abcdef0123456789abcdef")}),
+		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Observer: m, MetricsHandler: m.Handler(),
 		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
 	})
