@@ -12,6 +12,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,11 +46,20 @@ type ServiceConfig struct {
 	Now            func() time.Time
 	Rand           io.Reader
 	NewID          func() string
+	// CacheTTL keeps client records read for authentication this long, so
+	// minting costs no store trip (0 disables). Changes made through this
+	// Service take effect here at once; changes made on another instance
+	// within CacheTTL. When the store fails, a cached record of any age
+	// within StaleTTL is used instead (DESIGN §5: minting goes on from a
+	// cached copy of the client records).
+	CacheTTL time.Duration
+	StaleTTL time.Duration
 }
 
 // Service creates clients, issues their secrets and authenticates them.
 type Service struct {
-	cfg ServiceConfig
+	cfg   ServiceConfig
+	cache sync.Map // id → cachedClient
 	// dummy is compared against when the client id is unknown, so that an
 	// unknown id costs the same as a wrong secret.
 	dummy []byte
@@ -70,6 +80,39 @@ func NewService(cfg ServiceConfig) *Service {
 	s.dummy = s.hash("")
 	return s
 }
+
+type cachedClient struct {
+	c  Client
+	at time.Time
+}
+
+// lookup returns the client for authentication: from the cache while fresh,
+// else from the store (refreshing the cache), else a stale cached copy if
+// the store is unavailable.
+func (s *Service) lookup(ctx context.Context, id string) (Client, error) {
+	now := s.cfg.Now()
+	v, cached := s.cache.Load(id)
+	if cached && now.Sub(v.(cachedClient).at) < s.cfg.CacheTTL {
+		return v.(cachedClient).c, nil
+	}
+	c, err := s.cfg.Store.GetClient(ctx, id)
+	switch {
+	case err == nil:
+		if s.cfg.CacheTTL > 0 {
+			s.cache.Store(id, cachedClient{c: c, at: now})
+		}
+		return c, nil
+	case errors.Is(err, ErrNotFound):
+		s.cache.Delete(id)
+		return Client{}, err
+	case cached && errors.Is(err, apperr.ErrStoreUnavailable) && now.Sub(v.(cachedClient).at) < s.cfg.StaleTTL:
+		return v.(cachedClient).c, nil
+	}
+	return Client{}, err
+}
+
+// forget drops id from the cache after a change made through this Service.
+func (s *Service) forget(id string) { s.cache.Delete(id) }
 
 // NewClient is the input of Create.
 type NewClient struct {
@@ -155,6 +198,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, secret string) error {
 		Resources: []string{}, Scopes: []string{},
 		SecretHash: s.hash(secret), CreatedAt: s.cfg.Now().UTC().Truncate(time.Second),
 	}
+	defer s.forget(AdminID)
 	err := s.cfg.Store.CreateClient(ctx, c)
 	if errors.Is(err, ErrAlreadyExists) {
 		err = s.cfg.Store.UpdateClient(ctx, c)
@@ -169,7 +213,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, secret string) error {
 // wrapping ErrBadCredentials. The secret comparison is constant-time and an
 // unknown id costs as much as a wrong secret.
 func (s *Service) Authenticate(ctx context.Context, id, secret string) (Client, error) {
-	c, err := s.cfg.Store.GetClient(ctx, id)
+	c, err := s.lookup(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		hmac.Equal(s.hash(secret), s.dummy)
@@ -195,6 +239,7 @@ func (s *Service) List(ctx context.Context) ([]Client, error) {
 
 // Delete removes a client; ErrNotFound if absent.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	defer s.forget(id)
 	return s.cfg.Store.DeleteClient(ctx, id)
 }
 
@@ -209,6 +254,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, 
 		return Client{}, "", err
 	}
 	c.SecretHash = s.hash(secret)
+	defer s.forget(id)
 	if err := s.cfg.Store.UpdateClient(ctx, c); err != nil {
 		return Client{}, "", fmt.Errorf("rotate secret: %w", err)
 	}

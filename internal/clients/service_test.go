@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -168,4 +169,83 @@ func TestClient_Allows(t *testing.T) {
 			require.Equal(t, tt.want, tt.c.Allows(tt.resource))
 		})
 	}
+}
+
+// unavailableStore fails every read, like Redis when it is down.
+type unavailableStore struct {
+	clients.Store
+	down bool
+}
+
+func (u *unavailableStore) GetClient(ctx context.Context, id string) (clients.Client, error) {
+	if u.down {
+		return clients.Client{}, fmt.Errorf("redis: refused: %w", apperr.ErrStoreUnavailable)
+	}
+	return u.Store.GetClient(ctx, id)
+}
+
+func TestService_Cache(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	mem := memory.New(clock)
+	st := &unavailableStore{Store: mem}
+	svc := clients.NewService(clients.ServiceConfig{Store: st, Pepper: pepper, MaxTokenExpiry: 60, Now: clock,
+		CacheTTL: 10 * time.Second, StaleTTL: 5 * time.Minute})
+	_, secret, err := svc.Create(ctx, clients.NewClient{ID: "sales"})
+	require.NoError(t, err)
+	_, err = svc.Authenticate(ctx, "sales", secret)
+	require.NoError(t, err)
+
+	t.Run("OK/StoreDownServesCachedCopy", func(t *testing.T) {
+		st.down = true
+		defer func() { st.down = false }()
+		now = now.Add(time.Minute) // past CacheTTL, within StaleTTL
+		_, err := svc.Authenticate(ctx, "sales", secret)
+		require.NoError(t, err)
+		_, err = svc.Authenticate(ctx, "sales", "wrong")
+		require.ErrorIs(t, err, clients.ErrBadCredentials, "a cached copy still checks the secret")
+	})
+	t.Run("ErrStoreDownPastStaleTTL", func(t *testing.T) {
+		st.down = true
+		defer func() { st.down = false }()
+		now = now.Add(10 * time.Minute)
+		_, err := svc.Authenticate(ctx, "sales", secret)
+		require.ErrorIs(t, err, apperr.ErrStoreUnavailable)
+	})
+	t.Run("ErrRotatedHereTakesEffectAtOnce", func(t *testing.T) {
+		_, err := svc.Authenticate(ctx, "sales", secret)
+		require.NoError(t, err)
+		_, fresh, err := svc.RotateSecret(ctx, "sales")
+		require.NoError(t, err)
+		_, err = svc.Authenticate(ctx, "sales", secret)
+		require.ErrorIs(t, err, clients.ErrBadCredentials)
+		_, err = svc.Authenticate(ctx, "sales", fresh)
+		require.NoError(t, err)
+	})
+	t.Run("ErrDeletedHereTakesEffectAtOnce", func(t *testing.T) {
+		_, s2, err := svc.Create(ctx, clients.NewClient{ID: "gone"})
+		require.NoError(t, err)
+		_, err = svc.Authenticate(ctx, "gone", s2)
+		require.NoError(t, err)
+		require.NoError(t, svc.Delete(ctx, "gone"))
+		_, err = svc.Authenticate(ctx, "gone", s2)
+		require.ErrorIs(t, err, clients.ErrBadCredentials)
+	})
+	t.Run("OK/OtherInstanceChangeSeenAfterTTL", func(t *testing.T) {
+		other := clients.NewService(clients.ServiceConfig{Store: mem, Pepper: pepper, Now: clock})
+		_, s3, err := svc.Create(ctx, clients.NewClient{ID: "shared"})
+		require.NoError(t, err)
+		_, err = svc.Authenticate(ctx, "shared", s3)
+		require.NoError(t, err)
+		_, rotated, err := other.RotateSecret(ctx, "shared")
+		require.NoError(t, err)
+		_, err = svc.Authenticate(ctx, "shared", s3)
+		require.NoError(t, err, "within CacheTTL the old secret still works on this instance")
+		now = now.Add(11 * time.Second)
+		_, err = svc.Authenticate(ctx, "shared", s3)
+		require.ErrorIs(t, err, clients.ErrBadCredentials)
+		_, err = svc.Authenticate(ctx, "shared", rotated)
+		require.NoError(t, err)
+	})
 }
