@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/sigil-dev/sigil/internal/clients"
@@ -22,6 +23,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
@@ -95,6 +97,10 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	}
 	clientSvc := clients.NewService(clients.ServiceConfig{
 		Store: st, Pepper: pepper, MaxTokenExpiry: int64(cfg.Tokens.EmbedMaxExpiry / time.Second),
+		// Minting reads the client record; a short cache spares the store
+		// trip, and a stale copy keeps minting going through a store outage
+		// for as long as verification goes on from the replica.
+		CacheTTL: clientCacheTTL, StaleTTL: cfg.Revocation.MaxStaleness,
 	})
 	adminSecret, generatedAdmin := cfg.AdminSecret, false
 	if adminSecret == "" && cfg.Mode == "dev" {
@@ -123,12 +129,37 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
 		Leeway: cfg.Tokens.Leeway, CacheSize: cfg.Tokens.CacheSize,
 	})
+	regStore := registryStore(st)
+	var sealer []byte
+	if cfg.Registry.RevealTokens {
+		sealer = cfg.Registry.RevealKey
+	}
+	regSvc, err := registry.NewService(registry.ServiceConfig{
+		Store: regStore, Issuer: issuer, Revoker: revoker, Scopes: cfg.Registry.Scopes, Sealer: sealer, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	// The recorder outlives the signal: it keeps flushing while in-flight
+	// requests finish, and Close writes what is left after Shutdown.
+	recorder := registry.NewRecorder(regStore, recorderSize, recorderFlush)
+	go recorder.Run(context.WithoutCancel(ctx))
+	m.Gauge("sigil_usage_events_dropped", "AUTHENTICATE events dropped because the recorder's buffer was full.", func() float64 {
+		return float64(recorder.Dropped())
+	})
+	m.Gauge("sigil_usage_events_lost", "AUTHENTICATE events that could not be written to the store.", func() float64 {
+		return float64(recorder.Lost())
+	})
+	go runJanitor(ctx, regSvc, cfg.Registry.JanitorInterval, log)
+
 	api := httpapi.New(httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
 		RetryAfter: cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
 		Observer: m, MetricsHandler: m.Handler(),
+		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
+		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -173,14 +204,63 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	log.Info("shutting down: finishing in-flight requests")
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	shutErr := srv.Shutdown(shutCtx)
+	// After Shutdown no request adds events: write the ones still buffered.
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), recorderCloseTimeout)
+	defer cancelFlush()
+	if err := recorder.Close(flushCtx); err != nil {
+		log.Warn("usage events not written at shutdown", slog.Int("pending", recorder.Pending()), slog.String("err", err.Error()))
+	}
+	if shutErr != nil {
+		return fmt.Errorf("shutdown: %w", shutErr)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// The usage recorder (DESIGN §8): its buffer, how often it is flushed, and
+// how long the last flush may take at shutdown.
+const (
+	// clientCacheTTL bounds how long a client change made on another
+	// instance takes to reach this one's mint path.
+	clientCacheTTL = 10 * time.Second
+
+	recorderSize         = 10_000
+	recorderFlush        = time.Second
+	recorderCloseTimeout = 5 * time.Second
+)
+
+// registryStore is where token records live: the Redis store holds them
+// too; the memory store keeps them beside it, in a memory.Registry.
+func registryStore(st store) registry.Store {
+	if rs, ok := st.(registry.Store); ok {
+		return rs
+	}
+	return memory.NewRegistry(nil)
+}
+
+// runJanitor deletes expired token records every interval until ctx ends.
+func runJanitor(ctx context.Context, svc *registry.Service, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := svc.Cleanup(ctx, time.Now())
+		if err != nil {
+			log.Warn("registry janitor failed; retrying at the next interval", slog.Int("removed", n), slog.String("err", err.Error()))
+			continue
+		}
+		if n > 0 {
+			log.Info("registry janitor removed expired tokens", slog.Int("removed", n))
+		}
+	}
 }
 
 // revoker is what the HTTP API and the verifier need of revocation.
@@ -244,6 +324,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store,
 		log.Warn("using the in-memory store: revocations and clients die with the process; set SIGIL_REDIS_URL for Redis")
 		return memory.New(nil), "memory (revocations die with the process)", func() {}, nil
 	}
+	// go-redis logs pool trouble through its own plain-text logger; route
+	// it into ours so every stderr line is a JSON record (DESIGN §9).
+	goredis.SetLogger(redisLogger{log})
 	client, err := redisstore.NewClient(cfg.Redis.URL)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("redis.url: %w", err)
@@ -287,4 +370,12 @@ func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// redisLogger adapts go-redis's Printf logging to slog, at warn: it only
+// reports connection trouble.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
 }

@@ -2,12 +2,16 @@ package config
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +43,8 @@ type Config struct {
 	Revocation Revocation `yaml:"revocation" envPrefix:"REVOCATION_"`
 	HTTP       HTTP       `yaml:"http" envPrefix:"HTTP_"`
 	Log        Log        `yaml:"log" envPrefix:"LOG_"`
+	Registry   Registry   `yaml:"registry" envPrefix:"REGISTRY_"`
+	Auth       Auth       `yaml:"auth" envPrefix:"AUTH_"`
 }
 
 // Redis configures the production store. An empty URL selects the memory store.
@@ -89,6 +95,33 @@ type HTTP struct {
 	StoreTimeout time.Duration `yaml:"store_timeout" env:"STORE_TIMEOUT"`
 }
 
+// Registry configures registered tokens (report, app-view and API tokens).
+type Registry struct {
+	// RevealTokens keeps each JWT sealed at rest (AES-GCM) so that reads
+	// and listings can show it again; off, a JWT is shown once.
+	RevealTokens bool `yaml:"reveal_tokens" env:"REVEAL_TOKENS"`
+	// RevealKeyFile holds the 32-byte AES key that seals JWTs, raw or as
+	// 64 hex characters; required with RevealTokens.
+	RevealKeyFile string `yaml:"reveal_key_file" env:"REVEAL_KEY_FILE"`
+	// JanitorInterval is how often expired records are deleted.
+	JanitorInterval time.Duration `yaml:"janitor_interval" env:"JANITOR_INTERVAL"`
+	// Scopes maps each scope API tokens may carry to its label; empty keeps
+	// the built-in set (meta:read, report:read). In the environment:
+	// SIGIL_REGISTRY_SCOPES="meta:read=Meta Record,report:read=Report Record".
+	Scopes map[string]string `yaml:"scopes" env:"SCOPES" envKeyValSeparator:"="`
+
+	// RevealKey is the key read from RevealKeyFile.
+	RevealKey []byte `yaml:"-"`
+}
+
+// Auth configures the rate limit of failed client authentication: at most
+// MaxFailures per Window, per client id and per remote address, counted in
+// the store so that the limit holds across instances.
+type Auth struct {
+	MaxFailures int           `yaml:"max_failures" env:"MAX_FAILURES"`
+	Window      time.Duration `yaml:"window" env:"WINDOW"`
+}
+
 // Log configures logging.
 type Log struct {
 	Level string `yaml:"level" env:"LEVEL"`
@@ -115,7 +148,9 @@ func Default() Config {
 			ShutdownTimeout: 15 * time.Second,
 			StoreTimeout:    2 * time.Second,
 		},
-		Log: Log{Level: "info"},
+		Log:      Log{Level: "info"},
+		Registry: Registry{JanitorInterval: time.Hour},
+		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 	}
 }
 
@@ -185,7 +220,37 @@ func (c *Config) resolveSecrets() error {
 	return errors.Join(
 		read("admin_secret_file", c.AdminSecretFile, &c.AdminSecret),
 		read("pepper_file", c.PepperFile, &c.Pepper),
+		c.readRevealKey(),
 	)
+}
+
+// RevealKeySize is the length of the AES key that seals revealable JWTs.
+const RevealKeySize = 32
+
+// readRevealKey reads registry.reveal_key_file: exactly 32 raw bytes, or 64
+// hex characters (surrounding whitespace ignored).
+func (c *Config) readRevealKey() error {
+	const key = "registry.reveal_key_file"
+	if c.Registry.RevealKeyFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(c.Registry.RevealKeyFile)
+	if err != nil {
+		return fmt.Errorf("%s: %w", key, err)
+	}
+	if len(b) == RevealKeySize {
+		c.Registry.RevealKey = b
+		return nil
+	}
+	if t := bytes.TrimSpace(b); len(t) == 2*RevealKeySize {
+		k, err := hex.DecodeString(string(t))
+		if err == nil {
+			c.Registry.RevealKey = k
+			return nil
+		}
+	}
+	return fmt.Errorf("config key %s (env %s): must hold a %d-byte AES key, raw or as %d hex characters",
+		key, envName(key), RevealKeySize, 2*RevealKeySize)
 }
 
 // Validate reports every invalid key at once.
@@ -262,6 +327,27 @@ func (c Config) Validate() error {
 			bad(d.key, "must be positive")
 		}
 	}
+	if c.Registry.RevealTokens && c.Registry.RevealKeyFile == "" {
+		bad("registry.reveal_key_file", "required when registry.reveal_tokens is true")
+	}
+	if c.Registry.JanitorInterval < time.Second {
+		bad("registry.janitor_interval", "must be at least 1s")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Registry.Scopes)) {
+		label := c.Registry.Scopes[name]
+		if !scopePattern.MatchString(name) {
+			bad("registry.scopes", "scope %q must be 1-64 characters of A-Z a-z 0-9 : . _ - starting with a letter or digit", name)
+		}
+		if strings.TrimSpace(label) == "" || len(label) > 200 {
+			bad("registry.scopes", "the label of scope %q must be 1-200 characters", name)
+		}
+	}
+	if c.Auth.MaxFailures < 1 || c.Auth.MaxFailures > 1_000_000 {
+		bad("auth.max_failures", "must be between 1 and 1000000, got %d", c.Auth.MaxFailures)
+	}
+	if c.Auth.Window < time.Second {
+		bad("auth.window", "must be at least 1s")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -269,6 +355,9 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// scopePattern is what a configured API token scope looks like.
+var scopePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$`)
 
 // envName is the environment variable that overrides key.
 func envName(key string) string {

@@ -1,8 +1,12 @@
 package config_test
 
 import (
+	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +55,49 @@ func TestLoad_OK(t *testing.T) {
 		_, err := config.Load(path, nil)
 		require.NoError(t, err)
 	})
+	t.Run("RegistryAndAuthDefaults", func(t *testing.T) {
+		cfg, err := config.Load("", nil)
+		require.NoError(t, err)
+		require.False(t, cfg.Registry.RevealTokens)
+		require.Nil(t, cfg.Registry.RevealKey)
+		require.Equal(t, time.Hour, cfg.Registry.JanitorInterval)
+		require.Empty(t, cfg.Registry.Scopes)
+		require.Equal(t, 10, cfg.Auth.MaxFailures)
+		require.Equal(t, time.Minute, cfg.Auth.Window)
+	})
+	t.Run("RevealKeyHex", func(t *testing.T) {
+		key := bytes.Repeat([]byte{0xab}, 32)
+		path := filepath.Join(t.TempDir(), "reveal")
+		require.NoError(t, os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600))
+		cfg, err := config.Load("", []string{"SIGIL_REGISTRY_REVEAL_TOKENS=true", "SIGIL_REGISTRY_REVEAL_KEY_FILE=" + path})
+		require.NoError(t, err)
+		require.True(t, cfg.Registry.RevealTokens)
+		require.Equal(t, key, cfg.Registry.RevealKey)
+	})
+	t.Run("RevealKeyRaw", func(t *testing.T) {
+		key := []byte("0123456789abcdef0123456789abcd\n ") // 32 bytes, whitespace included
+		path := filepath.Join(t.TempDir(), "reveal")
+		require.NoError(t, os.WriteFile(path, key, 0o600))
+		cfg, err := config.Load("", []string{"SIGIL_REGISTRY_REVEAL_TOKENS=true", "SIGIL_REGISTRY_REVEAL_KEY_FILE=" + path})
+		require.NoError(t, err)
+		require.Equal(t, key, cfg.Registry.RevealKey)
+	})
+	t.Run("RegistryAndAuthFromFileThenEnv", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sigil.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(
+			"registry:\n  janitor_interval: 5m\n  scopes:\n    meta:read: Meta Record\n    data:write: Data Write\n"+
+				"auth:\n  max_failures: 5\n  window: 30s\n"), 0o600))
+		cfg, err := config.Load(path, []string{"SIGIL_AUTH_WINDOW=2m"})
+		require.NoError(t, err)
+		require.Equal(t, 5*time.Minute, cfg.Registry.JanitorInterval)
+		require.Equal(t, map[string]string{"meta:read": "Meta Record", "data:write": "Data Write"}, cfg.Registry.Scopes)
+		require.Equal(t, 5, cfg.Auth.MaxFailures)
+		require.Equal(t, 2*time.Minute, cfg.Auth.Window)
+
+		cfg, err = config.Load(path, []string{"SIGIL_REGISTRY_SCOPES=report:read=Report Record,x:y=XY"})
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"report:read": "Report Record", "x:y": "XY"}, cfg.Registry.Scopes)
+	})
 	t.Run("ExampleFile", func(t *testing.T) {
 		_, err := config.Load("../../configs/sigil.example.yaml", nil)
 		require.NoError(t, err)
@@ -62,6 +109,7 @@ func TestLoad_Err(t *testing.T) {
 		name    string
 		file    string
 		env     []string
+		keyFile string // written to a file that SIGIL_REGISTRY_REVEAL_KEY_FILE names
 		wantKey string
 	}{
 		{name: "BadAddr", env: []string{"SIGIL_ADDR=nonsense"}, wantKey: "SIGIL_ADDR"},
@@ -80,6 +128,19 @@ func TestLoad_Err(t *testing.T) {
 		{name: "BadLogLevel", env: []string{"SIGIL_LOG_LEVEL=loud"}, wantKey: "log.level"},
 		{name: "UnknownFileKey", file: "adress: 127.0.0.1:1\n", wantKey: "adress"},
 		{name: "MissingSecretFile", env: []string{"SIGIL_PEPPER_FILE=/nonexistent/pepper"}, wantKey: "pepper_file"},
+		{name: "RevealWithoutKey", env: []string{"SIGIL_REGISTRY_REVEAL_TOKENS=true"}, wantKey: "registry.reveal_key_file"},
+		{name: "RevealKeyMissingFile", env: []string{"SIGIL_REGISTRY_REVEAL_TOKENS=true", "SIGIL_REGISTRY_REVEAL_KEY_FILE=/nonexistent/key"}, wantKey: "registry.reveal_key_file"},
+		{name: "RevealKeyShort", keyFile: "00112233", env: []string{"SIGIL_REGISTRY_REVEAL_TOKENS=true"}, wantKey: "registry.reveal_key_file"},
+		{name: "RevealKeyNotHex", keyFile: strings.Repeat("zz", 32), env: []string{"SIGIL_REGISTRY_REVEAL_TOKENS=true"}, wantKey: "registry.reveal_key_file"},
+		{name: "RevealTokensGarbage", env: []string{"SIGIL_REGISTRY_REVEAL_TOKENS=perhaps"}, wantKey: "SIGIL_REGISTRY_REVEAL_TOKENS"},
+		{name: "TinyJanitorInterval", env: []string{"SIGIL_REGISTRY_JANITOR_INTERVAL=10ms"}, wantKey: "registry.janitor_interval"},
+		{name: "BadScopeName", file: "registry:\n  scopes:\n    \"-bad scope\": Bad\n", wantKey: "registry.scopes"},
+		{name: "EmptyScopeLabel", env: []string{"SIGIL_REGISTRY_SCOPES=meta:read= "}, wantKey: "registry.scopes"},
+		{name: "ScopesEnvGarbage", env: []string{"SIGIL_REGISTRY_SCOPES=meta:read"}, wantKey: "SIGIL_REGISTRY_SCOPES"},
+		{name: "ZeroMaxFailures", env: []string{"SIGIL_AUTH_MAX_FAILURES=0"}, wantKey: "auth.max_failures"},
+		{name: "MaxFailuresGarbage", env: []string{"SIGIL_AUTH_MAX_FAILURES=ten"}, wantKey: "SIGIL_AUTH_MAX_FAILURES"},
+		{name: "TinyAuthWindow", env: []string{"SIGIL_AUTH_WINDOW=1ms"}, wantKey: "auth.window"},
+		{name: "UnknownRegistryKey", file: "registry:\n  reveal: true\n", wantKey: "reveal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,7 +149,13 @@ func TestLoad_Err(t *testing.T) {
 				path = filepath.Join(t.TempDir(), "sigil.yaml")
 				require.NoError(t, os.WriteFile(path, []byte(tt.file), 0o600))
 			}
-			_, err := config.Load(path, tt.env)
+			env := tt.env
+			if tt.keyFile != "" {
+				kp := filepath.Join(t.TempDir(), "reveal")
+				require.NoError(t, os.WriteFile(kp, []byte(tt.keyFile), 0o600))
+				env = append(slices.Clone(env), "SIGIL_REGISTRY_REVEAL_KEY_FILE="+kp)
+			}
+			_, err := config.Load(path, env)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), tt.wantKey)
 		})

@@ -1,8 +1,17 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -19,9 +28,12 @@ func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || id == "" || secret == "" {
 			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
 		}
+		if err := s.limiter.check(c); err != nil {
+			return err
+		}
 		cl, err := s.cfg.Clients.Authenticate(c.Request().Context(), id, secret)
 		if errors.Is(err, clients.ErrBadCredentials) {
-			return unauthorized("invalid client credentials")
+			return s.limiter.failed(c, id, unauthorized("invalid client credentials"))
 		}
 		if err != nil {
 			return err
@@ -63,4 +75,146 @@ func requireBearer(c echo.Context) (string, error) {
 		return "", &apperr.Error{Code: apperr.CodeTokenRequired, Field: "Authorization", Message: "an Authorization: Bearer token is required"}
 	}
 	return tok, nil
+}
+
+// maxBlockedAddrs bounds how many blocked addresses an instance remembers.
+const maxBlockedAddrs = 100_000
+
+// authLimiter rate-limits failed authentications (DESIGN §7). Failures are
+// counted in the shared store, per client id and per remote address, so the
+// limit holds across instances; successes are not counted. Once a count is
+// over the limit, each further failure is answered 429 + Retry-After
+// instead of 401, and an address over the limit is blocked on this
+// instance for the window: even a right secret from it gets 429 (an
+// attacker does not learn which guess was right). A client id over the
+// limit is not blocked outright, so that wrong guesses from elsewhere
+// cannot lock its owner out: the right secret from another address still
+// works. A nil *authLimiter limits nothing.
+type authLimiter struct {
+	counter FailureCounter
+	max     int64
+	window  time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	blocked map[string]time.Time // address key → end of its block
+}
+
+func newAuthLimiter(cfg Config) *authLimiter {
+	if cfg.AuthFailures == nil {
+		return nil
+	}
+	return &authLimiter{
+		counter: cfg.AuthFailures, max: int64(cfg.AuthMaxFailures), window: cfg.AuthWindow,
+		now: cfg.Now, log: cfg.Logger, blocked: make(map[string]time.Time),
+	}
+}
+
+// check answers 429 while the request's address is blocked on this instance.
+func (l *authLimiter) check(c echo.Context) error {
+	if l == nil {
+		return nil
+	}
+	addr, now := addrKey(c), l.now()
+	l.mu.Lock()
+	until, ok := l.blocked[addr]
+	if ok && !now.Before(until) {
+		delete(l.blocked, addr)
+		ok = false
+	}
+	l.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return rateLimited(c, until.Sub(now))
+}
+
+// failed counts a failed authentication of id from the request's address
+// and returns authErr, or a 429 once either count is over the limit. A
+// counter that cannot be written (store down) leaves authErr as it is.
+func (l *authLimiter) failed(c echo.Context, id string, authErr error) error {
+	if l == nil {
+		return authErr
+	}
+	ctx, addr := c.Request().Context(), addrKey(c)
+	addrN, err1 := l.counter.CountFailure(ctx, "auth:addr:"+addr, l.window)
+	idN, err2 := l.counter.CountFailure(ctx, "auth:client:"+idKey(id), l.window)
+	if err := errors.Join(err1, err2); err != nil {
+		l.log.LogAttrs(ctx, slog.LevelWarn, "auth failures not counted", slog.String("err", err.Error()))
+	}
+	if addrN <= l.max && idN <= l.max {
+		return authErr
+	}
+	if addrN > l.max {
+		l.block(addr)
+	}
+	l.log.LogAttrs(ctx, slog.LevelWarn, "authentication rate limited",
+		slog.String("request_id", requestID(c)), slog.String("client_id", truncateID(id)),
+		slog.String("addr", addr), slog.Int64("addr_failures", addrN), slog.Int64("client_failures", idN))
+	return rateLimited(c, l.window)
+}
+
+// block remembers addr as blocked for a window, within maxBlockedAddrs.
+func (l *authLimiter) block(addr string) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.blocked) >= maxBlockedAddrs {
+		for k, until := range l.blocked {
+			if !now.Before(until) {
+				delete(l.blocked, k)
+			}
+		}
+		if len(l.blocked) >= maxBlockedAddrs {
+			return // the store's count still answers 429 to each failure
+		}
+	}
+	l.blocked[addr] = now.Add(l.window)
+}
+
+// rateLimited is the 429 of too many failed authentications, with
+// Retry-After set to retry (whole seconds, at least 1).
+func rateLimited(c echo.Context, retry time.Duration) error {
+	secs := max(int64(math.Ceil(retry.Seconds())), 1)
+	c.Response().Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	return apperr.New(apperr.CodeRateLimited, "too many failed authentications, retry later")
+}
+
+// addrKey is the remote address a request's failures are counted under:
+// the peer's IP (X-Forwarded-For is not trusted: a client sets it), an
+// IPv6 address by its /64, which one subscriber usually holds whole.
+func addrKey(c echo.Context) string {
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		host = c.Request().RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
+}
+
+// idKey is a client id as a counter key: long ids are hashed so that a
+// caller cannot make large keys.
+func idKey(id string) string {
+	if len(id) <= 128 {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func truncateID(id string) string {
+	if len(id) > 128 {
+		return id[:128] + "…"
+	}
+	return id
 }

@@ -82,10 +82,13 @@ func (s *Server) mint(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if err := s.limiter.check(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	cl, err := s.cfg.Clients.Authenticate(ctx, req.DashboardID, req.DashboardSecret)
 	if errors.Is(err, clients.ErrBadCredentials) {
-		return unauthorized("invalid dashboard credentials")
+		return s.limiter.failed(c, req.DashboardID, unauthorized("invalid dashboard credentials"))
 	}
 	if err != nil {
 		return err

@@ -66,6 +66,23 @@ type Observer interface {
 	Minted(kind string)
 }
 
+// Recorder takes usage events of registered tokens off the hot path;
+// *registry.Recorder satisfies it.
+type Recorder interface {
+	// Authenticated records a use of the token of record tid at at (ok for a
+	// successful one); it never blocks and returns nothing.
+	Authenticated(tid string, at time.Time, ok bool)
+}
+
+// FailureCounter counts failures in a fixed window shared by every
+// instance; registry.Store satisfies it.
+type FailureCounter interface {
+	// CountFailure counts one failure of key in a window of length window
+	// that starts at its first failure, and returns the count so far (1 for
+	// the first). Store failures wrap apperr.ErrStoreUnavailable.
+	CountFailure(ctx context.Context, key string, window time.Duration) (int64, error)
+}
+
 type noObserver struct{}
 
 func (noObserver) Request(string, string, int, time.Duration) {}
@@ -104,13 +121,32 @@ type Config struct {
 	// Observer records metrics; MetricsHandler serves them at /metrics.
 	Observer       Observer
 	MetricsHandler http.Handler
+
+	// Registry manages registered tokens (report, app-view, API); nil
+	// leaves the /api/tokens, /api/reports, /api/apps and /api/owners
+	// routes out.
+	Registry Registry
+	// RevealTokens makes token reads and listings return the JWT itself
+	// (registry.reveal_tokens), unsealed by Registry.RevealToken.
+	RevealTokens bool
+	// Recorder takes the AUTHENTICATE events of registered tokens off the
+	// verification path; nil records nothing.
+	Recorder Recorder
+	// AuthFailures counts failed client authentications across instances;
+	// nil turns the rate limit off. AuthMaxFailures failures per client id
+	// or per remote address within AuthWindow are allowed; the next ones
+	// are answered 429 (defaults 10 and 1m).
+	AuthFailures    FailureCounter
+	AuthMaxFailures int
+	AuthWindow      time.Duration
 }
 
 // Server is sigil's HTTP API.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	echo *echo.Echo
+	cfg     Config
+	log     *slog.Logger
+	echo    *echo.Echo
+	limiter *authLimiter
 }
 
 // New builds the API with every route registered.
@@ -130,9 +166,15 @@ func New(cfg Config) *Server {
 	if cfg.StoreTimeout <= 0 {
 		cfg.StoreTimeout = 2 * time.Second
 	}
+	if cfg.AuthMaxFailures <= 0 {
+		cfg.AuthMaxFailures = 10
+	}
+	if cfg.AuthWindow <= 0 {
+		cfg.AuthWindow = time.Minute
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	s := &Server{cfg: cfg, log: cfg.Logger, echo: e}
+	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimiter(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
@@ -181,6 +223,10 @@ func (s *Server) routes() {
 	admin.GET("/:id", s.getClient)
 	admin.DELETE("/:id", s.deleteClient)
 	admin.POST("/:id/_rotate-secret", s.rotateClientSecret)
+
+	if s.cfg.Registry != nil {
+		s.registryRoutes()
+	}
 }
 
 // logRequests logs one line per request: the route template, never the raw

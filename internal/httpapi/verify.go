@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,8 +43,10 @@ func (s *Server) verify(c echo.Context) error {
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
 	s.cfg.Observer.Verified(token.Reason(err))
 	if err != nil {
+		s.recordRejected(c, raw, err, nil)
 		return err
 	}
+	s.recordUse(claims)
 	noStore(c)
 	h := c.Response().Header()
 	if claims.Subject != "" {
@@ -68,6 +71,30 @@ func (s *Server) verify(c echo.Context) error {
 		resp.Exp = claims.ExpiresAt.Unix()
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// recordUse hands a successful use of a registered token (one with a tid)
+// to the Recorder, which never blocks (DESIGN §8).
+func (s *Server) recordUse(claims *token.Claims) {
+	if claims.TID != "" && s.cfg.Recorder != nil {
+		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), true)
+	}
+}
+
+// recordRejected hands a failed use to the Recorder when the token was
+// rejected as revoked or expired and is a genuine registered token: only
+// on this failure path is it checked again, without expiry and revocation,
+// to learn its tid. allows, when non-nil, must allow the token's resource
+// (introspection by a client that may not see the token records nothing).
+func (s *Server) recordRejected(c echo.Context, raw string, err error, allows func(string) bool) {
+	if s.cfg.Recorder == nil || !(errors.Is(err, token.ErrRevoked) || errors.Is(err, token.ErrExpired)) {
+		return
+	}
+	claims, verr := s.cfg.Verifier.VerifyIgnoringExpiry(c.Request().Context(), raw)
+	if verr != nil || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
+		return
+	}
+	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), false)
 }
 
 // encodeHeaderJSON is base64url(JSON) so that any value fits a header safely.
@@ -158,12 +185,16 @@ func (s *Server) introspect(c echo.Context) error {
 	noStore(c)
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
 	s.cfg.Observer.Verified(token.Reason(err))
+	if errors.Is(err, token.ErrInvalidToken) {
+		s.recordRejected(c, raw, err, caller(c).Allows)
+	}
 	if errors.Is(err, token.ErrInvalidToken) || (err == nil && !caller(c).Allows(claims.Resource())) {
 		return c.JSON(http.StatusOK, introspectResponse{Active: false})
 	}
 	if err != nil {
 		return err
 	}
+	s.recordUse(claims)
 	resp := introspectResponse{
 		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, Subject: claims.Subject,
 		TokenType: "Bearer", Aud: claims.Audience, Iss: claims.Issuer, Jti: claims.ID, Kind: claims.Kind,

@@ -56,7 +56,14 @@ type Replica struct {
 	lastFresh atomic.Int64 // Unix ns of the last confirmation of freshness
 	connected atomic.Bool
 	synced    atomic.Bool
-	resync    chan struct{}
+	// syncPending is set on every (re)connect and by a failed Sync, and
+	// cleared when a Sync starts: while it is set the heartbeat retries the
+	// Sync instead of vouching for freshness, because events published while
+	// the subscription was down (or a store that came back empty and needs
+	// re-seeding) are only caught by a full Sync.
+	syncPending atomic.Bool
+	syncFailing atomic.Bool
+	resync      chan struct{}
 }
 
 var _ token.Revocation = (*Replica)(nil)
@@ -288,8 +295,15 @@ func (r *Replica) applyLocked(ev Event) {
 // Sync loads the whole store into the replica. If the store lost its data
 // (its epoch is gone or changed), it first writes the replica's entries
 // back, so no revocation is lost while any instance is alive.
-func (r *Replica) Sync(ctx context.Context) error {
+func (r *Replica) Sync(ctx context.Context) (err error) {
 	started := r.cfg.Now()
+	// Cleared first so that a reconnect during this Sync sets it again.
+	r.syncPending.Store(false)
+	defer func() {
+		if err != nil {
+			r.syncPending.Store(true)
+		}
+	}()
 	epoch, err := r.cfg.Store.Epoch(ctx)
 	if err != nil {
 		return fmt.Errorf("replica sync: %w", err)
@@ -401,6 +415,7 @@ func (r *Replica) Prune(now time.Time) int {
 func (r *Replica) Run(ctx context.Context) {
 	go r.cfg.Store.Subscribe(ctx, r.apply,
 		func() {
+			r.syncPending.Store(true)
 			r.connected.Store(true)
 			r.requestResync()
 		},
@@ -425,6 +440,13 @@ func (r *Replica) Run(ctx context.Context) {
 		case <-heartbeat.C:
 			// A live subscription plus a reachable store means no event can
 			// have been missed since the last reload.
+			if r.syncPending.Load() {
+				// The Sync after a reconnect failed (go-redis may still be
+				// answering with its last dial error): retry now rather
+				// than at the next ResyncInterval.
+				r.syncLogged(ctx)
+				continue
+			}
 			start := r.cfg.Now()
 			if r.connected.Load() && r.synced.Load() && r.cfg.Store.Ping(ctx) == nil {
 				r.lastFresh.Store(start.UnixNano())
@@ -440,8 +462,17 @@ func (r *Replica) requestResync() {
 	}
 }
 
+// syncLogged runs a Sync and logs the first failure of a run of failures
+// and the recovery, so an outage with retries every heartbeat logs twice.
 func (r *Replica) syncLogged(ctx context.Context) {
-	if err := r.Sync(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		r.cfg.Logger.Warn("revocation replica sync failed", slog.String("err", err.Error()))
+	err := r.Sync(ctx)
+	switch {
+	case err == nil:
+		if r.syncFailing.Swap(false) {
+			r.cfg.Logger.Info("revocation replica synced again")
+		}
+	case errors.Is(err, context.Canceled):
+	case !r.syncFailing.Swap(true):
+		r.cfg.Logger.Warn("revocation replica sync failed; retrying every heartbeat", slog.String("err", err.Error()))
 	}
 }

@@ -1,0 +1,121 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/httpapi"
+	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/registry"
+	"github.com/sigil-dev/sigil/internal/revocation"
+	"github.com/sigil-dev/sigil/internal/store/memory"
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+// newVerifyAPI is the production stack of BenchmarkVerifyEndpoint with rec
+// as the Recorder (nil for none), and a registered API token (with a tid)
+// that verifies, already in the verified-token cache.
+func newVerifyAPI(tb testing.TB, rec httpapi.Recorder) (http.Handler, *http.Request) {
+	tb.Helper()
+	signer := testSigner(tb, keys.EdDSA)
+	_, k, err := keys.WritePEM(tb.TempDir(), signer)
+	require.NoError(tb, err)
+	ring, err := keys.NewRing(func() (*keys.Set, error) { return keys.NewSet([]*keys.Key{k}, "") })
+	require.NoError(tb, err)
+	st := memory.New(nil)
+	rev := revocation.NewService(st, 30*time.Second, nil)
+	iss := token.NewIssuer(token.IssuerConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring})
+	ver := token.NewVerifier(token.VerifierConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring, Revocation: rev, CacheSize: 1000})
+	m := metrics.New()
+	cfg := httpapi.Config{
+		Issuer: "https://sigil.test", Minter: iss, Verifier: ver, Revoker: rev, Keys: ring,
+		Clients:  clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("0123456789abcdef0123456789abcdef")}),
+		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Observer: m, MetricsHandler: m.Handler(),
+		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
+	}
+	if rec != nil {
+		cfg.Recorder = rec
+	}
+	api := httpapi.New(cfg)
+	c := token.Claims{Kind: token.KindAPI, TID: "0b9e7c1e-6d7a-4c39-9a55-3f0c2b1d9e11", Scope: "meta:read", ClientID: "envizi"}
+	c.Subject = "alice"
+	raw, _, err := iss.Mint(c, 0)
+	require.NoError(tb, err)
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/verify", nil)
+	req.Header.Set("Authorization", "Bearer "+raw)
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, req)
+	require.Equal(tb, http.StatusOK, w.Code, w.Body.String())
+	return api, req
+}
+
+// TestVerify_RecorderCostsNoAllocation: handing a use to the Recorder on
+// the verification hot path allocates nothing beyond the call.
+func TestVerify_RecorderCostsNoAllocation(t *testing.T) {
+	serve := func(h http.Handler, req *http.Request) func() {
+		return func() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				t.Fatal(w.Code)
+			}
+		}
+	}
+	// No Run: a background flush would count its own allocations here.
+	rec := registry.NewRecorder(memory.NewRegistry(nil), 100_000, time.Hour)
+	withRec, req1 := newVerifyAPI(t, rec)
+	without, req2 := newVerifyAPI(t, nil)
+	const runs = 2000
+	base := testing.AllocsPerRun(runs, serve(without, req2))
+	got := testing.AllocsPerRun(runs, serve(withRec, req1))
+	require.Equal(t, base, got, "allocations per verify with the recorder (%v) and without (%v)", got, base)
+	require.Equal(t, runs+2, rec.Pending(), "every use was handed over") // + the warm-up request of newVerifyAPI and AllocsPerRun's
+}
+
+// BenchmarkVerifyRegistered serves GET /api/v1/verify for a registered
+// token without a Recorder, with one that only buffers, and with one that
+// flushes to the memory registry in the background.
+func BenchmarkVerifyRegistered(b *testing.B) {
+	run := func(b *testing.B, rec httpapi.Recorder) {
+		api, req := newVerifyAPI(b, rec)
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			api.ServeHTTP(w, req)
+			if w.Code != http.StatusOK {
+				b.Fatal(w.Code)
+			}
+		}
+	}
+	b.Run("no-recorder", func(b *testing.B) { run(b, nil) })
+	b.Run("recorder-buffering", func(b *testing.B) {
+		run(b, registry.NewRecorder(memory.NewRegistry(nil), 10_000, time.Hour))
+	})
+	b.Run("recorder-flushing", func(b *testing.B) {
+		// Flushed to a store that discards, to measure the recorder and not a store.
+		rec := registry.NewRecorder(discardUsage{}, 10_000, 100*time.Millisecond)
+		ctx, cancel := context.WithCancel(context.Background())
+		go rec.Run(ctx)
+		defer func() {
+			cancel()
+			_ = rec.Close(context.Background())
+		}()
+		run(b, rec)
+	})
+}
+
+// discardUsage is a registry.UsageStore that drops everything.
+type discardUsage struct{}
+
+func (discardUsage) AppendLogs(context.Context, []registry.RecordLog) error { return nil }
+func (discardUsage) MarkUsed(context.Context, []registry.Use) error         { return nil }
