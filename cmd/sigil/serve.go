@@ -23,6 +23,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
@@ -152,6 +153,10 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	})
 	go runJanitor(ctx, regSvc, cfg.Registry.JanitorInterval, log)
 
+	gate, err := policy.New(cfg.Gateway.Policy())
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
 	api := httpapi.New(httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
@@ -160,7 +165,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
-		ViewURLTemplate: cfg.View.URLTemplate,
+		ViewURLTemplate: cfg.View.URLTemplate, Policy: gate,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -14,6 +14,7 @@ const (
 	CodeUnauthorized      = "unauthorized"       // 401 (client authentication)
 	CodeForbidden         = "forbidden"          // 403
 	CodeInsufficientScope = "insufficient_scope" // 403
+	CodeReadOnly          = "read_only"          // 403, a read-only token used with a writing method
 	CodeNotFound          = "not_found"          // 404
 	CodeMethodNotAllowed  = "method_not_allowed" // 405
 	CodeConflict          = "conflict"           // 409

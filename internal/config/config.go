@@ -46,6 +46,7 @@ type Config struct {
 	Registry   Registry   `yaml:"registry" envPrefix:"REGISTRY_"`
 	Auth       Auth       `yaml:"auth" envPrefix:"AUTH_"`
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
+	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -366,6 +367,7 @@ func (c Config) Validate() error {
 			bad("view.url_template", "must contain {reportId} or {token}")
 		}
 	}
+	c.Gateway.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -144,6 +144,10 @@ type Config struct {
 	// live report token to, with {reportId} and {token} filled in
 	// (view.url_template); empty leaves the route out.
 	ViewURLTemplate string
+	// Policy is step 6 of verification (DESIGN §4): what a verified token
+	// may do with the method and URI a gateway forwards to /api/v1/verify.
+	// Nil means the built-in rules (policy.New with an empty policy.Config).
+	Policy Policy
 }
 
 // Server is sigil's HTTP API.
@@ -176,6 +180,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.AuthWindow <= 0 {
 		cfg.AuthWindow = time.Minute
+	}
+	if cfg.Policy == nil {
+		cfg.Policy = defaultPolicy()
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

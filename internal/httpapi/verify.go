@@ -40,12 +40,23 @@ func (s *Server) verify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
-	s.cfg.Observer.Verified(token.Reason(err))
+	fwd, gated, err := forwardedRequest(c.Request())
 	if err != nil {
+		return err
+	}
+	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	if err != nil {
+		s.cfg.Observer.Verified(token.Reason(err))
 		s.recordRejected(c, raw, err, nil)
 		return err
 	}
+	if gated {
+		if err := s.applyPolicy(c, claims, fwd, raw); err != nil {
+			s.cfg.Observer.Verified(ReasonPolicy)
+			return err
+		}
+	}
+	s.cfg.Observer.Verified(token.Reason(nil))
 	s.recordUse(claims)
 	noStore(c)
 	h := c.Response().Header()

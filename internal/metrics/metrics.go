@@ -32,7 +32,7 @@ func New() *Metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
 		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sigil_verify_total", Help: "Token verifications by outcome (ok, expired, revoked, signature, …, unavailable).",
+			Name: "sigil_verify_total", Help: "Token verifications by outcome (ok, expired, revoked, signature, …, unavailable; policy: a valid token refused by the forward-auth policy).",
 		}, []string{"reason"}),
 		minted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_tokens_minted_total", Help: "Tokens minted by kind.",
