@@ -296,6 +296,12 @@ func TestE2E_Nginx(t *testing.T) {
 		g.wantDenied(t, g.send(t, "GET", "/dashboards/hr", e2eBearer(embed)), "embed on another dashboard", "GET", "/dashboards/hr", http.StatusForbidden)
 		r := g.send(t, "GET", "/api/reports/R1", e2eBearer(api))
 		g.wantDenied(t, r, "api without report:read", "GET", "/api/reports/R1", http.StatusForbidden)
+		if got := r.Header.Get("WWW-Authenticate"); got != `Bearer error="insufficient_scope", scope="report:read"` {
+			t.Fatalf("insufficient_scope challenge through nginx: %q", got)
+		}
+		if got := g.send(t, "GET", "/api/apps/B/view", e2eBearer(appA)).Header.Get("WWW-Authenticate"); got != "" {
+			t.Fatalf("a plain 403 has no challenge, got %q", got)
+		}
 	})
 
 	t.Run("TraversalIs403", func(t *testing.T) {
