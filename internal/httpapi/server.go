@@ -238,12 +238,23 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.cfg.Observer.Request(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
-		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+		status := c.Response().Status
+		s.cfg.Observer.Request(c.Path(), c.Request().Method, status, time.Since(start))
+		// Answered requests are logged at debug: on the verify hot path one
+		// log line per request costs more than the verification itself.
+		// Refusals and failures stay visible at info.
+		level := slog.LevelDebug
+		if status >= http.StatusBadRequest {
+			level = slog.LevelInfo
+		}
+		if !s.log.Enabled(c.Request().Context(), level) {
+			return nil
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request",
 			slog.String("request_id", requestID(c)),
 			slog.String("method", c.Request().Method),
 			slog.String("route", c.Path()),
-			slog.Int("status", c.Response().Status),
+			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 		return nil
 	}
