@@ -23,11 +23,13 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/openapi"
 	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
 	"github.com/sigil-dev/sigil/internal/token"
+	"github.com/sigil-dev/sigil/internal/web"
 )
 
 func newServeCmd() *cobra.Command {
@@ -152,7 +154,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	})
 	go runJanitor(ctx, regSvc, cfg.Registry.JanitorInterval, log)
 
-	api := httpapi.New(httpapi.Config{
+	apiCfg := httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
@@ -160,7 +162,12 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
-	})
+		OpenAPI: openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
+	}
+	if cfg.Mode == "dev" {
+		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript
+	}
+	api := httpapi.New(apiCfg)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
