@@ -154,3 +154,5 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	want("get deleted token", do(http.MethodGet, "/api/tokens/"+rec.ID, "", issuer), http.StatusNotFound)
 	want("delete client", do(http.MethodDelete, "/api/clients/reports-app", "", admin), http.StatusNoContent)
 }
+
+func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }
