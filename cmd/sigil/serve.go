@@ -146,12 +146,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	// requests finish, and Close writes what is left after Shutdown.
 	recorder := registry.NewRecorder(regStore, recorderSize, recorderFlush)
 	go recorder.Run(context.WithoutCancel(ctx))
-	m.Gauge("sigil_usage_events_dropped", "AUTHENTICATE events dropped because the recorder's buffer was full.", func() float64 {
-		return float64(recorder.Dropped())
-	})
-	m.Gauge("sigil_usage_events_lost", "AUTHENTICATE events that could not be written to the store.", func() float64 {
-		return float64(recorder.Lost())
-	})
+	observeAudit(m, recorder)
 	go runJanitor(ctx, regSvc, cfg.Registry.JanitorInterval, log)
 
 	apiCfg := httpapi.Config{
@@ -282,6 +277,7 @@ type revoker interface {
 func startRevocation(ctx context.Context, cfg config.Config, st store, log *slog.Logger, m *metrics.Metrics) (revoker, []httpapi.Check, error) {
 	sync, shared := st.(revocation.SyncStore)
 	if !shared || cfg.Revocation.Mode == "direct" {
+		observeDirectRevocation(m, st)
 		return revocation.NewService(st, cfg.Tokens.Leeway, nil), []httpapi.Check{{Name: "store", Fn: st.Ping}}, nil
 	}
 	rep := revocation.NewReplica(revocation.ReplicaConfig{
