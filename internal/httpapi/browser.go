@@ -44,7 +44,12 @@ func (s *Server) browserRoutes() {
 	}
 	if s.cfg.SDKScript != nil {
 		e.GET("/sdk/sigil-embed.js", func(c echo.Context) error {
-			c.Response().Header().Set("Cache-Control", "public, max-age=300")
+			h := c.Response().Header()
+			h.Set("Cache-Control", "public, max-age=300")
+			// Browsers fetch module scripts in CORS mode: any page may import
+			// this public file (no credentials are involved); what it may
+			// then call is up to http.cors_allowed_origins.
+			h.Set("Access-Control-Allow-Origin", "*")
 			return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", s.cfg.SDKScript)
 		})
 	}

@@ -106,6 +106,7 @@ func TestBrowserAssets(t *testing.T) {
 		rec := f.do(http.MethodGet, "/sdk/sigil-embed.js", "")
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.Equal(t, "text/javascript; charset=utf-8", rec.Header().Get("Content-Type"))
+		require.Equal(t, "*", rec.Header().Get("Access-Control-Allow-Origin"), "module scripts are fetched in CORS mode")
 	})
 	t.Run("OKOpenAPI", func(t *testing.T) {
 		rec := f.do(http.MethodGet, "/openapi.json", "")

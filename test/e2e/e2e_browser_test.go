@@ -3,7 +3,9 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,4 +160,59 @@ func e2eJSONField(t testing.TB, body, name string) string {
 		t.Fatalf("no %s in %s", name, body)
 	}
 	return v
+}
+
+// TestE2E_BrowserCrossOrigin runs the SDK in Chromium on a page of another
+// origin (an app server on its own port): with that origin in
+// http.cors_allowed_origins the page verifies (and reads the exposed
+// X-Sigil-Params) and logs out; against a sigil that does not allow it, the
+// browser refuses after the preflight and the token stays live.
+func TestE2E_BrowserCrossOrigin(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!doctype html><title>app</title><p>another origin</p>")
+	}))
+	t.Cleanup(app.Close)
+	open := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret, "SIGIL_HTTP_CORS_ALLOWED_ORIGINS": app.URL})
+	closed := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret})
+	mint := func(base string) string {
+		secret := e2eCreateClient(t, base, e2eAdminSecret, "sales")
+		r := e2eDo(t, http.MethodPost, base+"/api/v1/token",
+			fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q,"params":{"amount":42}}`, secret), nil)
+		e2eWantStatus(t, "mint", r.Status, http.StatusOK)
+		return e2eJSONField(t, r.Body, "accessToken")
+	}
+	tokOpen, tokClosed := mint(open.URL), mint(closed.URL)
+
+	ctx := e2eBrowser(t, func(any) {})
+	if err := chromedp.Do(ctx, chromedp.Navigate(app.URL)); err != nil {
+		t.Fatalf("open the app page: %v", err)
+	}
+	script := fmt.Sprintf(`(async () => {
+		const m = await import(%[1]q + "/sdk/sigil-embed.js");
+		const out = {};
+		const api = m.tokenFetch(%[2]q, {baseUrl: %[1]q});
+		const r = await api("/api/v1/verify");
+		out.verify = r.status;
+		out.amount = (m.decodeHeaderJSON(r.headers.get("X-Sigil-Params")) || {}).amount ?? null;
+		await m.invalidateToken(%[2]q, {baseUrl: %[1]q});
+		out.after = (await api("/api/v1/verify")).status;
+		try { await m.invalidateToken("a.b.c", {baseUrl: %[1]q}); out.forged = "resolved"; }
+		catch (e) { out.forged = e.status + ":" + e.code; }
+		try { await m.invalidateToken(%[4]q, {baseUrl: %[3]q}); out.refused = "resolved"; }
+		catch (e) { out.refused = e.name; }
+		return out;
+	})()`, open.URL, tokOpen, closed.URL, tokClosed)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](script, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run the SDK cross-origin: %v", err)
+	}
+	want := map[string]any{"verify": 200.0, "amount": 42.0, "after": 401.0, "forged": "401:invalid_token", "refused": "TypeError"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	e2eWantStatus(t, "verify of the token logged out cross-origin", e2eVerify(t, open.URL, tokOpen), http.StatusUnauthorized)
+	e2eWantStatus(t, "verify of the token a refused origin tried to log out", e2eVerify(t, closed.URL, tokClosed), http.StatusOK)
 }
