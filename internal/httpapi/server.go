@@ -139,6 +139,19 @@ type Config struct {
 	AuthFailures    FailureCounter
 	AuthMaxFailures int
 	AuthWindow      time.Duration
+
+	// OpenAPI is the API's OpenAPI document (JSON), served at /openapi.json;
+	// nil leaves the route out.
+	OpenAPI []byte
+	// SDKScript is the browser ES module served at /sdk/sigil-embed.js;
+	// DemoPage and DemoScript are the demo page (dev mode only) served at
+	// /demo/ and /demo/demo.js. nil leaves a route out.
+	SDKScript  []byte
+	DemoPage   []byte
+	DemoScript []byte
+	// CORSOrigins are the browser origins allowed to call the token,
+	// refresh, invalidate and verify endpoints cross-origin; empty allows none.
+	CORSOrigins []string
 }
 
 // Server is sigil's HTTP API.
@@ -190,6 +203,9 @@ func New(cfg Config) *Server {
 		s.limitBody,
 		s.boundTime,
 	)
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(corsMiddleware(cfg.CORSOrigins))
+	}
 	s.routes()
 	return s
 }
@@ -227,6 +243,7 @@ func (s *Server) routes() {
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
 	}
+	s.browserRoutes()
 }
 
 // logRequests logs one line per request: the route template, never the raw
