@@ -16,9 +16,10 @@ build:
 run: build
 	./$(BIN) serve
 
-## deps: what the tests need from Debian (redis-server, nginx), installed only when missing.
+## deps: what the tests need from Debian (redis-server, chromium, nginx), installed only when missing.
 deps:
 	@command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "installing chromium"; $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "installing nginx-light"; $(APT) update -qq && $(APT) install -y -qq nginx-light >/dev/null; }
 
 ## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary.

@@ -23,12 +23,14 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/openapi"
 	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
 	"github.com/sigil-dev/sigil/internal/token"
+	"github.com/sigil-dev/sigil/internal/web"
 )
 
 func newServeCmd() *cobra.Command {
@@ -145,19 +147,14 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	// requests finish, and Close writes what is left after Shutdown.
 	recorder := registry.NewRecorder(regStore, recorderSize, recorderFlush)
 	go recorder.Run(context.WithoutCancel(ctx))
-	m.Gauge("sigil_usage_events_dropped", "AUTHENTICATE events dropped because the recorder's buffer was full.", func() float64 {
-		return float64(recorder.Dropped())
-	})
-	m.Gauge("sigil_usage_events_lost", "AUTHENTICATE events that could not be written to the store.", func() float64 {
-		return float64(recorder.Lost())
-	})
+	observeAudit(m, recorder)
 	go runJanitor(ctx, regSvc, cfg.Registry.JanitorInterval, log)
 
 	gate, err := policy.New(cfg.Gateway.Policy())
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
-	api := httpapi.New(httpapi.Config{
+	apiCfg := httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
@@ -165,8 +162,13 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
+		OpenAPI: openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		ViewURLTemplate: cfg.View.URLTemplate, Policy: gate,
-	})
+	}
+	if cfg.Mode == "dev" {
+		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript
+	}
+	api := httpapi.New(apiCfg)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -281,6 +283,7 @@ type revoker interface {
 func startRevocation(ctx context.Context, cfg config.Config, st store, log *slog.Logger, m *metrics.Metrics) (revoker, []httpapi.Check, error) {
 	sync, shared := st.(revocation.SyncStore)
 	if !shared || cfg.Revocation.Mode == "direct" {
+		observeDirectRevocation(m, st)
 		return revocation.NewService(st, cfg.Tokens.Leeway, nil), []httpapi.Check{{Name: "store", Fn: st.Ping}}, nil
 	}
 	rep := revocation.NewReplica(revocation.ReplicaConfig{

@@ -104,6 +104,10 @@ type HTTP struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
 	// StoreTimeout bounds every store call a request makes.
 	StoreTimeout time.Duration `yaml:"store_timeout" env:"STORE_TIMEOUT"`
+	// CORSAllowedOrigins are the browser origins (scheme://host[:port])
+	// allowed to call the token, refresh, invalidate and verify endpoints
+	// cross-origin; empty allows none. Env: comma-separated.
+	CORSAllowedOrigins []string `yaml:"cors_allowed_origins" env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
 }
 
 // Registry configures registered tokens (report, app-view and API tokens).
@@ -338,6 +342,11 @@ func (c Config) Validate() error {
 			bad(d.key, "must be positive")
 		}
 	}
+	for _, o := range c.HTTP.CORSAllowedOrigins {
+		if !validOrigin(o) {
+			bad("http.cors_allowed_origins", "%q is not an origin such as https://app.example.com", o)
+		}
+	}
 	if c.Registry.RevealTokens && c.Registry.RevealKeyFile == "" {
 		bad("registry.reveal_key_file", "required when registry.reveal_tokens is true")
 	}
@@ -380,6 +389,15 @@ func (c Config) Validate() error {
 var scopePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$`)
 
 // envName is the environment variable that overrides key.
+// validOrigin accepts a browser origin: http or https, a host, an optional
+// port, and nothing else (no path, query, fragment or user info).
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery &&
+		o == u.Scheme+"://"+u.Host
+}
+
 func envName(key string) string {
 	return "SIGIL_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key))
 }

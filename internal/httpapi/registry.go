@@ -330,6 +330,9 @@ func (s *Server) createToken(c echo.Context) error {
 	if err != nil {
 		return registryError(err)
 	}
+	if jwt != "" {
+		s.cfg.Observer.Minted(r.Type)
+	}
 	noStore(c)
 	v := generatedView(r, jwt)
 	c.Response().Header().Set(echo.HeaderLocation, v.Links.Self.Href)
@@ -414,6 +417,7 @@ func (s *Server) generateToken(c echo.Context) error {
 	if err != nil {
 		return registryError(err)
 	}
+	s.cfg.Observer.Minted(r.Type)
 	noStore(c)
 	return c.JSON(http.StatusOK, generatedView(r, jwt))
 }

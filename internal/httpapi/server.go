@@ -140,6 +140,18 @@ type Config struct {
 	AuthMaxFailures int
 	AuthWindow      time.Duration
 
+	// OpenAPI is the API's OpenAPI document (JSON), served at /openapi.json;
+	// nil leaves the route out.
+	OpenAPI []byte
+	// SDKScript is the browser ES module served at /sdk/sigil-embed.js;
+	// DemoPage and DemoScript are the demo page (dev mode only) served at
+	// /demo/ and /demo/demo.js. nil leaves a route out.
+	SDKScript  []byte
+	DemoPage   []byte
+	DemoScript []byte
+	// CORSOrigins are the browser origins allowed to call the token,
+	// refresh, invalidate and verify endpoints cross-origin; empty allows none.
+	CORSOrigins []string
 	// ViewURLTemplate is the viewer URL that GET /view/{token} redirects a
 	// live report token to, with {reportId} and {token} filled in
 	// (view.url_template); empty leaves the route out.
@@ -202,6 +214,9 @@ func New(cfg Config) *Server {
 		s.limitBody,
 		s.boundTime,
 	)
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(corsMiddleware(cfg.CORSOrigins))
+	}
 	s.routes()
 	return s
 }
@@ -239,6 +254,7 @@ func (s *Server) routes() {
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
 	}
+	s.browserRoutes()
 	if s.cfg.ViewURLTemplate != "" {
 		e.GET("/view/:token", s.view)
 		e.HEAD("/view/:token", s.view)
@@ -254,12 +270,23 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.cfg.Observer.Request(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
-		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+		status := c.Response().Status
+		s.cfg.Observer.Request(c.Path(), c.Request().Method, status, time.Since(start))
+		// Answered requests are logged at debug: on the verify hot path one
+		// log line per request costs more than the verification itself.
+		// Refusals and failures stay visible at info.
+		level := slog.LevelDebug
+		if status >= http.StatusBadRequest {
+			level = slog.LevelInfo
+		}
+		if !s.log.Enabled(c.Request().Context(), level) {
+			return nil
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request",
 			slog.String("request_id", requestID(c)),
 			slog.String("method", c.Request().Method),
 			slog.String("route", c.Path()),
-			slog.Int("status", c.Response().Status),
+			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 		return nil
 	}
