@@ -345,6 +345,31 @@ func TestE2E_Nginx(t *testing.T) {
 		g.wantDenied(t, g.send(t, "GET", "/api/reports/R2?token="+report, nil), "report on another report", "GET", "/api/reports/R2?token="+report, http.StatusForbidden)
 	})
 
+	// The policy answers of sigil itself, through the OpenAPI-validating client.
+	t.Run("PolicyAnswersMatchTheDocument", func(t *testing.T) {
+		for _, c := range []struct {
+			tok, method, uri string
+			status           int
+			code             string
+		}{
+			{appA, "POST", "/api/apps/A/view", http.StatusForbidden, "read_only"},
+			{appA, "GET", "/api/apps/B/view", http.StatusForbidden, "forbidden"},
+			{api, "GET", "/api/reports/R1", http.StatusForbidden, "insufficient_scope"},
+			{appA, "GET", "/api/apps/A/view", http.StatusOK, ""},
+		} {
+			hdr := e2eBearer(c.tok)
+			hdr["X-Forwarded-Method"], hdr["X-Forwarded-Uri"] = c.method, c.uri
+			r := e2eDo(t, http.MethodGet, base+"/api/v1/verify", "", hdr)
+			if r.Status != c.status || !strings.Contains(r.Body, c.code) {
+				t.Fatalf("verify %s %s: %d %s", c.method, c.uri, r.Status, r.Body)
+			}
+		}
+		r := e2eDo(t, http.MethodGet, base+"/api/v1/verify", "", map[string]string{"Authorization": "Bearer " + appA, "X-Original-Method": "GET"})
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"field":"X-Original-URI"`) {
+			t.Fatalf("method without URI: %d %s", r.Status, r.Body)
+		}
+	})
+
 	t.Run("ViewRedirects", func(t *testing.T) {
 		noRedirect := &http.Client{
 			Timeout: 10 * time.Second, Transport: openapicheck.MustNew().Transport(nil),
