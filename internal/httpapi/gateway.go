@@ -40,11 +40,13 @@ func defaultPolicy() Policy {
 // whether the policy step applies: it does when a URI is forwarded. Without
 // a forwarded method the method is unknown, which only read-only (app-view)
 // tokens care about: they are refused. A method without a URI is a 400
-// naming the missing header. No forwarded header at all is a plain token
-// check.
+// naming the missing header, and so are both spellings (X-Forwarded-* and
+// X-Original-*) with different values: a client may have added one of
+// them, and the gateway's cannot be told apart. No forwarded header at all
+// is a plain token check.
 func forwardedRequest(r *http.Request) (policy.Request, bool, error) {
 	h := r.Header
-	uri, _ := first(h, hdrForwardedURI, hdrOriginalURI)
+	uri, uh := first(h, hdrForwardedURI, hdrOriginalURI)
 	method, mh := first(h, hdrForwardedMethod, hdrOriginalMethod)
 	if uri == "" {
 		if method == "" {
@@ -56,7 +58,19 @@ func forwardedRequest(r *http.Request) (policy.Request, bool, error) {
 		}
 		return policy.Request{}, false, apperr.Invalid(want, "%s is required with %s", want, mh)
 	}
+	if uh == hdrForwardedURI && conflicts(h, hdrOriginalURI, uri) {
+		return policy.Request{}, false, apperr.Invalid("X-Original-URI", "X-Forwarded-Uri and X-Original-URI disagree")
+	}
+	if mh == hdrForwardedMethod && conflicts(h, hdrOriginalMethod, method) {
+		return policy.Request{}, false, apperr.Invalid("X-Original-Method", "X-Forwarded-Method and X-Original-Method disagree")
+	}
 	return policy.Request{Method: method, URI: uri}, true, nil
+}
+
+// conflicts reports whether header name is present, non-empty and not v.
+func conflicts(h http.Header, name, v string) bool {
+	o := h[name]
+	return len(o) > 0 && o[0] != "" && o[0] != v
 }
 
 // first returns the first non-empty header of names, and its name.

@@ -161,6 +161,23 @@ func TestVerify_Policy(t *testing.T) {
 		rec = f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+embed, "X-Original-Method", "GET")
 		requireError(t, rec, http.StatusBadRequest, "invalid_request", "X-Original-URI")
 	})
+	t.Run("ConflictingSpellings", func(t *testing.T) {
+		// nginx sends X-Original-*; a client adds X-Forwarded-* to a
+		// gateway that does not strip it: ambiguous, refused.
+		rec := f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+app,
+			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/api/apps/analytics/view",
+			"X-Original-Method", "GET", "X-Original-URI", "/api/apps/finance/view")
+		requireError(t, rec, http.StatusBadRequest, "invalid_request", "X-Original-URI")
+		rec = f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+app,
+			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/api/apps/analytics/view",
+			"X-Original-Method", "POST", "X-Original-URI", "/api/apps/analytics/view")
+		requireError(t, rec, http.StatusBadRequest, "invalid_request", "X-Original-Method")
+		// The same values twice are fine.
+		rec = f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+app,
+			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/api/apps/analytics/view",
+			"X-Original-Method", "GET", "X-Original-URI", "/api/apps/analytics/view")
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	})
 	t.Run("InvalidTokenStays401", func(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, f.bearer(http.MethodPost, "/api/v1/invalidate-token", report).Code)
 		rec := f.forward(report, "GET", "/api/reports/q3", true)
