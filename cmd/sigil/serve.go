@@ -160,6 +160,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
+		ViewURLTemplate: cfg.View.URLTemplate,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -139,6 +139,11 @@ type Config struct {
 	AuthFailures    FailureCounter
 	AuthMaxFailures int
 	AuthWindow      time.Duration
+
+	// ViewURLTemplate is the viewer URL that GET /view/{token} redirects a
+	// live report token to, with {reportId} and {token} filled in
+	// (view.url_template); empty leaves the route out.
+	ViewURLTemplate string
 }
 
 // Server is sigil's HTTP API.
@@ -226,6 +231,10 @@ func (s *Server) routes() {
 
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
+	}
+	if s.cfg.ViewURLTemplate != "" {
+		e.GET("/view/:token", s.view)
+		e.HEAD("/view/:token", s.view)
 	}
 }
 
