@@ -152,6 +152,10 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	})
 	go runJanitor(ctx, regSvc, cfg.Registry.JanitorInterval, log)
 
+	cloudPublisher, err := newCloud(cfg.Cloud)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
@@ -161,6 +165,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
 		ViewURLTemplate: cfg.View.URLTemplate,
+		Cloud:           cloudPublisher,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

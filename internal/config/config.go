@@ -46,6 +46,7 @@ type Config struct {
 	Registry   Registry   `yaml:"registry" envPrefix:"REGISTRY_"`
 	Auth       Auth       `yaml:"auth" envPrefix:"AUTH_"`
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
+	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -161,6 +162,7 @@ func Default() Config {
 		Log:      Log{Level: "info"},
 		Registry: Registry{JanitorInterval: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
+		Cloud:    Cloud{Timeout: time.Second},
 	}
 }
 
@@ -231,6 +233,7 @@ func (c *Config) resolveSecrets() error {
 		read("admin_secret_file", c.AdminSecretFile, &c.AdminSecret),
 		read("pepper_file", c.PepperFile, &c.Pepper),
 		c.readRevealKey(),
+		c.readCloudSecret(),
 	)
 }
 
@@ -366,6 +369,7 @@ func (c Config) Validate() error {
 			bad("view.url_template", "must contain {reportId} or {token}")
 		}
 	}
+	c.validateCloud(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

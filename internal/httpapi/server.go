@@ -144,6 +144,10 @@ type Config struct {
 	// live report token to, with {reportId} and {token} filled in
 	// (view.url_template); empty leaves the route out.
 	ViewURLTemplate string
+
+	// Cloud is the cloud deployment reports are published to (cloud.url);
+	// nil answers 404 to publishing and lists local report tokens only.
+	Cloud Cloud
 }
 
 // Server is sigil's HTTP API.
