@@ -185,6 +185,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	printBanner(out, banner{
 		base: base, store: storeDesc, issuer: cfg.Issuer, active: ring.Active(), devKey: devKey,
 		adminSecret: adminSecret, generatedAdmin: generatedAdmin,
+		dev: cfg.Mode == "dev", adminSecretFile: cfg.AdminSecretFile, cloud: cfg.Cloud.URL, cloudClient: cfg.Cloud.ClientID,
 	})
 
 	hup := make(chan os.Signal, 1)
