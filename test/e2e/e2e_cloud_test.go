@@ -54,6 +54,9 @@ func TestE2E_CloudPublishing(t *testing.T) {
 		"SIGIL_CLOUD_CLIENT_SECRET_FILE": secretFile,
 		"SIGIL_CLOUD_TIMEOUT":            "1s",
 	}))
+	if want := "cloud:  " + cloud.URL + " (client acme)"; !strings.Contains(local.Stdout.String(), want) {
+		t.Errorf("local banner lacks %q:\n%s", want, local.Stdout)
+	}
 	localAdmin := mustClient(t, local.URL, "admin", e2eAdminSecret)
 	inf, err := localAdmin.CreateClient(ctx, client.NewClient{ID: "informer", Resources: []string{"report:q3"}})
 	if err != nil {
