@@ -204,7 +204,8 @@ func (p *Publisher) Get(ctx context.Context, id string) (registry.Record, error)
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	t, err := p.api.GetToken(ctx, id)
-	if errors.Is(err, client.ErrNotFound) {
+	if errors.Is(err, client.ErrNotFound) || errors.Is(err, client.ErrInvalidRequest) {
+		// The cloud has no such token, or no such id could be one.
 		return registry.Record{}, notFound()
 	}
 	if err != nil {
@@ -222,7 +223,7 @@ func (p *Publisher) Delete(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	err := p.api.DeleteToken(ctx, id)
-	if errors.Is(err, client.ErrNotFound) {
+	if errors.Is(err, client.ErrNotFound) || errors.Is(err, client.ErrInvalidRequest) {
 		return notFound()
 	}
 	if err != nil {

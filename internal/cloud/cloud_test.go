@@ -2,6 +2,8 @@ package cloud_test
 
 import (
 	"context"
+	"encoding/json"
+	"sync"
 	"net"
 	"net/http"
 	"strings"
@@ -151,20 +153,33 @@ func TestPublisher_PublishListRevoke(t *testing.T) {
 func TestPublisher_BadInput(t *testing.T) {
 	p := newPair(t, "", "")
 	hc := &http.Client{}
-	for _, tc := range []struct{ name, path string }{
-		{"ErrRotateValue", "/api/reports/q3/_cloud-publish?rotate=maybe"},
-		{"ErrUnknownQuery", "/api/reports/q3/_cloud-publish?force=true"},
-		{"ErrRepeatedQuery", "/api/reports/q3/_cloud-publish?rotate=true&rotate=false"},
-		{"ErrLongReportID", "/api/reports/" + strings.Repeat("r", 201) + "/_cloud-publish"},
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+	}{
+		{"ErrRotateValue", http.MethodPost, "/api/reports/q3/_cloud-publish?rotate=maybe", http.StatusBadRequest},
+		{"ErrUnknownQuery", http.MethodPost, "/api/reports/q3/_cloud-publish?force=true", http.StatusBadRequest},
+		{"ErrRepeatedQuery", http.MethodPost, "/api/reports/q3/_cloud-publish?rotate=true&rotate=false", http.StatusBadRequest},
+		{"ErrLongReportID", http.MethodPost, "/api/reports/" + strings.Repeat("r", 201) + "/_cloud-publish", http.StatusBadRequest},
+		{"ErrControlReportID", http.MethodPost, "/api/reports/q%0A3/_cloud-publish", http.StatusBadRequest},
+		{"ErrGetPublish", http.MethodGet, "/api/reports/q3/_cloud-publish", http.StatusMethodNotAllowed},
+		{"ErrDeleteHugeID", http.MethodDelete, "/api/tokens/" + strings.Repeat("x", 20000), http.StatusNotFound},
+		{"ErrDeleteControlID", http.MethodDelete, "/api/tokens/a%00b", http.StatusNotFound},
+		{"ErrDeleteSlashID", http.MethodDelete, "/api/tokens/..%2Fclients", http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodPost, p.local.URL+tc.path, nil)
+			req, err := http.NewRequest(tc.method, p.local.URL+tc.path, nil)
 			require.NoError(t, err)
 			req.SetBasicAuth("admin", p.local.AdminSecret)
 			resp, err := hc.Do(req)
 			require.NoError(t, err)
+			var body struct {
+				Error struct{ Code, Message string }
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 			resp.Body.Close()
-			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			require.Equal(t, tc.status, resp.StatusCode, body.Error.Message)
+			require.NotEmpty(t, body.Error.Code)
 		})
 	}
 }
@@ -214,4 +229,42 @@ func TestPublisher_CloudRefuses(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, http.StatusBadGateway, ce.Status)
 	require.NotContains(t, ce.Message, "wrong-secret")
+}
+
+// Concurrent publications of one report end with one cloud token.
+func TestPublisher_ConcurrentPublish(t *testing.T) {
+	p := newPair(t, "", "")
+	ctx := context.Background()
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := p.informer.PublishReport(ctx, "q3", false)
+			errs[i] = err
+			if err == nil {
+				ids[i] = tok.ID
+			}
+		}()
+	}
+	wg.Wait()
+	first := ""
+	for i := range n {
+		if errs[i] != nil {
+			// The one allowed failure: lost the race twice; retrying is the answer.
+			require.ErrorIs(t, errs[i], client.ErrConflict)
+			continue
+		}
+		if first == "" {
+			first = ids[i]
+		}
+		require.Equal(t, first, ids[i])
+	}
+	require.NotEmpty(t, first)
+	list, err := p.informer.ReportTokens(ctx, "q3")
+	require.NoError(t, err)
+	require.Len(t, list.Tokens, 1)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -137,6 +139,12 @@ func (s *Server) deleteCloudToken(c echo.Context, id string) error {
 		return notFound("token not found")
 	}
 	return s.cfg.Cloud.Delete(ctx, id)
+}
+
+// couldBeCloudID reports whether id may be a record id of the cloud (one
+// the registry could have made): other ids are not sent there.
+func couldBeCloudID(id string) bool {
+	return id != "" && len(id) <= registry.MaxIDLen && strings.IndexFunc(id, unicode.IsControl) < 0
 }
 
 // isNotFound reports whether err is the registry's not-found.

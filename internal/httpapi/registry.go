@@ -398,7 +398,7 @@ func (s *Server) deleteToken(c echo.Context) error {
 		return err
 	}
 	err = s.cfg.Registry.Delete(c.Request().Context(), registryCaller(c), id)
-	if err != nil && s.cfg.Cloud != nil && isNotFound(err) {
+	if err != nil && s.cfg.Cloud != nil && isNotFound(err) && couldBeCloudID(id) {
 		// Not a local record: maybe a token this deployment published.
 		err = s.deleteCloudToken(c, id)
 	}
