@@ -3,10 +3,10 @@ package cloud_test
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

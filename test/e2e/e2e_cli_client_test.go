@@ -250,6 +250,8 @@ func TestE2E_CLIHelpExamples(t *testing.T) {
 
 func TestE2E_ServeBanner(t *testing.T) {
 	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret, "SIGIL_ISSUER": e2eIssuer})
+	// The banner is written line by line after the listening line: wait for its last one.
+	inst.WaitStdout(t, regexp.MustCompile(regexp.QuoteMeta(inst.URL+"/api/v1/token")))
 	out := inst.Stdout.String()
 	for _, want := range []string{
 		"sigil listening on " + inst.URL, "store:  memory", "issuer: " + e2eIssuer, "kid=",

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,9 +55,8 @@ func TestE2E_CloudPublishing(t *testing.T) {
 		"SIGIL_CLOUD_CLIENT_SECRET_FILE": secretFile,
 		"SIGIL_CLOUD_TIMEOUT":            "1s",
 	}))
-	if want := "cloud:  " + cloud.URL + " (client acme)"; !strings.Contains(local.Stdout.String(), want) {
-		t.Errorf("local banner lacks %q:\n%s", want, local.Stdout)
-	}
+	// The banner is written line by line after the listening line: wait for it.
+	local.WaitStdout(t, regexp.MustCompile(regexp.QuoteMeta("cloud:  "+cloud.URL+" (client acme)")))
 	localAdmin := mustClient(t, local.URL, "admin", e2eAdminSecret)
 	inf, err := localAdmin.CreateClient(ctx, client.NewClient{ID: "informer", Resources: []string{"report:q3"}})
 	if err != nil {
