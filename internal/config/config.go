@@ -45,6 +45,17 @@ type Config struct {
 	Log        Log        `yaml:"log" envPrefix:"LOG_"`
 	Registry   Registry   `yaml:"registry" envPrefix:"REGISTRY_"`
 	Auth       Auth       `yaml:"auth" envPrefix:"AUTH_"`
+	View       View       `yaml:"view" envPrefix:"VIEW_"`
+	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
+}
+
+// View configures GET /view/{token}, the iframe entry of report tokens.
+type View struct {
+	// URLTemplate is where a live report token is redirected, with
+	// {reportId} and {token} filled in, e.g.
+	// https://viewer.example.com/reports/{reportId}?token={token}; empty
+	// turns the route off.
+	URLTemplate string `yaml:"url_template" env:"URL_TEMPLATE"`
 }
 
 // Redis configures the production store. An empty URL selects the memory store.
@@ -155,6 +166,7 @@ func Default() Config {
 		Log:      Log{Level: "info"},
 		Registry: Registry{JanitorInterval: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
+		Cloud:    Cloud{Timeout: time.Second},
 	}
 }
 
@@ -225,6 +237,7 @@ func (c *Config) resolveSecrets() error {
 		read("admin_secret_file", c.AdminSecretFile, &c.AdminSecret),
 		read("pepper_file", c.PepperFile, &c.Pepper),
 		c.readRevealKey(),
+		c.readCloudSecret(),
 	)
 }
 
@@ -357,6 +370,15 @@ func (c Config) Validate() error {
 	if c.Auth.Window < time.Second {
 		bad("auth.window", "must be at least 1s")
 	}
+	if t := c.View.URLTemplate; t != "" {
+		probe := strings.NewReplacer("{reportId}", "r", "{token}", "t").Replace(t)
+		if u, err := url.Parse(probe); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("view.url_template", "must be an absolute http(s) URL with {reportId} and/or {token}, got %q", t)
+		} else if !strings.Contains(t, "{token}") && !strings.Contains(t, "{reportId}") {
+			bad("view.url_template", "must contain {reportId} or {token}")
+		}
+	}
+	c.validateCloud(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -152,6 +152,15 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to call the token,
 	// refresh, invalidate and verify endpoints cross-origin; empty allows none.
 	CORSOrigins []string
+
+	// ViewURLTemplate is the viewer URL that GET /view/{token} redirects a
+	// live report token to, with {reportId} and {token} filled in
+	// (view.url_template); empty leaves the route out.
+	ViewURLTemplate string
+
+	// Cloud is the cloud deployment reports are published to (cloud.url);
+	// nil answers 404 to publishing and lists local report tokens only.
+	Cloud Cloud
 }
 
 // Server is sigil's HTTP API.
@@ -244,6 +253,10 @@ func (s *Server) routes() {
 		s.registryRoutes()
 	}
 	s.browserRoutes()
+	if s.cfg.ViewURLTemplate != "" {
+		e.GET("/view/:token", s.view)
+		e.HEAD("/view/:token", s.view)
+	}
 }
 
 // logRequests logs one line per request: the route template, never the raw
