@@ -131,10 +131,10 @@ func TestClient_Errors(t *testing.T) {
 			_, err := admin.GetToken(ctx, "../clients")
 			return err
 		}, client.ErrNotFound, 404, ""},
-		{"ErrNotFound/ForeignReport", func() error {
+		{"ErrForbidden/ForeignReport", func() error {
 			_, err := issuer.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindReport, ReportID: "q4"})
 			return err
-		}, client.ErrNotFound, 404, ""},
+		}, client.ErrForbidden, 403, "reportId"},
 		{"ErrConflict/ClientID", func() error {
 			_, err := admin.CreateClient(ctx, client.NewClient{ID: "sales", Resources: []string{"dashboard:sales"}})
 			return err
