@@ -143,7 +143,8 @@ func TestE2E_CloudPublishing(t *testing.T) {
 // getNoRedirect is a GET that reports a redirect instead of following it.
 func getNoRedirect(t *testing.T, url string) e2eResponse {
 	t.Helper()
-	hc := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: e2eClient.Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := hc.Get(url)
 	if err != nil {
 		t.Fatalf("GET public url: %v", err)
@@ -158,7 +159,8 @@ func getNoRedirect(t *testing.T, url string) e2eResponse {
 
 func mustClient(t *testing.T, base, id, secret string) *client.Client {
 	t.Helper()
-	c, err := client.New(base, client.WithCredentials(id, secret))
+	// The Go client's exchanges are validated against the OpenAPI document too.
+	c, err := client.New(base, client.WithCredentials(id, secret), client.WithHTTPClient(e2eClient))
 	if err != nil {
 		t.Fatal(err)
 	}
