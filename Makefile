@@ -16,9 +16,10 @@ build:
 run: build
 	./$(BIN) serve
 
-## deps: what the tests need from Debian (redis-server), installed only when missing.
+## deps: what the tests need from Debian (redis-server; redis-cli forms the test Redis Cluster), installed only when missing.
 deps:
 	@command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
+	@command -v redis-cli >/dev/null 2>&1 || { echo "installing redis-tools"; $(APT) update -qq && $(APT) install -y -qq redis-tools >/dev/null; }
 
 ## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary.
 test: deps lint

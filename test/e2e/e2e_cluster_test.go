@@ -1,0 +1,70 @@
+package e2e_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigil-dev/sigil/test/redisserver"
+)
+
+// TestE2E_Cluster runs the revocation flow of two sigil instances on a real
+// 3-master Redis Cluster given as a seed list (redis+cluster://a,b,c).
+func TestE2E_Cluster(t *testing.T) {
+	cl := redisserver.StartCluster(t, 3)
+	env := e2eRedisEnv(cl.URL(), t.TempDir(), nil)
+	a := e2eStart(t, env)
+	b := e2eStart(t, env)
+	for _, inst := range []*e2eInstance{a, b} {
+		r := e2eDo(t, http.MethodGet, inst.URL+"/readyz", "", nil)
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `"status":"ready"`) {
+			t.Fatalf("readyz on the cluster: %d %s", r.Status, r.Body)
+		}
+	}
+
+	secret := e2eCreateClient(t, a.URL, e2eAdminSecret, "sales")
+	// Many tokens: their denylist entries hash to slots on every master.
+	const n = 30
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = e2eMint(t, a.URL, "sales", secret)
+		e2eWantStatus(t, "verify on B", e2eVerify(t, b.URL, toks[i]), http.StatusOK)
+	}
+	for _, tok := range toks[:n-1] {
+		e2eWantStatus(t, "invalidate on A", e2eInvalidate(t, a.URL, tok).Status, http.StatusNoContent)
+		e2eWantStatus(t, "verify on A after invalidate", e2eVerify(t, a.URL, tok), http.StatusUnauthorized)
+		e2eEventually(t, 5*time.Second, "B to honour the revocation", func() bool {
+			return e2eVerify(t, b.URL, tok) == http.StatusUnauthorized
+		})
+	}
+	last := toks[n-1]
+	e2eWantStatus(t, "verify of the token not revoked", e2eVerify(t, b.URL, last), http.StatusOK)
+
+	// A third instance loads the denylist from every master at start.
+	c := e2eStart(t, env)
+	for _, tok := range toks[:n-1] {
+		e2eWantStatus(t, "verify on a new instance (full load from the cluster)", e2eVerify(t, c.URL, tok), http.StatusUnauthorized)
+	}
+	e2eWantStatus(t, "verify on a new instance of the token not revoked", e2eVerify(t, c.URL, last), http.StatusOK)
+
+	// Revoke-all (a cutoff) on B is honoured by A and C.
+	req, err := http.NewRequest(http.MethodPost, b.URL+"/api/v1/revoke-all", strings.NewReader(`{"dashboardId":"sales"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("admin", e2eAdminSecret)
+	resp, err := e2eClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	e2eWantStatus(t, "revoke-all on B", resp.StatusCode, http.StatusOK)
+	e2eWantStatus(t, "verify on B after revoke-all", e2eVerify(t, b.URL, last), http.StatusUnauthorized)
+	for _, inst := range []*e2eInstance{a, c} {
+		e2eEventually(t, 5*time.Second, "revoke-all honoured on "+inst.URL, func() bool {
+			return e2eVerify(t, inst.URL, last) == http.StatusUnauthorized
+		})
+	}
+}
