@@ -44,8 +44,10 @@ func ValidScheme(scheme string) bool {
 //	                                            username and password to the master
 //
 // with go-redis's query parameters (dial_timeout, max_retries, ...; "addr"
-// adds seed addresses too). Errors never repeat the URL, which may hold a
-// password.
+// adds seed addresses too). Every client honours its callers' context
+// deadlines (go-redis ContextTimeoutEnabled), so a slow Redis costs a request
+// its store timeout, not go-redis's read timeout and retries. Errors never
+// repeat the URL, which may hold a password.
 func NewClient(rawURL string) (goredis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -59,12 +61,14 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 		if err != nil {
 			return nil, err
 		}
+		opts.ContextTimeoutEnabled = true
 		return goredis.NewClusterClient(opts), nil
 	case SchemeSentinel, SchemeSentinelTLS:
 		opts, err := ParseSentinelURL(rawURL)
 		if err != nil {
 			return nil, err
 		}
+		opts.ContextTimeoutEnabled = true
 		return goredis.NewFailoverClient(opts), nil
 	default:
 		return nil, fmt.Errorf("parse redis URL: unsupported scheme %q (want redis, rediss, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel)", u.Scheme)
@@ -77,6 +81,7 @@ func newSingle(rawURL string) (goredis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse redis URL: %w", redactURLError(err))
 	}
+	opts.ContextTimeoutEnabled = true
 	return goredis.NewClient(opts), nil
 }
 

@@ -99,13 +99,21 @@ func TestNewClient_topologies(t *testing.T) {
 		cc, ok := c.(*goredis.ClusterClient)
 		require.True(t, ok, "a redis+cluster:// URL gives a cluster client, got %T", c)
 		assert.Equal(t, []string{"127.0.0.1:1", "127.0.0.1:2"}, cc.Options().Addrs)
+		assert.True(t, cc.Options().ContextTimeoutEnabled, "calls end at their context's deadline")
 	})
 	t.Run("Sentinel", func(t *testing.T) {
 		c, err := redis.NewClient("redis+sentinel://127.0.0.1:1,127.0.0.1:2?master=m")
 		require.NoError(t, err)
 		defer c.Close()
-		_, ok := c.(*goredis.Client)
-		assert.True(t, ok, "a redis+sentinel:// URL gives a failover client (*redis.Client), got %T", c)
+		fc, ok := c.(*goredis.Client)
+		require.True(t, ok, "a redis+sentinel:// URL gives a failover client (*redis.Client), got %T", c)
+		assert.True(t, fc.Options().ContextTimeoutEnabled, "calls end at their context's deadline")
+	})
+	t.Run("Single", func(t *testing.T) {
+		c, err := redis.NewClient("redis://127.0.0.1:1/0")
+		require.NoError(t, err)
+		defer c.Close()
+		assert.True(t, c.(*goredis.Client).Options().ContextTimeoutEnabled, "calls end at their context's deadline")
 	})
 	t.Run("ValidScheme", func(t *testing.T) {
 		for _, s := range []string{"redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"} {
