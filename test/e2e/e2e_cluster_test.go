@@ -68,3 +68,32 @@ func TestE2E_Cluster(t *testing.T) {
 		})
 	}
 }
+
+// TestE2E_Sentinel runs the revocation flow of two sigil instances that
+// find their Redis through two real sentinels (redis+sentinel://...?master=).
+func TestE2E_Sentinel(t *testing.T) {
+	master := redisserver.Start(t)
+	url := redisserver.SentinelURL("mymaster",
+		redisserver.StartSentinel(t, master, "mymaster"), redisserver.StartSentinel(t, master, "mymaster"))
+	env := e2eRedisEnv(url, t.TempDir(), nil)
+	a := e2eStart(t, env)
+	b := e2eStart(t, env)
+	secret := e2eCreateClient(t, a.URL, e2eAdminSecret, "sales")
+	tok := e2eMint(t, a.URL, "sales", secret)
+	e2eWantStatus(t, "verify on B", e2eVerify(t, b.URL, tok), http.StatusOK)
+	e2eWantStatus(t, "invalidate on A", e2eInvalidate(t, a.URL, tok).Status, http.StatusNoContent)
+	e2eEventually(t, 5*time.Second, "B to honour the revocation", func() bool {
+		return e2eVerify(t, b.URL, tok) == http.StatusUnauthorized
+	})
+	r := e2eDo(t, http.MethodGet, a.URL+"/readyz", "", nil)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"status":"ready"`) {
+		t.Fatalf("readyz through sentinel: %d %s", r.Status, r.Body)
+	}
+	// The denylist entry is on the master the sentinels name.
+	if n, err := master.Command("DBSIZE"); err != nil || n == "0" {
+		t.Fatalf("master holds %q keys (%v)", n, err)
+	}
+	if !strings.Contains(a.Stdout.String(), "redis+sentinel://") {
+		t.Errorf("banner does not name the sentinel URL:\n%s", a.Stdout)
+	}
+}

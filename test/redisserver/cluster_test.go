@@ -56,3 +56,25 @@ func TestStartCluster_ErrTooSmall(t *testing.T) {
 	<-done
 	assert.Contains(t, tb.fatal, "at least 3 masters")
 }
+
+func TestStartSentinel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	master := redisserver.Start(t)
+	s1 := redisserver.StartSentinel(t, master, "mymaster")
+	s2 := redisserver.StartSentinel(t, master, "mymaster")
+	assert.Equal(t, "redis+sentinel://"+s1.Addr()+","+s2.Addr()+"/0?master=mymaster", redisserver.SentinelURL("mymaster", s1, s2))
+
+	sc := goredis.NewSentinelClient(&goredis.Options{Addr: s1.Addr()})
+	t.Cleanup(func() { _ = sc.Close() })
+	addr, err := sc.GetMasterAddrByName(ctx, "mymaster").Result()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"127.0.0.1", fmt.Sprint(master.Port())}, addr)
+
+	fc := goredis.NewFailoverClient(&goredis.FailoverOptions{MasterName: "mymaster", SentinelAddrs: []string{s1.Addr(), s2.Addr()}})
+	t.Cleanup(func() { _ = fc.Close() })
+	require.NoError(t, fc.Set(ctx, "k", "v", 0).Err())
+	got, err := newClient(t, master).Get(ctx, "k").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "v", got, "the failover client wrote to the monitored master")
+}
