@@ -13,7 +13,7 @@ import (
 // 3-master Redis Cluster given as a seed list (redis+cluster://a,b,c).
 func TestE2E_Cluster(t *testing.T) {
 	cl := redisserver.StartCluster(t, 3)
-	env := e2eRedisEnv(cl.URL(), t.TempDir(), nil)
+	env := e2eRedisEnv(cl.URL(), t.TempDir(), map[string]string{"SIGIL_REVOCATION_RESYNC_INTERVAL": "1s"})
 	a := e2eStart(t, env)
 	b := e2eStart(t, env)
 	for _, inst := range []*e2eInstance{a, b} {
@@ -47,6 +47,30 @@ func TestE2E_Cluster(t *testing.T) {
 		e2eWantStatus(t, "verify on a new instance (full load from the cluster)", e2eVerify(t, c.URL, tok), http.StatusUnauthorized)
 	}
 	e2eWantStatus(t, "verify on a new instance of the token not revoked", e2eVerify(t, c.URL, last), http.StatusOK)
+
+	// One master restarts empty (no persistence; its nodes.conf keeps its
+	// slots): the instances notice that its epoch keys are gone and re-seed
+	// the cluster from their replicas, so an instance started afterwards,
+	// which loads only from Redis, still honours every revocation.
+	lost := cl.Nodes[1]
+	lost.Restart(t)
+	cl.WaitOK(t)
+	if n, err := lost.Command("DBSIZE"); err != nil || n == "0" {
+		e2eEventually(t, 15*time.Second, "the instances to re-seed the emptied master", func() bool {
+			n, err := lost.Command("DBSIZE")
+			return err == nil && n != "0"
+		})
+	}
+	d := e2eStart(t, env)
+	e2eEventually(t, 15*time.Second, "a new instance to honour every revocation after a master lost its data", func() bool {
+		for _, tok := range toks[:n-1] {
+			if e2eVerify(t, d.URL, tok) != http.StatusUnauthorized {
+				return false
+			}
+		}
+		return true
+	})
+	e2eWantStatus(t, "verify on the new instance of the token not revoked", e2eVerify(t, d.URL, last), http.StatusOK)
 
 	// Revoke-all (a cutoff) on B is honoured by A and C.
 	req, err := http.NewRequest(http.MethodPost, b.URL+"/api/v1/revoke-all", strings.NewReader(`{"dashboardId":"sales"}`))

@@ -93,6 +93,40 @@ func TestCluster(t *testing.T) {
 		assert.Len(t, cut, 30, "ScanCutoffs reads every master")
 	})
 
+	t.Run("EpochSeesAnyMasterLoss", func(t *testing.T) {
+		// A master that restarts empty (FLUSHALL here) takes its epoch keys
+		// with it, whichever master it is: the replica then re-seeds.
+		s := redis.New(raw, "epoch:")
+		e, err := s.InitEpoch(ctx, "first")
+		require.NoError(t, err)
+		require.Equal(t, "first", e)
+		for i, node := range cl.Nodes {
+			keys, err := nodeKeys(ctx, node)
+			require.NoError(t, err)
+			var mine int
+			for _, k := range keys {
+				if strings.HasPrefix(k, "epoch:epoch:") {
+					mine++
+				}
+			}
+			require.Positive(t, mine, "master %s holds epoch keys", node.Addr())
+
+			_, err = node.Command("FLUSHALL")
+			require.NoError(t, err)
+			got, err := s.Epoch(ctx)
+			require.NoError(t, err)
+			assert.Empty(t, got, "master %d lost its data: the epoch is gone", i)
+			again, err := s.InitEpoch(ctx, fmt.Sprintf("after-%d", i))
+			require.NoError(t, err)
+			assert.NotEmpty(t, again)
+			assert.NotEqual(t, e, again, "a new epoch after master %d lost its data", i)
+			same, err := s.Epoch(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, again, same, "the epoch is stable while nothing is lost")
+			e = again
+		}
+	})
+
 	t.Run("EventsReachEveryNode", func(t *testing.T) {
 		// Subscribers on each master directly, and the store's own Subscribe
 		// through a second cluster client: a PUBLISH through the store reaches
