@@ -151,7 +151,7 @@ func TestE2E_RedisDown(t *testing.T) {
 
 	// Load runs through the crash and the outage (stopped before Redis is back).
 	load := e2eStartLoad(t, inst.URL, "sales", secret, 2)
-	load.WaitOps(t, "invalidate", http.StatusNoContent, 20)
+	load.WaitOps(t, "invalidate", http.StatusNoContent, 50)
 
 	srv.Kill()
 	killed := time.Now()
