@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -55,7 +56,8 @@ func parseEvent(payload string) (revocation.Event, bool) {
 }
 
 // scan walks every key matching prefix+"*" (SCAN on each master in a
-// cluster) and calls fn with batches of keys.
+// cluster) and calls fn with batches of keys. On a cluster fn runs on every
+// master at once (ForEachMaster), so callers serialise their callbacks.
 func (s *Store) scan(ctx context.Context, match string, fn func(ctx context.Context, c goredis.Cmdable, keys []string) error) error {
 	each := func(ctx context.Context, c *goredis.Client) error {
 		// Large batches: a million-entry denylist loads in few round trips.
@@ -103,14 +105,18 @@ func getAll(ctx context.Context, c goredis.Cmdable, keys []string) ([]*goredis.S
 	return cmds, nil
 }
 
-// ScanDenied calls fn for every live denylist entry.
+// ScanDenied calls fn for every live denylist entry, one call at a time
+// (also on a cluster, whose masters are scanned at once).
 func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt time.Time)) error {
 	prefix := s.denyKey("")
+	var mu sync.Mutex
 	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
 		cmds, err := getAll(ctx, c, keys)
 		if err != nil {
 			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		for i, cmd := range cmds {
 			ms, err := cmd.Int64()
 			if err != nil {
@@ -130,14 +136,17 @@ func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt tim
 	return nil
 }
 
-// ScanCutoffs calls fn for every cutoff.
+// ScanCutoffs calls fn for every cutoff, one call at a time.
 func (s *Store) ScanCutoffs(ctx context.Context, fn func(key string, at time.Time)) error {
 	prefix := s.cutoffKey("")
+	var mu sync.Mutex
 	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
 		cmds, err := getAll(ctx, c, keys)
 		if err != nil {
 			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		for i, cmd := range cmds {
 			ms, err := cmd.Int64()
 			if err != nil || ms == 0 {
