@@ -58,6 +58,10 @@ type View struct {
 	URLTemplate string `yaml:"url_template" env:"URL_TEMPLATE"`
 }
 
+// redisSchemes are the redis.url schemes: one node, Cluster (seed list) and
+// Sentinel, each plain or TLS (internal/store/redis.NewClient).
+var redisSchemes = []string{"redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"}
+
 // Redis configures the production store. An empty URL selects the memory store.
 type Redis struct {
 	URL    string `yaml:"url" env:"URL"`
@@ -289,8 +293,8 @@ func (c Config) Validate() error {
 		bad("audience", "must not be empty")
 	}
 	if c.Redis.URL != "" {
-		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			bad("redis.url", "must be a redis:// or rediss:// URL")
+		if u, err := url.Parse(c.Redis.URL); err != nil || !slices.Contains(redisSchemes, u.Scheme) {
+			bad("redis.url", "must be a redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// URL")
 		}
 		if c.Pepper == "" {
 			bad("pepper", "required with redis.url: client secrets must verify after a restart")
