@@ -29,6 +29,12 @@ test: deps lint
 test-short: deps
 	$(GO) test -count=1 ./...
 
+## deps also needs redis-cli (redis-tools; Debian's redis-server depends on it): it forms the test Redis Cluster.
+.PHONY: deps-redis-cli
+deps: deps-redis-cli
+deps-redis-cli:
+	@command -v redis-cli >/dev/null 2>&1 || { echo "installing redis-tools"; $(APT) update -qq && $(APT) install -y -qq redis-tools >/dev/null; }
+
 lint:
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

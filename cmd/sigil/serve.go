@@ -154,6 +154,10 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
+	cloudPublisher, err := newCloud(cfg.Cloud)
+	if err != nil {
+		return err
+	}
 	apiCfg := httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
@@ -162,8 +166,10 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
-		OpenAPI: openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		ViewURLTemplate: cfg.View.URLTemplate, Policy: gate,
+		ViewURLTemplate: cfg.View.URLTemplate,
+		Cloud:           cloudPublisher,
+		OpenAPI:         openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
+		Policy: gate,
 	}
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript
@@ -187,6 +193,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	printBanner(out, banner{
 		base: base, store: storeDesc, issuer: cfg.Issuer, active: ring.Active(), devKey: devKey,
 		adminSecret: adminSecret, generatedAdmin: generatedAdmin,
+		dev: cfg.Mode == "dev", adminSecretFile: cfg.AdminSecretFile, cloud: cfg.Cloud.URL, cloudClient: cfg.Cloud.ClientID,
 	})
 
 	hup := make(chan os.Signal, 1)

@@ -22,6 +22,7 @@ const (
 	CodeUnsupportedMedia  = "unsupported_media"  // 415
 	CodeRateLimited       = "rate_limited"       // 429
 	CodeUnavailable       = "unavailable"        // 503
+	CodeUpstream          = "upstream_error"     // 502, a deployment this one relies on (the cloud) refused or failed
 	CodeInternal          = "internal"           // 500
 )
 

@@ -47,6 +47,7 @@ type Config struct {
 	Auth       Auth       `yaml:"auth" envPrefix:"AUTH_"`
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
 	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
+	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -57,6 +58,10 @@ type View struct {
 	// turns the route off.
 	URLTemplate string `yaml:"url_template" env:"URL_TEMPLATE"`
 }
+
+// redisSchemes are the redis.url schemes: one node, Cluster (seed list) and
+// Sentinel, each plain or TLS (internal/store/redis.NewClient).
+var redisSchemes = []string{"redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"}
 
 // Redis configures the production store. An empty URL selects the memory store.
 type Redis struct {
@@ -166,6 +171,7 @@ func Default() Config {
 		Log:      Log{Level: "info"},
 		Registry: Registry{JanitorInterval: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
+		Cloud:    Cloud{Timeout: time.Second},
 	}
 }
 
@@ -236,6 +242,7 @@ func (c *Config) resolveSecrets() error {
 		read("admin_secret_file", c.AdminSecretFile, &c.AdminSecret),
 		read("pepper_file", c.PepperFile, &c.Pepper),
 		c.readRevealKey(),
+		c.readCloudSecret(),
 	)
 }
 
@@ -287,8 +294,8 @@ func (c Config) Validate() error {
 		bad("audience", "must not be empty")
 	}
 	if c.Redis.URL != "" {
-		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			bad("redis.url", "must be a redis:// or rediss:// URL")
+		if u, err := url.Parse(c.Redis.URL); err != nil || !slices.Contains(redisSchemes, u.Scheme) {
+			bad("redis.url", "must be a redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// URL")
 		}
 		if c.Pepper == "" {
 			bad("pepper", "required with redis.url: client secrets must verify after a restart")
@@ -377,6 +384,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.Gateway.validate(bad)
+	c.validateCloud(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

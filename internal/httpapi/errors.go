@@ -42,6 +42,7 @@ var statusByCode = map[string]int{
 	apperr.CodeUnsupportedMedia:  http.StatusUnsupportedMediaType,
 	apperr.CodeRateLimited:       http.StatusTooManyRequests,
 	apperr.CodeUnavailable:       http.StatusServiceUnavailable,
+	apperr.CodeUpstream:          http.StatusBadGateway,
 	apperr.CodeInternal:          http.StatusInternalServerError,
 }
 

@@ -152,6 +152,7 @@ type Config struct {
 	// CORSOrigins are the browser origins allowed to call the token,
 	// refresh, invalidate and verify endpoints cross-origin; empty allows none.
 	CORSOrigins []string
+
 	// ViewURLTemplate is the viewer URL that GET /view/{token} redirects a
 	// live report token to, with {reportId} and {token} filled in
 	// (view.url_template); empty leaves the route out.
@@ -160,6 +161,10 @@ type Config struct {
 	// may do with the method and URI a gateway forwards to /api/v1/verify.
 	// Nil means the built-in rules (policy.New with an empty policy.Config).
 	Policy Policy
+
+	// Cloud is the cloud deployment reports are published to (cloud.url);
+	// nil answers 404 to publishing and lists local report tokens only.
+	Cloud Cloud
 }
 
 // Server is sigil's HTTP API.

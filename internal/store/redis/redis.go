@@ -32,8 +32,12 @@ const DefaultPrefix = "sigil:"
 //	<prefix>deny:<id>    string: the entry's expiry in Unix milliseconds, "0"
 //	                     for never; the key's TTL ends it at that expiry
 //	<prefix>cutoff:<key> string: the cutoff's time in Unix milliseconds; no TTL
+//	<prefix>epoch        string: the epoch (see Epoch); on a Redis Cluster
+//	                     <prefix>epoch:{0} .. <prefix>epoch:{63} instead, so
+//	                     that every master holds some
 //
-// Every command touches exactly one key, so a Cluster needs no hash tags.
+// Every command touches exactly one key, so a Cluster needs no hash tags;
+// pipelines are split by node, and SCAN runs on every master.
 // Keys hold ids only, never token text.
 type Store struct {
 	client goredis.UniversalClient

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -55,7 +56,8 @@ func parseEvent(payload string) (revocation.Event, bool) {
 }
 
 // scan walks every key matching prefix+"*" (SCAN on each master in a
-// cluster) and calls fn with batches of keys.
+// cluster) and calls fn with batches of keys. On a cluster fn runs on every
+// master at once (ForEachMaster), so callers serialise their callbacks.
 func (s *Store) scan(ctx context.Context, match string, fn func(ctx context.Context, c goredis.Cmdable, keys []string) error) error {
 	each := func(ctx context.Context, c *goredis.Client) error {
 		// Large batches: a million-entry denylist loads in few round trips.
@@ -103,14 +105,18 @@ func getAll(ctx context.Context, c goredis.Cmdable, keys []string) ([]*goredis.S
 	return cmds, nil
 }
 
-// ScanDenied calls fn for every live denylist entry.
+// ScanDenied calls fn for every live denylist entry, one call at a time
+// (also on a cluster, whose masters are scanned at once).
 func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt time.Time)) error {
 	prefix := s.denyKey("")
+	var mu sync.Mutex
 	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
 		cmds, err := getAll(ctx, c, keys)
 		if err != nil {
 			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		for i, cmd := range cmds {
 			ms, err := cmd.Int64()
 			if err != nil {
@@ -130,14 +136,17 @@ func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt tim
 	return nil
 }
 
-// ScanCutoffs calls fn for every cutoff.
+// ScanCutoffs calls fn for every cutoff, one call at a time.
 func (s *Store) ScanCutoffs(ctx context.Context, fn func(key string, at time.Time)) error {
 	prefix := s.cutoffKey("")
+	var mu sync.Mutex
 	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
 		cmds, err := getAll(ctx, c, keys)
 		if err != nil {
 			return err
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		for i, cmd := range cmds {
 			ms, err := cmd.Int64()
 			if err != nil || ms == 0 {
@@ -211,22 +220,72 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// Epoch returns the store's epoch, "" when the key is missing.
-func (s *Store) Epoch(ctx context.Context) (string, error) {
-	v, err := s.client.Get(ctx, s.epochKey()).Result()
-	if errors.Is(err, goredis.Nil) {
-		return "", nil
+// epochShards is how many epoch keys a Redis Cluster keeps, under the hash
+// tags {0}..{63}: their slots fall on every master of any realistic cluster
+// (TestCluster checks three), so a master that restarts empty takes some of
+// them with it and Epoch reports the loss, whichever master it was.
+const epochShards = 64
+
+// epochKeys are the keys that hold the epoch: <prefix>epoch on one node or
+// through Sentinel, <prefix>epoch:{i} for i < epochShards on a cluster.
+func (s *Store) epochKeys() []string {
+	if _, ok := s.client.(*goredis.ClusterClient); !ok {
+		return []string{s.epochKey()}
 	}
+	keys := make([]string, epochShards)
+	for i := range keys {
+		keys[i] = s.epochKey() + ":{" + strconv.Itoa(i) + "}"
+	}
+	return keys
+}
+
+// Epoch returns the store's epoch, "" when any epoch key is missing. On a
+// cluster it is the epoch keys' values, joined by "," unless they all agree.
+func (s *Store) Epoch(ctx context.Context) (string, error) {
+	keys := s.epochKeys()
+	if len(keys) == 1 {
+		v, err := s.client.Get(ctx, keys[0]).Result()
+		if errors.Is(err, goredis.Nil) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
+		}
+		return v, nil
+	}
+	cmds, err := getAll(ctx, s.client, keys)
 	if err != nil {
 		return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
 	}
-	return v, nil
+	vals := make([]string, len(cmds))
+	same := true
+	for i, cmd := range cmds {
+		v, err := cmd.Result()
+		switch {
+		case errors.Is(err, goredis.Nil):
+			return "", nil
+		case err != nil:
+			return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
+		}
+		vals[i] = v
+		same = same && v == vals[0]
+	}
+	if same {
+		return vals[0], nil
+	}
+	return strings.Join(vals, ","), nil
 }
 
-// InitEpoch sets the epoch to candidate unless one exists (SET NX) and
-// returns the epoch in force.
+// InitEpoch sets each epoch key to candidate unless it exists (SET NX, one
+// key per command) and returns the epoch in force.
 func (s *Store) InitEpoch(ctx context.Context, candidate string) (string, error) {
-	if err := s.client.SetNX(ctx, s.epochKey(), candidate, 0).Err(); err != nil {
+	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range s.epochKeys() {
+			p.SetNX(ctx, k, candidate, 0)
+		}
+		return nil
+	})
+	if err != nil {
 		return "", fmt.Errorf("init epoch: %w: %w", revocation.ErrUnavailable, err)
 	}
 	return s.Epoch(ctx)
