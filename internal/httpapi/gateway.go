@@ -6,8 +6,6 @@ import (
 	"net/textproto"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/token"
@@ -102,7 +100,7 @@ func insufficientScopeChallenge(scope string) string {
 
 // applyPolicy runs the policy step of /api/v1/verify when the gateway
 // forwards the request; a denial is recorded as a failed use.
-func (s *Server) applyPolicy(c echo.Context, claims *token.Claims, req policy.Request, raw string) error {
+func (s *Server) applyPolicy(claims *token.Claims, req policy.Request, raw string) error {
 	req.Token = raw
 	err := s.cfg.Policy.Check(claims, req)
 	if err == nil {

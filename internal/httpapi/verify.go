@@ -51,7 +51,7 @@ func (s *Server) verify(c echo.Context) error {
 		return err
 	}
 	if gated {
-		if err := s.applyPolicy(c, claims, fwd, raw); err != nil {
+		if err := s.applyPolicy(claims, fwd, raw); err != nil {
 			s.cfg.Observer.Verified(ReasonPolicy)
 			return err
 		}
