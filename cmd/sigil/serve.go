@@ -130,7 +130,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring})
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
-		Leeway: cfg.Tokens.Leeway, CacheSize: cfg.Tokens.CacheSize,
+		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,
 	})
 	regStore := registryStore(st)
 	var sealer []byte
@@ -394,4 +394,13 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
+}
+
+// verifierLeeway maps tokens.leeway to token.VerifierConfig, where zero
+// means the default: a configured 0 means no leeway at all.
+func verifierLeeway(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
