@@ -2,8 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -206,7 +210,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimiter(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID, Generator: newRequestIDs()}),
 		s.logRequests,
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			// The stack goes to our structured log, never to the client.
@@ -328,4 +332,17 @@ func requestID(c echo.Context) string {
 func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")
+}
+
+// newRequestIDs returns a generator of request ids: a random per-process
+// prefix and a counter. They correlate log lines and answers; they need to
+// be unique, not unguessable, and a counter costs nothing on the hot path.
+func newRequestIDs() func() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	prefix := base64.RawURLEncoding.EncodeToString(b[:]) + "-"
+	var n atomic.Uint64
+	return func() string {
+		return prefix + strconv.FormatUint(n.Add(1), 36)
+	}
 }
