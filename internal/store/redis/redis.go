@@ -76,6 +76,10 @@ func (s *Store) indexKey() string           { return s.prefix + "clients" }
 func (s *Store) denyKey(id string) string   { return s.prefix + "deny:" + id }
 func (s *Store) cutoffKey(k string) string  { return s.prefix + "cutoff:" + k }
 
+// cutoffIndexKey is the set of every cutoff key (their suffixes), so a full
+// reload reads the cutoffs without a second SCAN over the whole keyspace.
+func (s *Store) cutoffIndexKey() string { return s.prefix + "cutoffs" }
+
 // unavailable wraps a Redis failure of op so that errors.Is finds both
 // apperr.ErrStoreUnavailable (= revocation.ErrUnavailable) and the cause.
 func unavailable(op string, err error) error {
@@ -354,6 +358,11 @@ func (s *Store) SetCutoff(ctx context.Context, key string, at time.Time) error {
 		return fmt.Errorf("set cutoff %q: zero time", key)
 	}
 	ms := strconv.FormatInt(at.UnixMilli(), 10)
+	// Indexed first: an index member without a cutoff is skipped on reload,
+	// a cutoff missing from the index would not be loaded by new instances.
+	if err := s.client.SAdd(ctx, s.cutoffIndexKey(), key).Err(); err != nil {
+		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
+	}
 	if err := cutoffScript.Run(ctx, s.client, []string{s.cutoffKey(key)}, ms).Err(); err != nil {
 		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
 	}
