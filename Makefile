@@ -5,7 +5,7 @@ BIN   := bin/sigil
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT   := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: all build run test test-short lint deps bench bench-go clean
+.PHONY: all build run test test-short lint deps bench bench-go clean fuzz fuzz-ci soak
 
 all: build
 
@@ -20,9 +20,11 @@ run: build
 deps:
 	@command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
 
-## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary.
+## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary,
+## then every fuzz target briefly (fuzz-ci). Plain `go test` runs the seed corpora (testdata/fuzz) too.
 test: deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz-ci
 
 test-short: deps
 	$(GO) test -count=1 ./...
@@ -43,6 +45,22 @@ bench: deps build
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/token/
+
+## fuzz: each go fuzz target for FUZZTIME (default 30s), one after the other; new failing
+## inputs land in the package's testdata/fuzz/<Target>/ (commit them with the fix).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./internal/token:FuzzVerify ./internal/token:FuzzVerifyPayload ./internal/token:FuzzVerifyMutated \
+	./internal/token:FuzzValidateParams ./internal/token:FuzzValidatePolicies \
+	./internal/httpapi:FuzzMintRequest ./internal/httpapi:FuzzForwardAuth
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+## fuzz-ci: what `make test` runs: each fuzz target for FUZZCI_TIME.
+FUZZCI_TIME ?= 3s
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZCI_TIME)
 
 clean:
 	rm -rf bin
