@@ -58,12 +58,12 @@ func FuzzVerifyMutated(f *testing.F) {
 	}
 
 	for i := range mutationAlgs {
-		f.Add(uint8(i), []byte{})                 // the genuine token itself
-		f.Add(uint8(i), []byte{3, 200, 1})        // flip a low bit near the end (signature)
-		f.Add(uint8(i), []byte{0, 0, 'X'})        // header's first byte
-		f.Add(uint8(i), []byte{1, 40, '.'})       // an extra segment separator
-		f.Add(uint8(i), []byte{2, 255, 0})        // drop a byte
-		f.Add(uint8(i), []byte{1, 255, '='})      // padding
+		f.Add(uint8(i), []byte{})            // the genuine token itself
+		f.Add(uint8(i), []byte{3, 200, 1})   // flip a low bit near the end (signature)
+		f.Add(uint8(i), []byte{0, 0, 'X'})   // header's first byte
+		f.Add(uint8(i), []byte{1, 40, '.'})  // an extra segment separator
+		f.Add(uint8(i), []byte{2, 255, 0})   // drop a byte
+		f.Add(uint8(i), []byte{1, 255, '='}) // padding
 		f.Add(uint8(i), []byte{0, 100, 'A', 3, 101, 0x20})
 	}
 
