@@ -62,5 +62,13 @@ FUZZCI_TIME ?= 3s
 fuzz-ci:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZCI_TIME)
 
+## soak: the built binary on a real redis-server under a steady mixed load for DURATION
+## (default 10m); prints RSS, goroutines, open fds and p99 every 30s and fails if they grow
+## past soakrun's limits (test/soak/cmd/soakrun). More flags via SOAKFLAGS, e.g. SOAKFLAGS='-rate 800'.
+DURATION ?= 10m
+soak: deps build
+	$(GO) build -o bin/soakrun ./test/soak/cmd/soakrun
+	./bin/soakrun -sigil $(BIN) -duration $(DURATION) $(SOAKFLAGS)
+
 clean:
 	rm -rf bin
