@@ -172,25 +172,19 @@ func TestE2E_GracefulShutdown(t *testing.T) {
 		return load.verified.Load() >= before+during && load.minted.Load() >= 10
 	})
 
-	// Requests in flight across the signal: their headers and part of their
-	// body sent before it, the rest once the server no longer takes
-	// connections. (A request whose headers are incomplete when shutdown
-	// begins is not in flight: net/http reads it and hangs up unanswered,
-	// so nothing of it is done.) The introspection uses the registered
-	// token, so it adds an AUTHENTICATE event.
-	mintBody := fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q}`, secret)
-	introBody := "token=" + regTok
+	// Requests in flight across the signal: each sends its headers with
+	// Expect: 100-continue and waits for the 100 Continue that net/http
+	// sends when the handler starts reading the body — so the handler is
+	// running — and sends the body only once the server no longer takes
+	// connections. The introspection uses the registered token, so it
+	// adds an AUTHENTICATE event. (A request whose headers are incomplete
+	// when shutdown begins is not in flight: net/http reads it and hangs up
+	// unanswered, so nothing of it is done.)
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+e2eAdminSecret))
 	partial := []*halfRequest{
-		startHalfRequest(t, a.URL, fmt.Sprintf("POST /api/v1/token HTTP/1.1\r\nHost: sigil\r\nContent-Type: application/json\r\n"+
-			"Content-Length: %d\r\n\r\n%s", len(mintBody), mintBody[:20]), mintBody[20:]),
-		startHalfRequest(t, a.URL, fmt.Sprintf("POST /api/v1/introspect HTTP/1.1\r\nHost: sigil\r\nAuthorization: %s\r\n"+
-			"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", basic, len(introBody), introBody[:30]), introBody[30:]),
-	}
-	// The accept queue is first in, first out: once a connection dialed
-	// after them is answered, the server has taken these three.
-	if status, _, err := shutdownDo(ctx, client, http.MethodGet, a.URL+"/healthz", "", ""); err != nil || status != http.StatusOK {
-		t.Fatalf("healthz: %d %v", status, err)
+		startHalfRequest(t, a.URL, "POST /api/v1/token", "application/json", "",
+			fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q}`, secret)),
+		startHalfRequest(t, a.URL, "POST /api/v1/introspect", "application/x-www-form-urlencoded", basic, "token="+regTok),
 	}
 
 	if err := a.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -366,14 +360,17 @@ func e2eAuthenticateEvents(t testing.TB, base, id string) int64 {
 	}
 }
 
-// halfRequest is a raw HTTP request sent in two parts over its own connection.
+// halfRequest is a raw HTTP request whose handler is running, waiting for
+// its body.
 type halfRequest struct {
 	conn net.Conn
-	rest string
+	r    *bufio.Reader
+	body string
 }
 
-// startHalfRequest connects to base and sends first; finish sends rest.
-func startHalfRequest(t testing.TB, base, first, rest string) *halfRequest {
+// startHalfRequest sends the headers of "method path" with a body of
+// ctype to come, and waits for the server's 100 Continue.
+func startHalfRequest(t testing.TB, base, methodPath, ctype, authz, body string) *halfRequest {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
@@ -381,21 +378,35 @@ func startHalfRequest(t testing.TB, base, first, rest string) *halfRequest {
 	}
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.WriteString(conn, first); err != nil {
-		t.Fatalf("write the first part: %v", err)
+	head := methodPath + " HTTP/1.1\r\nHost: sigil\r\nContent-Type: " + ctype + "\r\n" +
+		fmt.Sprintf("Content-Length: %d\r\nExpect: 100-continue\r\n", len(body))
+	if authz != "" {
+		head += "Authorization: " + authz + "\r\n"
 	}
-	return &halfRequest{conn: conn, rest: rest}
+	if _, err := io.WriteString(conn, head+"\r\n"); err != nil {
+		t.Fatalf("write the headers: %v", err)
+	}
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("%s: read the 100 Continue: %v", methodPath, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusContinue {
+		t.Fatalf("%s: status %d before the body, want 100", methodPath, resp.StatusCode)
+	}
+	return &halfRequest{conn: conn, r: r, body: body}
 }
 
-// finish sends the rest of the request and returns the answer's status (0
-// if there was no answer).
+// finish sends the body and returns the final answer's status (0 if there
+// was none).
 func (h *halfRequest) finish(t testing.TB) int {
 	t.Helper()
-	if _, err := io.WriteString(h.conn, h.rest); err != nil {
-		t.Errorf("write the rest: %v", err)
+	if _, err := io.WriteString(h.conn, h.body); err != nil {
+		t.Errorf("write the body: %v", err)
 		return 0
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(h.conn), nil)
+	resp, err := http.ReadResponse(h.r, nil)
 	if err != nil {
 		t.Errorf("read the answer: %v", err)
 		return 0

@@ -15,6 +15,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,8 @@ type options struct {
 	warmup, sample time.Duration
 	rate, workers  int
 	pool           int
+	tokenTTL       time.Duration
+	cacheSize      int
 	maxRSSGrowth   float64
 	maxGoroutines  int
 	maxFDs         int
@@ -56,11 +59,13 @@ func main() {
 	flag.StringVar(&o.sigil, "sigil", "bin/sigil", "path to the sigil binary")
 	flag.StringVar(&o.redis, "redis-server", "redis-server", "redis-server binary")
 	flag.DurationVar(&o.duration, "duration", 10*time.Minute, "how long the load runs (warm-up included)")
-	flag.DurationVar(&o.warmup, "warmup", 30*time.Second, "load before the start figures are taken")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Minute, "load before the start figures are taken (long enough for the denylist and cache to fill)")
 	flag.DurationVar(&o.sample, "sample", 30*time.Second, "sampling interval")
 	flag.IntVar(&o.rate, "rate", 400, "requests per second, all workers together")
 	flag.IntVar(&o.workers, "workers", 8, "concurrent clients")
 	flag.IntVar(&o.pool, "pool", 1000, "embed tokens in rotation")
+	flag.DurationVar(&o.tokenTTL, "token-ttl", 90*time.Second, "tokenExpiry of minted tokens: denylist entries expire with them, so the denylist levels off")
+	flag.IntVar(&o.cacheSize, "cache-size", 10_000, "SIGIL_TOKENS_CACHE_SIZE (0: sigil's default, 100000, which takes ~20 min to fill at the default mix)")
 	flag.Float64Var(&o.maxRSSGrowth, "max-rss-growth", 0.5, "fail if RSS grows by more than this fraction from start to end")
 	flag.IntVar(&o.maxGoroutines, "max-goroutine-growth", 50, "fail if goroutines grow by more than this from start to end")
 	flag.IntVar(&o.maxFDs, "max-fd-growth", 20, "fail if open fds grow by more than this from start to end")
@@ -167,6 +172,9 @@ func run(ctx context.Context, o options) error {
 		"SIGIL_ADDR=127.0.0.1:0", "SIGIL_REDIS_URL=redis://" + redisAddr + "/0", "SIGIL_PEPPER=" + randomHex(32),
 		"SIGIL_ADMIN_SECRET=" + admin, "SIGIL_KEYS_DIR=" + keysDir, "SIGIL_LOG_LEVEL=warn",
 	}
+	if o.cacheSize > 0 {
+		cmd.Env = append(cmd.Env, "SIGIL_TOKENS_CACHE_SIZE="+strconv.Itoa(o.cacheSize))
+	}
 	// dev mode generates the key; the soak is about the process, not the config.
 	sigilLog := filepath.Join(dir, "sigil.log")
 	sig, err := start("sigil", cmd, sigilLog)
@@ -192,14 +200,15 @@ func run(ctx context.Context, o options) error {
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: o.workers * 2},
 	}}
-	l, err := newLoad(ctx, c, o.pool)
+	l, err := newLoad(ctx, c, o.pool, int64(o.tokenTTL/time.Second))
 	if err != nil {
 		return err
 	}
 
 	fmt.Printf("soak: sigil %s (pid %d) on redis %s; %d req/s from %d workers for %s (warm-up %s, sample every %s)\n",
 		base, pid, redisAddr, o.rate, o.workers, o.duration, o.warmup, o.sample)
-	fmt.Printf("mix: 45%% verify embed, 20%% verify registered, 20%% mint, 10%% invalidate, 5%% verify revoked\n")
+	fmt.Printf("mix: 45%% verify embed, 20%% verify registered, 20%% mint, 10%% invalidate, 5%% verify revoked; tokens live %s, token cache %d\n",
+		o.tokenTTL, o.cacheSize)
 	fmt.Printf("machine: %s, %d CPUs, %s\n\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 
 	loadCtx, cancel := context.WithTimeout(ctx, o.duration)
@@ -326,6 +335,7 @@ func (c *client) asAdmin(ctx context.Context, method, path, body string) (int, [
 type load struct {
 	c      *client
 	secret string
+	ttl    int64 // tokenExpiry of minted tokens, seconds
 
 	mu         sync.Mutex
 	pool       []string        // live embed tokens
@@ -338,7 +348,7 @@ type load struct {
 	lastErr    atomic.Value
 }
 
-func newLoad(ctx context.Context, c *client, pool int) (*load, error) {
+func newLoad(ctx context.Context, c *client, pool int, ttl int64) (*load, error) {
 	st, b, err := c.asAdmin(ctx, http.MethodPost, "/api/clients", `{"id":"soak","resources":["dashboard:soak"]}`)
 	if err != nil || st != http.StatusCreated {
 		return nil, fmt.Errorf("create client: %d %s %v", st, b, err)
@@ -349,7 +359,7 @@ func newLoad(ctx context.Context, c *client, pool int) (*load, error) {
 	if err := json.Unmarshal(b, &cl); err != nil {
 		return nil, err
 	}
-	l := &load{c: c, secret: cl.Secret, revokedSet: map[string]bool{}}
+	l := &load{c: c, secret: cl.Secret, ttl: ttl, revokedSet: map[string]bool{}}
 	for i := 0; i < pool; i++ {
 		tok, err := l.mint(ctx)
 		if err != nil {
@@ -372,7 +382,7 @@ func newLoad(ctx context.Context, c *client, pool int) (*load, error) {
 }
 
 func (l *load) mint(ctx context.Context) (string, error) {
-	st, b, err := l.c.do(ctx, http.MethodPost, "/api/v1/token", fmt.Sprintf(`{"dashboardId":"soak","dashboardSecret":%q}`, l.secret))
+	st, b, err := l.c.do(ctx, http.MethodPost, "/api/v1/token", fmt.Sprintf(`{"dashboardId":"soak","dashboardSecret":%q,"tokenExpiry":%d}`, l.secret, l.ttl))
 	var out struct {
 		AccessToken string `json:"accessToken"`
 	}
@@ -412,12 +422,12 @@ func (l *load) op(ctx context.Context, n int) error {
 	l.mu.Unlock()
 	bearer := func(t string) []string { return []string{"Authorization", "Bearer " + t} }
 	switch {
-	case n < 45: // verify a pool token: 200, or 401 if another worker just invalidated it
+	case n < 45: // verify a pool token: 200, or 401 if it was invalidated or has expired
 		st, _, err := l.c.do(ctx, http.MethodGet, "/api/v1/verify", "", bearer(tok)...)
 		if err != nil {
 			return err
 		}
-		if st != http.StatusOK && !(st == http.StatusUnauthorized && l.isRevoked(tok)) {
+		if st != http.StatusOK && !(st == http.StatusUnauthorized && (l.isRevoked(tok) || expired(tok))) {
 			return fmt.Errorf("verify: status %d", st)
 		}
 	case n < 65:
@@ -441,7 +451,7 @@ func (l *load) op(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		if st != http.StatusNoContent {
+		if st != http.StatusNoContent && !(st == http.StatusUnauthorized && expired(tok)) {
 			return fmt.Errorf("invalidate: status %d", st)
 		}
 		l.mu.Lock()
@@ -468,6 +478,22 @@ func (l *load) op(ctx context.Context, n int) error {
 		}
 	}
 	return nil
+}
+
+// expired reports whether tok's exp has passed (or is within a second).
+func expired(tok string) bool {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	var c struct {
+		Exp int64 `json:"exp"`
+	}
+	return json.Unmarshal(b, &c) == nil && c.Exp > 0 && c.Exp <= time.Now().Unix()+1
 }
 
 func (l *load) isRevoked(tok string) bool {
