@@ -16,9 +16,11 @@ build:
 run: build
 	./$(BIN) serve
 
-## deps: what the tests need from Debian (redis-server), installed only when missing.
+## deps: what the tests need from Debian (redis-server, chromium, nginx), installed only when missing.
 deps:
 	@command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; $(APT) update -qq && $(APT) install -y -qq redis-server >/dev/null; }
+	@test -x /usr/bin/chromium || { echo "installing chromium"; $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "installing nginx-light"; $(APT) update -qq && $(APT) install -y -qq nginx-light >/dev/null; }
 
 ## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary,
 ## then every fuzz target briefly (fuzz-ci). Plain `go test` runs the seed corpora (testdata/fuzz) too.
@@ -28,6 +30,12 @@ test: deps lint
 
 test-short: deps
 	$(GO) test -count=1 ./...
+
+## deps also needs redis-cli (redis-tools; Debian's redis-server depends on it): it forms the test Redis Cluster.
+.PHONY: deps-redis-cli
+deps: deps-redis-cli
+deps-redis-cli:
+	@command -v redis-cli >/dev/null 2>&1 || { echo "installing redis-tools"; $(APT) update -qq && $(APT) install -y -qq redis-tools >/dev/null; }
 
 lint:
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \

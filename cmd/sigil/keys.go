@@ -19,7 +19,11 @@ func defaultKeysDir() string {
 }
 
 func newKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Generate and list signing keys"}
+	cmd := &cobra.Command{
+		Use:     "keys",
+		Short:   "Generate, rotate and list signing keys",
+		Example: "  sigil keys generate --dir keys\n  sigil keys rotate --dir keys\n  sigil keys list --dir keys",
+	}
 	var dir, alg string
 	gen := &cobra.Command{
 		Use:     "generate",
@@ -74,6 +78,6 @@ func newKeysCmd() *cobra.Command {
 	}
 	list.Flags().StringVar(&dir, "dir", defaultKeysDir(), "keys directory (env SIGIL_KEYS_DIR)")
 	list.Flags().StringVar(&active, "active", os.Getenv("SIGIL_KEYS_ACTIVE"), "kid configured as active (env SIGIL_KEYS_ACTIVE)")
-	cmd.AddCommand(gen, list)
+	cmd.AddCommand(gen, list, newKeysRotateCmd())
 	return cmd
 }

@@ -23,11 +23,14 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/openapi"
+	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
 	"github.com/sigil-dev/sigil/internal/token"
+	"github.com/sigil-dev/sigil/internal/web"
 )
 
 func newServeCmd() *cobra.Command {
@@ -127,7 +130,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring})
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
-		Leeway: cfg.Tokens.Leeway, CacheSize: cfg.Tokens.CacheSize,
+		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,
 	})
 	regStore := registryStore(st)
 	var sealer []byte
@@ -144,15 +147,18 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	// requests finish, and Close writes what is left after Shutdown.
 	recorder := registry.NewRecorder(regStore, recorderSize, recorderFlush)
 	go recorder.Run(context.WithoutCancel(ctx))
-	m.Gauge("sigil_usage_events_dropped", "AUTHENTICATE events dropped because the recorder's buffer was full.", func() float64 {
-		return float64(recorder.Dropped())
-	})
-	m.Gauge("sigil_usage_events_lost", "AUTHENTICATE events that could not be written to the store.", func() float64 {
-		return float64(recorder.Lost())
-	})
+	observeAudit(m, recorder)
 	go runJanitor(ctx, regSvc, cfg.Registry.JanitorInterval, log)
 
-	api := httpapi.New(httpapi.Config{
+	gate, err := policy.New(cfg.Gateway.Policy())
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	cloudPublisher, err := newCloud(cfg.Cloud)
+	if err != nil {
+		return err
+	}
+	apiCfg := httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
@@ -160,7 +166,15 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
-	})
+		ViewURLTemplate: cfg.View.URLTemplate,
+		Cloud:           cloudPublisher,
+		OpenAPI:         openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
+		Policy: gate,
+	}
+	if cfg.Mode == "dev" {
+		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript
+	}
+	api := httpapi.New(apiCfg)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -179,6 +193,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	printBanner(out, banner{
 		base: base, store: storeDesc, issuer: cfg.Issuer, active: ring.Active(), devKey: devKey,
 		adminSecret: adminSecret, generatedAdmin: generatedAdmin,
+		dev: cfg.Mode == "dev", adminSecretFile: cfg.AdminSecretFile, cloud: cfg.Cloud.URL, cloudClient: cfg.Cloud.ClientID,
 	})
 
 	hup := make(chan os.Signal, 1)
@@ -279,6 +294,7 @@ type revoker interface {
 func startRevocation(ctx context.Context, cfg config.Config, st store, log *slog.Logger, m *metrics.Metrics) (revoker, []httpapi.Check, error) {
 	sync, shared := st.(revocation.SyncStore)
 	if !shared || cfg.Revocation.Mode == "direct" {
+		observeDirectRevocation(m, st)
 		return revocation.NewService(st, cfg.Tokens.Leeway, nil), []httpapi.Check{{Name: "store", Fn: st.Ping}}, nil
 	}
 	rep := revocation.NewReplica(revocation.ReplicaConfig{
@@ -382,4 +398,13 @@ type redisLogger struct{ log *slog.Logger }
 
 func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 	l.log.WarnContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
+}
+
+// verifierLeeway maps tokens.leeway to token.VerifierConfig, where zero
+// means the default: a configured 0 means no leeway at all.
+func verifierLeeway(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -11,7 +11,11 @@ import (
 )
 
 func newTokenCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Inspect tokens"}
+	cmd := &cobra.Command{
+		Use:     "token",
+		Short:   "Mint, verify, revoke and inspect tokens",
+		Example: "  sigil token mint --dashboard sales --expiry 15m\n  sigil token verify - --jwks http://127.0.0.1:8080/.well-known/jwks.json",
+	}
 	decode := &cobra.Command{
 		Use:     "decode <jwt>",
 		Short:   "Print a token's header and claims WITHOUT verifying it",
@@ -38,6 +42,6 @@ func newTokenCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(decode)
+	cmd.AddCommand(decode, newTokenMintCmd(), newTokenVerifyCmd(), newTokenRevokeCmd())
 	return cmd
 }

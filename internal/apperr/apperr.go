@@ -14,6 +14,7 @@ const (
 	CodeUnauthorized      = "unauthorized"       // 401 (client authentication)
 	CodeForbidden         = "forbidden"          // 403
 	CodeInsufficientScope = "insufficient_scope" // 403
+	CodeReadOnly          = "read_only"          // 403, a read-only token used with a writing method
 	CodeNotFound          = "not_found"          // 404
 	CodeMethodNotAllowed  = "method_not_allowed" // 405
 	CodeConflict          = "conflict"           // 409
@@ -21,6 +22,7 @@ const (
 	CodeUnsupportedMedia  = "unsupported_media"  // 415
 	CodeRateLimited       = "rate_limited"       // 429
 	CodeUnavailable       = "unavailable"        // 503
+	CodeUpstream          = "upstream_error"     // 502, a deployment this one relies on (the cloud) refused or failed
 	CodeInternal          = "internal"           // 500
 )
 

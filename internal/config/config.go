@@ -45,7 +45,23 @@ type Config struct {
 	Log        Log        `yaml:"log" envPrefix:"LOG_"`
 	Registry   Registry   `yaml:"registry" envPrefix:"REGISTRY_"`
 	Auth       Auth       `yaml:"auth" envPrefix:"AUTH_"`
+	View       View       `yaml:"view" envPrefix:"VIEW_"`
+	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
+	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
 }
+
+// View configures GET /view/{token}, the iframe entry of report tokens.
+type View struct {
+	// URLTemplate is where a live report token is redirected, with
+	// {reportId} and {token} filled in, e.g.
+	// https://viewer.example.com/reports/{reportId}?token={token}; empty
+	// turns the route off.
+	URLTemplate string `yaml:"url_template" env:"URL_TEMPLATE"`
+}
+
+// redisSchemes are the redis.url schemes: one node, Cluster (seed list) and
+// Sentinel, each plain or TLS (internal/store/redis.NewClient).
+var redisSchemes = []string{"redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"}
 
 // Redis configures the production store. An empty URL selects the memory store.
 type Redis struct {
@@ -93,6 +109,10 @@ type HTTP struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
 	// StoreTimeout bounds every store call a request makes.
 	StoreTimeout time.Duration `yaml:"store_timeout" env:"STORE_TIMEOUT"`
+	// CORSAllowedOrigins are the browser origins (scheme://host[:port])
+	// allowed to call the token, refresh, invalidate and verify endpoints
+	// cross-origin; empty allows none. Env: comma-separated.
+	CORSAllowedOrigins []string `yaml:"cors_allowed_origins" env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
 }
 
 // Registry configures registered tokens (report, app-view and API tokens).
@@ -151,6 +171,7 @@ func Default() Config {
 		Log:      Log{Level: "info"},
 		Registry: Registry{JanitorInterval: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
+		Cloud:    Cloud{Timeout: time.Second},
 	}
 }
 
@@ -221,6 +242,7 @@ func (c *Config) resolveSecrets() error {
 		read("admin_secret_file", c.AdminSecretFile, &c.AdminSecret),
 		read("pepper_file", c.PepperFile, &c.Pepper),
 		c.readRevealKey(),
+		c.readCloudSecret(),
 	)
 }
 
@@ -272,8 +294,8 @@ func (c Config) Validate() error {
 		bad("audience", "must not be empty")
 	}
 	if c.Redis.URL != "" {
-		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			bad("redis.url", "must be a redis:// or rediss:// URL")
+		if u, err := url.Parse(c.Redis.URL); err != nil || !slices.Contains(redisSchemes, u.Scheme) {
+			bad("redis.url", "must be a redis://, rediss://, redis+cluster://, rediss+cluster://, redis+sentinel:// or rediss+sentinel:// URL")
 		}
 		if c.Pepper == "" {
 			bad("pepper", "required with redis.url: client secrets must verify after a restart")
@@ -327,6 +349,11 @@ func (c Config) Validate() error {
 			bad(d.key, "must be positive")
 		}
 	}
+	for _, o := range c.HTTP.CORSAllowedOrigins {
+		if !validOrigin(o) {
+			bad("http.cors_allowed_origins", "%q is not an origin such as https://app.example.com", o)
+		}
+	}
 	if c.Registry.RevealTokens && c.Registry.RevealKeyFile == "" {
 		bad("registry.reveal_key_file", "required when registry.reveal_tokens is true")
 	}
@@ -348,6 +375,16 @@ func (c Config) Validate() error {
 	if c.Auth.Window < time.Second {
 		bad("auth.window", "must be at least 1s")
 	}
+	if t := c.View.URLTemplate; t != "" {
+		probe := strings.NewReplacer("{reportId}", "r", "{token}", "t").Replace(t)
+		if u, err := url.Parse(probe); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("view.url_template", "must be an absolute http(s) URL with {reportId} and/or {token}, got %q", t)
+		} else if !strings.Contains(t, "{token}") && !strings.Contains(t, "{reportId}") {
+			bad("view.url_template", "must contain {reportId} or {token}")
+		}
+	}
+	c.Gateway.validate(bad)
+	c.validateCloud(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -360,6 +397,15 @@ func (c Config) Validate() error {
 var scopePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$`)
 
 // envName is the environment variable that overrides key.
+// validOrigin accepts a browser origin: http or https, a host, an optional
+// port, and nothing else (no path, query, fragment or user info).
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery &&
+		o == u.Scheme+"://"+u.Host
+}
+
 func envName(key string) string {
 	return "SIGIL_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key))
 }

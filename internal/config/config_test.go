@@ -42,6 +42,18 @@ func TestLoad_OK(t *testing.T) {
 		require.Equal(t, 10*time.Second, cfg.Tokens.Leeway)
 		require.Equal(t, "admin-secret-long-enough", cfg.AdminSecret)
 	})
+	t.Run("RedisTopologies", func(t *testing.T) {
+		for _, u := range []string{
+			"redis+cluster://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002",
+			"rediss+cluster://h1:7000,h2:7000",
+			"redis+sentinel://s1:26379,s2:26379/0?master=mymaster",
+			"rediss+sentinel://s1:26379?master_name=mymaster",
+		} {
+			cfg, err := config.Load("", []string{"SIGIL_REDIS_URL=" + u, "SIGIL_PEPPER=0123456789abcdef0123456789abcdef"})
+			require.NoError(t, err, u)
+			require.Equal(t, u, cfg.Redis.URL)
+		}
+	})
 	t.Run("SecretFromFile", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "admin")
 		require.NoError(t, os.WriteFile(path, []byte("admin-secret-from-file\n"), 0o600))
@@ -116,6 +128,7 @@ func TestLoad_Err(t *testing.T) {
 		{name: "BadIssuer", env: []string{"SIGIL_ISSUER=not a url"}, wantKey: "issuer"},
 		{name: "EmptyAudience", env: []string{"SIGIL_AUDIENCE= "}, wantKey: "audience"},
 		{name: "BadRedisScheme", env: []string{"SIGIL_REDIS_URL=http://x", "SIGIL_PEPPER=0123456789abcdef0123456789abcdef"}, wantKey: "redis.url"},
+		{name: "BadRedisSchemeUnix", env: []string{"SIGIL_REDIS_URL=unix:///tmp/redis.sock", "SIGIL_PEPPER=0123456789abcdef0123456789abcdef"}, wantKey: "redis.url"},
 		{name: "RedisWithoutPepper", env: []string{"SIGIL_REDIS_URL=redis://127.0.0.1:6379"}, wantKey: "pepper"},
 		{name: "ShortAdminSecret", env: []string{"SIGIL_ADMIN_SECRET=short"}, wantKey: "admin_secret"},
 		{name: "LeewayTooBig", env: []string{"SIGIL_TOKENS_LEEWAY=6m"}, wantKey: "tokens.leeway"},

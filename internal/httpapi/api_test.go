@@ -544,10 +544,10 @@ func TestServer_VerifyTokenSources(t *testing.T) {
 			return "/api/v1/verify?token=" + tok, nil
 		}},
 		{name: "OKXForwardedURI", status: 200, build: func(tok string) (string, []string) {
-			return "/api/v1/verify", []string{"X-Forwarded-Uri", "/dash?token=" + tok, "X-Forwarded-Method", "GET"}
+			return "/api/v1/verify", []string{"X-Forwarded-Uri", "/dashboards/sales?token=" + tok, "X-Forwarded-Method", "GET"}
 		}},
 		{name: "OKXOriginalURI", status: 200, build: func(tok string) (string, []string) {
-			return "/api/v1/verify", []string{"X-Original-URI", "/dash?lang=de&token=" + tok, "X-Original-Method", "GET"}
+			return "/api/v1/verify", []string{"X-Original-URI", "/dashboards/sales/w?lang=de&token=" + tok, "X-Original-Method", "GET"}
 		}},
 		{name: "OKHead", method: http.MethodHead, status: 200, build: func(tok string) (string, []string) {
 			return "/api/v1/verify", []string{"Authorization", "Bearer " + tok}

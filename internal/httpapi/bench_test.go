@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,11 +21,11 @@ import (
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
-// BenchmarkVerifyEndpoint serves GET /api/v1/verify in-process with the
-// production middleware stack (request id, JSON access log at info, metrics,
-// body limit, timeouts), a warm verified-token cache and an in-process
-// denylist, beside a bare Echo handler: the ratio is what sigil's HTTP layer
-// costs on the hot path before any network.
+// BenchmarkVerifyEndpoint serves GET /api/v1/verify and POST /api/v1/token
+// in-process with the production middleware stack (request id, JSON log at
+// info, metrics, body limit, timeouts), a warm verified-token cache and an
+// in-process denylist, beside a bare Echo handler and bare signing: the
+// ratios are what sigil's HTTP layer costs before any network.
 func BenchmarkVerifyEndpoint(b *testing.B) {
 	signer, err := keys.Generate(keys.EdDSA)
 	require.NoError(b, err)
@@ -37,9 +38,13 @@ func BenchmarkVerifyEndpoint(b *testing.B) {
 	iss := token.NewIssuer(token.IssuerConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring})
 	ver := token.NewVerifier(token.VerifierConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring, Revocation: rev, CacheSize: 1000})
 	m := metrics.New()
+	clientSvc := clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("0123456789abcdef0123456789abcdef"),
+		CacheTTL: 10 * time.Second, StaleTTL: time.Minute})
+	_, secret, err := clientSvc.Create(b.Context(), clients.NewClient{ID: "sales", Resources: []string{"dashboard:sales"}})
+	require.NoError(b, err)
 	api := httpapi.New(httpapi.Config{
 		Issuer: "https://sigil.test", Minter: iss, Verifier: ver, Revoker: rev, Keys: ring,
-		Clients:  clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("0123456789abcdef0123456789abcdef")}),
+		Clients:  clientSvc,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Observer: m, MetricsHandler: m.Handler(),
 		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
@@ -76,6 +81,30 @@ func BenchmarkVerifyEndpoint(b *testing.B) {
 		for b.Loop() {
 			w := httptest.NewRecorder()
 			noop.ServeHTTP(w, noopReq)
+		}
+	})
+	// Minting: the whole endpoint (JSON decode and validation, client
+	// authentication from the client cache, signing, JSON answer) beside
+	// the signing alone.
+	mintBody := `{"dashboardId":"sales","dashboardSecret":"` + secret + `","sub":"user-42","params":{"locale":"de-DE","currency":"EUR"}}`
+	b.Run("sigil-mint", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r := httptest.NewRequest(http.MethodPost, "/api/v1/token", strings.NewReader(mintBody))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			api.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatal(w.Code, w.Body.String())
+			}
+		}
+	})
+	b.Run("raw-mint-sign-only", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := iss.Mint(c, time.Hour); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -33,6 +34,7 @@ var statusByCode = map[string]int{
 	apperr.CodeUnauthorized:      http.StatusUnauthorized,
 	apperr.CodeForbidden:         http.StatusForbidden,
 	apperr.CodeInsufficientScope: http.StatusForbidden,
+	apperr.CodeReadOnly:          http.StatusForbidden,
 	apperr.CodeNotFound:          http.StatusNotFound,
 	apperr.CodeMethodNotAllowed:  http.StatusMethodNotAllowed,
 	apperr.CodeConflict:          http.StatusConflict,
@@ -40,6 +42,7 @@ var statusByCode = map[string]int{
 	apperr.CodeUnsupportedMedia:  http.StatusUnsupportedMediaType,
 	apperr.CodeRateLimited:       http.StatusTooManyRequests,
 	apperr.CodeUnavailable:       http.StatusServiceUnavailable,
+	apperr.CodeUpstream:          http.StatusBadGateway,
 	apperr.CodeInternal:          http.StatusInternalServerError,
 }
 
@@ -61,6 +64,9 @@ var tokenMessages = map[string]string{
 func toAppError(err error) *apperr.Error {
 	if e, ok := apperr.As(err); ok {
 		return e
+	}
+	if d, ok := policy.IsDenied(err); ok {
+		return policyError(d)
 	}
 	if errors.Is(err, token.ErrInvalidToken) {
 		msg, ok := tokenMessages[token.Reason(err)]
@@ -112,6 +118,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="sigil", error="invalid_token", error_description=%q`, e.Message))
 	case apperr.CodeTokenRequired:
 		h.Set("WWW-Authenticate", `Bearer realm="sigil"`)
+	case apperr.CodeInsufficientScope:
+		if d, ok := policy.IsDenied(err); ok {
+			h.Set("WWW-Authenticate", insufficientScopeChallenge(d.Scope))
+		}
 	case apperr.CodeUnauthorized:
 		h.Set("WWW-Authenticate", `Basic realm="sigil"`)
 	case apperr.CodeUnavailable, apperr.CodeRateLimited:

@@ -70,6 +70,7 @@ func (s *Server) registryRoutes() {
 	e.POST("/api/tokens/:id/_generate", s.generateToken, auth)
 	e.GET("/api/tokens/:id/logs", s.tokenLogs, auth)
 	e.GET("/api/reports/:id/tokens", s.reportTokens, auth)
+	e.POST("/api/reports/:id/_cloud-publish", s.cloudPublish, auth)
 	e.GET("/api/apps/:id/tokens", s.appTokens, auth)
 	e.PUT("/api/owners/:owner/roles/"+registry.RoleAPITokens, s.grantRole, auth, admin)
 	e.DELETE("/api/owners/:owner/roles/"+registry.RoleAPITokens, s.withdrawRole, auth, admin)
@@ -330,6 +331,9 @@ func (s *Server) createToken(c echo.Context) error {
 	if err != nil {
 		return registryError(err)
 	}
+	if jwt != "" {
+		s.cfg.Observer.Minted(r.Type)
+	}
 	noStore(c)
 	v := generatedView(r, jwt)
 	c.Response().Header().Set(echo.HeaderLocation, v.Links.Self.Href)
@@ -396,7 +400,12 @@ func (s *Server) deleteToken(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Registry.Delete(c.Request().Context(), registryCaller(c), id); err != nil {
+	err = s.cfg.Registry.Delete(c.Request().Context(), registryCaller(c), id)
+	if err != nil && s.cfg.Cloud != nil && isNotFound(err) && couldBeCloudID(id) {
+		// Not a local record: maybe a token this deployment published.
+		err = s.deleteCloudToken(c, id)
+	}
+	if err != nil {
 		return registryError(err)
 	}
 	noStore(c)
@@ -414,6 +423,7 @@ func (s *Server) generateToken(c echo.Context) error {
 	if err != nil {
 		return registryError(err)
 	}
+	s.cfg.Observer.Minted(r.Type)
 	noStore(c)
 	return c.JSON(http.StatusOK, generatedView(r, jwt))
 }
@@ -453,8 +463,10 @@ func (s *Server) cleanupTokens(c echo.Context) error {
 	return c.JSON(http.StatusOK, cleanupView{Removed: n})
 }
 
-// reportTokens answers GET /api/reports/{id}/tokens. Only local tokens are
-// listed (no cloud deployment is configured), so warning is always null.
+// reportTokens answers GET /api/reports/{id}/tokens: the local tokens and,
+// with a cloud deployment configured, its published tokens (cloud: true),
+// read at the same time. If the cloud fails or does not answer within its
+// timeout, the local tokens come back with a warning, still 200.
 func (s *Server) reportTokens(c echo.Context) error {
 	id, err := pathParam(c, "id")
 	if err != nil {
@@ -463,12 +475,23 @@ func (s *Server) reportTokens(c echo.Context) error {
 	if _, err := queryParams(c); err != nil {
 		return err
 	}
-	rs, err := s.cfg.Registry.ListForReport(c.Request().Context(), registryCaller(c), id)
+	type cloudResult struct {
+		views   []tokenView
+		warning *listWarning
+	}
+	ctx, reqID, allowed := c.Request().Context(), requestID(c), s.allowsReport(c, id)
+	cloudc := make(chan cloudResult, 1)
+	go func() {
+		v, w := s.cloudReportTokens(ctx, reqID, allowed, id)
+		cloudc <- cloudResult{v, w}
+	}()
+	rs, err := s.cfg.Registry.ListForReport(ctx, registryCaller(c), id)
+	cr := <-cloudc
 	if err != nil {
 		return registryError(err)
 	}
 	noStore(c)
-	return c.JSON(http.StatusOK, reportTokensView{Tokens: s.readViews(c, rs)})
+	return c.JSON(http.StatusOK, reportTokensView{Tokens: append(s.readViews(c, rs), cr.views...), Warning: cr.warning})
 }
 
 // appTokens answers GET /api/apps/{id}/tokens in Informer's HAL shape.

@@ -2,8 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -139,6 +143,32 @@ type Config struct {
 	AuthFailures    FailureCounter
 	AuthMaxFailures int
 	AuthWindow      time.Duration
+
+	// OpenAPI is the API's OpenAPI document (JSON), served at /openapi.json;
+	// nil leaves the route out.
+	OpenAPI []byte
+	// SDKScript is the browser ES module served at /sdk/sigil-embed.js;
+	// DemoPage and DemoScript are the demo page (dev mode only) served at
+	// /demo/ and /demo/demo.js. nil leaves a route out.
+	SDKScript  []byte
+	DemoPage   []byte
+	DemoScript []byte
+	// CORSOrigins are the browser origins allowed to call the token,
+	// refresh, invalidate and verify endpoints cross-origin; empty allows none.
+	CORSOrigins []string
+
+	// ViewURLTemplate is the viewer URL that GET /view/{token} redirects a
+	// live report token to, with {reportId} and {token} filled in
+	// (view.url_template); empty leaves the route out.
+	ViewURLTemplate string
+	// Policy is step 6 of verification (DESIGN §4): what a verified token
+	// may do with the method and URI a gateway forwards to /api/v1/verify.
+	// Nil means the built-in rules (policy.New with an empty policy.Config).
+	Policy Policy
+
+	// Cloud is the cloud deployment reports are published to (cloud.url);
+	// nil answers 404 to publishing and lists local report tokens only.
+	Cloud Cloud
 }
 
 // Server is sigil's HTTP API.
@@ -172,12 +202,15 @@ func New(cfg Config) *Server {
 	if cfg.AuthWindow <= 0 {
 		cfg.AuthWindow = time.Minute
 	}
+	if cfg.Policy == nil {
+		cfg.Policy = defaultPolicy()
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimiter(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}),
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID, Generator: newRequestIDs()}),
 		s.logRequests,
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			// The stack goes to our structured log, never to the client.
@@ -190,6 +223,9 @@ func New(cfg Config) *Server {
 		s.limitBody,
 		s.boundTime,
 	)
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(corsMiddleware(cfg.CORSOrigins))
+	}
 	s.routes()
 	return s
 }
@@ -227,6 +263,11 @@ func (s *Server) routes() {
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
 	}
+	s.browserRoutes()
+	if s.cfg.ViewURLTemplate != "" {
+		e.GET("/view/:token", s.view)
+		e.HEAD("/view/:token", s.view)
+	}
 }
 
 // logRequests logs one line per request: the route template, never the raw
@@ -238,12 +279,23 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.cfg.Observer.Request(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
-		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+		status := c.Response().Status
+		s.cfg.Observer.Request(c.Path(), c.Request().Method, status, time.Since(start))
+		// Answered requests are logged at debug: on the verify hot path one
+		// log line per request costs more than the verification itself.
+		// Refusals and failures stay visible at info.
+		level := slog.LevelDebug
+		if status >= http.StatusBadRequest {
+			level = slog.LevelInfo
+		}
+		if !s.log.Enabled(c.Request().Context(), level) {
+			return nil
+		}
+		s.log.LogAttrs(c.Request().Context(), level, "request",
 			slog.String("request_id", requestID(c)),
 			slog.String("method", c.Request().Method),
 			slog.String("route", c.Path()),
-			slog.Int("status", c.Response().Status),
+			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 		return nil
 	}
@@ -280,4 +332,17 @@ func requestID(c echo.Context) string {
 func noStore(c echo.Context) {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")
+}
+
+// newRequestIDs returns a generator of request ids: a random per-process
+// prefix and a counter. They correlate log lines and answers; they need to
+// be unique, not unguessable, and a counter costs nothing on the hot path.
+func newRequestIDs() func() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	prefix := base64.RawURLEncoding.EncodeToString(b[:]) + "-"
+	var n atomic.Uint64
+	return func() string {
+		return prefix + strconv.FormatUint(n.Add(1), 36)
+	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,37 +42,124 @@ func (s *Server) verify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
-	s.cfg.Observer.Verified(token.Reason(err))
+	fwd, gated, err := forwardedRequest(c.Request())
 	if err != nil {
+		return err
+	}
+	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	if err != nil {
+		s.cfg.Observer.Verified(token.Reason(err))
 		s.recordRejected(c, raw, err, nil)
 		return err
 	}
+	if gated {
+		if err := s.applyPolicy(claims, fwd, raw); err != nil {
+			s.cfg.Observer.Verified(ReasonPolicy)
+			return err
+		}
+	}
+	s.cfg.Observer.Verified(token.Reason(nil))
 	s.recordUse(claims)
-	noStore(c)
+	// The hot path of every gateway: headers go straight into the map under
+	// their canonical names, and the body is appended by hand rather than
+	// through encoding/json's reflection.
 	h := c.Response().Header()
+	h["Cache-Control"] = noStoreValue
 	if claims.Subject != "" {
-		h.Set(HeaderSubject, claims.Subject)
+		h[HeaderSubject] = []string{claims.Subject}
 	}
-	h.Set(HeaderKind, claims.Kind)
+	resource := claims.Resource()
+	h[HeaderKind] = []string{claims.Kind}
 	if claims.Scope != "" {
-		h.Set(HeaderScope, claims.Scope)
+		h[HeaderScope] = []string{claims.Scope}
 	}
-	h.Set(HeaderResource, claims.Resource())
+	h[HeaderResource] = []string{resource}
 	if len(claims.Params) > 0 {
-		h.Set(HeaderParams, encodeHeaderJSON(claims.Params))
+		h[HeaderParams] = []string{encodeHeaderJSON(claims.Params)}
 	}
 	if len(claims.SecurityPolicies) > 0 {
-		h.Set(HeaderPolicies, encodeHeaderJSON(claims.SecurityPolicies))
+		h[HeaderPolicies] = []string{encodeHeaderJSON(claims.SecurityPolicies)}
 	}
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
 	}
-	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: claims.Resource()}
+	var exp int64
 	if claims.ExpiresAt != nil {
-		resp.Exp = claims.ExpiresAt.Unix()
+		exp = claims.ExpiresAt.Unix()
 	}
-	return c.JSON(http.StatusOK, resp)
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, appendVerifyBody(make([]byte, 0, 160), claims.Subject, claims.Kind, claims.Scope, resource, exp))
+}
+
+// noStoreValue is shared by every answer: net/http only reads it.
+var noStoreValue = []string{"no-store"}
+
+// appendVerifyBody appends the JSON of a verify 200, the same document
+// encoding/json would write for verifyResponse (which the tests check).
+func appendVerifyBody(b []byte, sub, kind, scope, resource string, exp int64) []byte {
+	b = append(b, `{"active":true`...)
+	if sub != "" {
+		b = appendJSONString(append(b, `,"sub":`...), sub)
+	}
+	b = appendJSONString(append(b, `,"tt":`...), kind)
+	if scope != "" {
+		b = appendJSONString(append(b, `,"scope":`...), scope)
+	}
+	b = appendJSONString(append(b, `,"resource":`...), resource)
+	if exp != 0 {
+		b = strconv.AppendInt(append(b, `,"exp":`...), exp, 10)
+	}
+	return append(b, '}', '\n')
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// does: quotes, backslashes, control characters, <, >, &, U+2028 and
+// U+2029 escaped, invalid UTF-8 replaced by \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		ch := s[i]
+		if ch < utf8.RuneSelf {
+			if ch >= 0x20 && ch != '"' && ch != '\\' && ch != '<' && ch != '>' && ch != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch ch {
+			case '"', '\\':
+				b = append(b, '\\', ch)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[ch>>4], hex[ch&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(append(b, s[start:]...), '"')
 }
 
 // recordUse hands a successful use of a registered token (one with a tid)

@@ -32,7 +32,7 @@ func New() *Metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
 		verify: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "sigil_verify_total", Help: "Token verifications by outcome (ok, expired, revoked, signature, …, unavailable).",
+			Name: "sigil_verify_total", Help: "Token verifications by outcome (ok, expired, revoked, signature, …, unavailable; policy: a valid token refused by the forward-auth policy).",
 		}, []string{"reason"}),
 		minted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sigil_tokens_minted_total", Help: "Tokens minted by kind.",
@@ -40,8 +40,27 @@ func New() *Metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.verify, m.minted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every known outcome and kind is exported from the start, at 0, so that
+	// rate() and alerts work before the first occurrence.
+	for _, r := range VerifyReasons {
+		m.verify.WithLabelValues(r)
+	}
+	for _, k := range TokenKinds {
+		m.minted.WithLabelValues(k)
+	}
 	return m
 }
+
+// VerifyReasons are the outcomes sigil_verify_total starts with: token.Reason
+// labels, "policy" (a valid token refused by the forward-auth policy) and
+// "unavailable" (the revocation state could not be read).
+var VerifyReasons = []string{
+	"ok", "malformed", "header", "unknown_key", "signature", "expired", "not_yet_valid",
+	"issuer", "audience", "claims", "revoked", "invalid", "policy", "unavailable",
+}
+
+// TokenKinds are the kinds sigil_tokens_minted_total starts with.
+var TokenKinds = []string{"embed", "report", "app-view", "api"}
 
 // Request records one served request.
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
@@ -58,6 +77,12 @@ func (m *Metrics) Minted(kind string) { m.minted.WithLabelValues(kind).Inc() }
 // Gauge registers a gauge read from fn at scrape time.
 func (m *Metrics) Gauge(name, help string, fn func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// CounterFunc registers a counter read from fn at scrape time; fn must
+// never decrease.
+func (m *Metrics) CounterFunc(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn))
 }
 
 // Handler serves the registry in the Prometheus text format.

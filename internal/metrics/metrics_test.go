@@ -22,6 +22,7 @@ func TestMetrics_Scrape(t *testing.T) {
 	m.Verified("revoked")
 	m.Minted("embed")
 	m.Gauge("sigil_test_gauge", "test", func() float64 { return 42 })
+	m.CounterFunc("sigil_test_total", "test", func() float64 { return 7 })
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -62,5 +63,16 @@ func TestMetrics_Scrape(t *testing.T) {
 	require.Equal(t, 2.0, value("sigil_http_request_duration_seconds", map[string]string{"route": "/api/v1/verify"}))
 	require.Equal(t, 1.0, value("sigil_tokens_minted_total", map[string]string{"kind": "embed"}))
 	require.Equal(t, 42.0, value("sigil_test_gauge", nil))
+	require.Equal(t, 7.0, value("sigil_test_total", nil))
+	require.Equal(t, "COUNTER", families["sigil_test_total"].GetType().String())
+	// Known outcomes and kinds are there from the start, at 0.
+	for _, r := range metrics.VerifyReasons {
+		want := map[string]float64{"ok": 1, "revoked": 2}[r]
+		require.Equal(t, want, value("sigil_verify_total", map[string]string{"reason": r}), "reason %s", r)
+	}
+	require.Contains(t, metrics.VerifyReasons, "policy")
+	for _, k := range []string{"report", "app-view", "api"} {
+		require.Equal(t, 0.0, value("sigil_tokens_minted_total", map[string]string{"kind": k}), "kind %s", k)
+	}
 	require.Contains(t, families, "go_goroutines")
 }

@@ -152,7 +152,20 @@ func (c Caller) allows(resource string) bool {
 }
 
 // clock reads the clock once, in UTC, truncated to the second.
-func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+// clock keeps milliseconds: records created within one second still list
+// newest first.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// bindingField is the request field that binds a token of kind to a resource.
+func bindingField(kind string) string {
+	switch kind {
+	case token.KindReport:
+		return "reportId"
+	case token.KindAppView:
+		return "appId"
+	}
+	return "owner"
+}
 
 // errNotFound is what a caller gets for a missing record and for one it may
 // not see alike (404, never 403).
@@ -326,7 +339,10 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 		r.Name = r.Type + "-" + shortID(id)
 	}
 	if !caller.allows(r.Resource()) {
-		return Record{}, "", errNotFound(nil)
+		// The binding is the caller's own namespace, not someone's token:
+		// saying it is out of bounds reveals nothing and helps the caller.
+		return Record{}, "", &apperr.Error{Code: apperr.CodeForbidden, Field: bindingField(r.Type),
+			Message: "this client may not create tokens for " + r.Resource()}
 	}
 	if err := s.checkRole(ctx, r); err != nil {
 		return Record{}, "", err

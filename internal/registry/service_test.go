@@ -64,10 +64,10 @@ func TestService_Create_invalid(t *testing.T) {
 		{"ExpiresBoth", admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", ExpiresAt: &future, ExpiresIn: "7d"}, apperr.CodeInvalid, "expiresIn"},
 		{"NoOwnerNoCallerID", registry.Caller{Admin: true}, registry.CreateInput{Type: token.KindReport, ReportID: "r1"}, apperr.CodeInvalid, "owner"},
 		{"ReportIDTooLong", admin, registry.CreateInput{Type: token.KindReport, ReportID: strings.Repeat("r", registry.MaxIDLen+1)}, apperr.CodeInvalid, "reportId"},
-		{"NotAllowedReport", issuer("c1", "report:r2"), registry.CreateInput{Type: token.KindReport, ReportID: "r1"}, apperr.CodeNotFound, ""},
-		{"NotAllowedApp", issuer("c1", "report:r1"), registry.CreateInput{Type: token.KindAppView, AppID: "a1"}, apperr.CodeNotFound, ""},
-		{"NotAllowedAPI", issuer("c1", "api:bob"), registry.CreateInput{Type: token.KindAPI, Owner: "alice", Scopes: []string{"meta:read"}}, apperr.CodeNotFound, ""},
-		{"NilAllows", registry.Caller{ID: "c1"}, registry.CreateInput{Type: token.KindReport, ReportID: "r1"}, apperr.CodeNotFound, ""},
+		{"NotAllowedReport", issuer("c1", "report:r2"), registry.CreateInput{Type: token.KindReport, ReportID: "r1"}, apperr.CodeForbidden, "reportId"},
+		{"NotAllowedApp", issuer("c1", "report:r1"), registry.CreateInput{Type: token.KindAppView, AppID: "a1"}, apperr.CodeForbidden, "appId"},
+		{"NotAllowedAPI", issuer("c1", "api:bob"), registry.CreateInput{Type: token.KindAPI, Owner: "alice", Scopes: []string{"meta:read"}}, apperr.CodeForbidden, "owner"},
+		{"NilAllows", registry.Caller{ID: "c1"}, registry.CreateInput{Type: token.KindReport, ReportID: "r1"}, apperr.CodeForbidden, "reportId"},
 	}
 	for _, tt := range tests {
 		t.Run("Err"+tt.name, func(t *testing.T) {

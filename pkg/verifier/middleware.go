@@ -22,9 +22,11 @@ func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 // EchoContextKey is where the Echo middleware stores the *Claims (c.Get).
 const EchoContextKey = "sigil.claims"
 
-// Middleware is net/http middleware: requests without a valid bearer token
-// get 401 (503 if revocation could not be checked); others reach next with
-// the claims in their context (ClaimsFrom).
+// Middleware is net/http middleware: requests without a valid token
+// (Authorization: Bearer, else ?token=) get 401 (503 if revocation could
+// not be checked), and with Config.Policy a valid token used outside its
+// binding gets 403; others reach next with the claims in their context
+// (ClaimsFrom).
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, status, err := v.check(r)
@@ -54,19 +56,42 @@ func (v *Verifier) Echo() echo.MiddlewareFunc {
 }
 
 func (v *Verifier) check(r *http.Request) (*Claims, int, error) {
-	scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
+	raw := requestToken(r)
+	if raw == "" {
 		return nil, http.StatusUnauthorized, errMissing
 	}
-	claims, err := v.Verify(r.Context(), strings.TrimSpace(raw))
+	claims, err := v.Verify(r.Context(), raw)
 	switch {
 	case err == nil:
-		return claims, http.StatusOK, nil
 	case errors.Is(err, ErrInvalidToken):
 		return nil, http.StatusUnauthorized, err
 	default:
 		return nil, http.StatusServiceUnavailable, err
 	}
+	if v.policy != nil {
+		uri := r.RequestURI
+		if uri == "" {
+			uri = r.URL.RequestURI()
+		}
+		if err := v.Authorize(claims, r.Method, uri, raw); err != nil {
+			return nil, http.StatusForbidden, err
+		}
+	}
+	return claims, http.StatusOK, nil
+}
+
+// requestToken is the Bearer token, else the ?token= query parameter (as
+// sigil's forward-auth reads it: report links carry their token in the URL).
+func requestToken(r *http.Request) string {
+	if scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		if raw = strings.TrimSpace(raw); raw != "" {
+			return raw
+		}
+	}
+	if r.URL == nil || !strings.Contains(r.URL.RawQuery, "token=") {
+		return ""
+	}
+	return r.URL.Query().Get("token")
 }
 
 var errMissing = errors.New("missing bearer token")
@@ -78,9 +103,15 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	code, msg := "invalid_token", "the token is invalid ("+Reason(err)+")"
+	var denied *Denied
 	switch {
+	case errors.As(err, &denied):
+		code, msg = denied.Code, denied.Message
+		if denied.Code == "insufficient_scope" {
+			h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, denied.Scope))
+		}
 	case errors.Is(err, errMissing):
-		code, msg = "token_required", "an Authorization: Bearer token is required"
+		code, msg = "token_required", "a token is required: Authorization: Bearer, or ?token="
 		h.Set("WWW-Authenticate", `Bearer realm="sigil"`)
 	case status == http.StatusServiceUnavailable:
 		code, msg = "unavailable", "revocation could not be checked, retry later"

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -34,10 +35,19 @@ type Config struct {
 	Issuer, Audience string
 	// Leeway tolerated on exp/nbf/iat; default 30s, at most 5m.
 	Leeway time.Duration
-	// Revocation, when set, is consulted for every token. Without it the
-	// verifier cannot see logouts and revocations: use it only where tokens
-	// are short-lived enough for that.
+	// Revocation, when set, is consulted for every token. Without it (and
+	// without Redis) the verifier cannot see logouts and revocations: use it
+	// only where tokens are short-lived enough for that.
 	Revocation Revocation
+	// Redis, when its Client is set (and Revocation is not), checks sigil's
+	// denylist and cutoffs through an in-memory replica of sigil's Redis;
+	// call Close to stop it.
+	Redis RedisConfig
+	// Policy, when set, makes the middleware apply sigil's forward-auth
+	// policy (per-kind paths and methods, API scopes) to each request's own
+	// method and URI, as GET /api/v1/verify does with the forwarded ones.
+	// Use the same values as sigil's gateway.* configuration.
+	Policy *PolicyConfig
 	// HTTPClient fetches the JWKS; default a client with a 5s timeout.
 	HTTPClient *http.Client
 	// RefetchInterval is the least time between two JWKS fetches triggered by
@@ -51,6 +61,8 @@ type Config struct {
 type Verifier struct {
 	pipeline *token.Verifier
 	keys     *jwksKeys
+	policy   *policy.Policy
+	stop     func()
 }
 
 // New fetches the JWKS once (an error if that fails) and returns a Verifier.
@@ -67,21 +79,39 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Revocation == nil {
-		cfg.Revocation = noRevocation{}
+	var pol *policy.Policy
+	if cfg.Policy != nil {
+		p, err := policy.New(*cfg.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("verifier: policy: %w", err)
+		}
+		pol = p
 	}
 	ks := &jwksKeys{url: cfg.JWKSURL, client: cfg.HTTPClient, interval: cfg.RefetchInterval, now: cfg.Now}
 	if err := ks.fetch(ctx); err != nil {
 		return nil, err
 	}
-	return &Verifier{
-		keys: ks,
-		pipeline: token.NewVerifier(token.VerifierConfig{
-			Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ks,
-			Revocation: cfg.Revocation, Leeway: cfg.Leeway, Now: cfg.Now,
-		}),
-	}, nil
+	v := &Verifier{keys: ks, policy: pol, stop: func() {}}
+	switch {
+	case cfg.Revocation != nil:
+	case cfg.Redis.Client != nil:
+		leeway := cfg.Leeway
+		if leeway == 0 {
+			leeway = token.DefaultLeeway
+		}
+		cfg.Revocation, v.stop = startReplica(ctx, cfg.Redis, leeway, cfg.Now)
+	default:
+		cfg.Revocation = noRevocation{}
+	}
+	v.pipeline = token.NewVerifier(token.VerifierConfig{
+		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ks,
+		Revocation: cfg.Revocation, Leeway: cfg.Leeway, Now: cfg.Now,
+	})
+	return v, nil
 }
+
+// Close stops the Redis replica, if any. The Verifier must not be used after.
+func (v *Verifier) Close() { v.stop() }
 
 // Verify runs the full pipeline on raw. Errors match ErrInvalidToken when
 // the token is at fault; anything else is a revocation backend failure.

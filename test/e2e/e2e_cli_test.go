@@ -102,7 +102,9 @@ func TestE2E_CLI(t *testing.T) {
 }
 
 func TestE2E_LogsNoSecrets(t *testing.T) {
-	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret})
+	// At debug every request is logged (answered ones are debug lines), so
+	// every line that could leak is written.
+	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret, "SIGIL_LOG_LEVEL": "debug"})
 	secret := e2eCreateClient(t, inst.URL, e2eAdminSecret, "sales")
 	tok := e2eMint(t, inst.URL, "sales", secret)
 	e2eWantStatus(t, "verify (Bearer)", e2eVerify(t, inst.URL, tok), http.StatusOK)

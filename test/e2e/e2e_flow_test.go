@@ -149,6 +149,10 @@ func TestE2E_RedisDown(t *testing.T) {
 	revoked := e2eMint(t, inst.URL, "sales", secret) // revoked before the crash; Redis loses it
 	e2eWantStatus(t, "invalidate before the crash", e2eInvalidate(t, inst.URL, revoked).Status, http.StatusNoContent)
 
+	// Load runs through the crash and the outage (stopped before Redis is back).
+	load := e2eStartLoad(t, inst.URL, "sales", secret, 2)
+	load.WaitOps(t, "invalidate", http.StatusNoContent, 50)
+
 	srv.Kill()
 	killed := time.Now()
 	e2eEventually(t, 2*time.Second, `/readyz 200 "degraded"`, func() bool {
@@ -178,6 +182,23 @@ func TestE2E_RedisDown(t *testing.T) {
 		return e2eVerify(t, inst.URL, tok) == http.StatusServiceUnavailable
 	})
 
+	ops := load.Stop()
+	acked := e2eFilter(ops, "invalidate", http.StatusNoContent)
+	var downAcked, down503 int
+	for _, op := range e2eFilter(ops, "invalidate", -1) {
+		if op.Start.After(killed) {
+			switch op.Status {
+			case http.StatusNoContent:
+				downAcked++
+			case http.StatusServiceUnavailable:
+				down503++
+			}
+		}
+	}
+	if downAcked > 0 || down503 == 0 {
+		t.Fatalf("invalidate under load while Redis was down: %d × 204 (want none), %d × 503 (want some)", downAcked, down503)
+	}
+
 	srv.Restart(t)
 	delay := e2eEventually(t, 15*time.Second, `/readyz 200 "ready" after Redis restart`, func() bool {
 		r := e2eDo(t, http.MethodGet, inst.URL+"/readyz", "", nil)
@@ -198,6 +219,20 @@ func TestE2E_RedisDown(t *testing.T) {
 		return e2eVerify(t, fresh.URL, revoked) == http.StatusUnauthorized
 	})
 	e2eWantStatus(t, "new instance: token revoked after the restart", e2eVerify(t, fresh.URL, tok), http.StatusUnauthorized)
+
+	// Every revocation acknowledged (204) under load before the crash is
+	// honoured after it, by the instance that saw the outage and by the new one.
+	var honoured int
+	for _, op := range acked {
+		a, b := e2eVerify(t, inst.URL, op.Token), e2eVerify(t, fresh.URL, op.Token)
+		if a == http.StatusUnauthorized && b == http.StatusUnauthorized {
+			honoured++
+		} else {
+			t.Errorf("revocation acknowledged at %s not honoured after the outage: verify %d (instance) / %d (new instance)", op.End.Format(time.RFC3339Nano), a, b)
+		}
+	}
+	t.Logf("Redis killed under load: acknowledged %d revocations before the crash, honoured %d after it; while down: invalidate 204 × %d, 503 × %d; load: mint %s | verify %s | invalidate %s",
+		len(acked), honoured, downAcked, down503, e2eStatusCounts(ops, "mint"), e2eStatusCounts(ops, "verify"), e2eStatusCounts(ops, "invalidate"))
 
 	// The outage is logged as JSON like everything else (DESIGN §9),
 	// including go-redis's own connection-pool complaints.

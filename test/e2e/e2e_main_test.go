@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigil-dev/sigil/test/openapicheck"
 )
 
 const (
@@ -211,7 +213,10 @@ type e2eResponse struct {
 	Body   string
 }
 
-var e2eClient = &http.Client{Timeout: 10 * time.Second}
+// e2eClient checks every request it sends and every response it receives
+// against the OpenAPI document (a mismatch fails the call), so the
+// document cannot drift from the code.
+var e2eClient = &http.Client{Timeout: 10 * time.Second, Transport: openapicheck.MustNew().Transport(nil)}
 
 // e2eDo sends one request; body is sent as JSON when non-empty; hdr holds
 // extra headers ("Authorization" etc.).

@@ -33,6 +33,7 @@ type Option func(*config)
 
 type config struct {
 	args []string
+	conf string
 }
 
 // WithArgs appends command-line arguments to redis-server's defaults, for
@@ -49,6 +50,7 @@ type Server struct {
 	dir  string
 	port int
 	args []string
+	conf string // config file passed first, when set (sentinel)
 
 	mu   sync.Mutex
 	proc *process
@@ -76,7 +78,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{bin: bin, dir: tb.TempDir(), args: cfg.args}
+	s := &Server{bin: bin, dir: tb.TempDir(), args: cfg.args, conf: cfg.conf}
 	tb.Cleanup(func() {
 		if tb.Failed() {
 			if out := s.Output(); out != "" {
@@ -231,6 +233,9 @@ func (s *Server) launch() (*process, string, error) {
 		"--protected-mode", "no",
 	}
 	args = append(args, s.args...)
+	if s.conf != "" {
+		args = append([]string{s.conf}, args...)
+	}
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	out := &syncBuffer{}

@@ -32,8 +32,12 @@ const DefaultPrefix = "sigil:"
 //	<prefix>deny:<id>    string: the entry's expiry in Unix milliseconds, "0"
 //	                     for never; the key's TTL ends it at that expiry
 //	<prefix>cutoff:<key> string: the cutoff's time in Unix milliseconds; no TTL
+//	<prefix>epoch        string: the epoch (see Epoch); on a Redis Cluster
+//	                     <prefix>epoch:{0} .. <prefix>epoch:{63} instead, so
+//	                     that every master holds some
 //
-// Every command touches exactly one key, so a Cluster needs no hash tags.
+// Every command touches exactly one key, so a Cluster needs no hash tags;
+// pipelines are split by node, and SCAN runs on every master.
 // Keys hold ids only, never token text.
 type Store struct {
 	client goredis.UniversalClient
@@ -71,6 +75,10 @@ func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }
 func (s *Store) indexKey() string           { return s.prefix + "clients" }
 func (s *Store) denyKey(id string) string   { return s.prefix + "deny:" + id }
 func (s *Store) cutoffKey(k string) string  { return s.prefix + "cutoff:" + k }
+
+// cutoffIndexKey is the set of every cutoff key (their suffixes), so a full
+// reload reads the cutoffs without a second SCAN over the whole keyspace.
+func (s *Store) cutoffIndexKey() string { return s.prefix + "cutoffs" }
 
 // unavailable wraps a Redis failure of op so that errors.Is finds both
 // apperr.ErrStoreUnavailable (= revocation.ErrUnavailable) and the cause.
@@ -350,6 +358,11 @@ func (s *Store) SetCutoff(ctx context.Context, key string, at time.Time) error {
 		return fmt.Errorf("set cutoff %q: zero time", key)
 	}
 	ms := strconv.FormatInt(at.UnixMilli(), 10)
+	// Indexed first: an index member without a cutoff is skipped on reload,
+	// a cutoff missing from the index would not be loaded by new instances.
+	if err := s.client.SAdd(ctx, s.cutoffIndexKey(), key).Err(); err != nil {
+		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
+	}
 	if err := cutoffScript.Run(ctx, s.client, []string{s.cutoffKey(key)}, ms).Err(); err != nil {
 		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
 	}

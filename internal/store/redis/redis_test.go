@@ -103,7 +103,10 @@ func TestStore_keys(t *testing.T) {
 			keys, err := raw.Keys(ctx, "*").Result()
 			require.NoError(t, err)
 			p := tc.want
-			assert.ElementsMatch(t, []string{p + "client:c1", p + "clients", p + "deny:jti-1", p + "deny:tid-1", p + "cutoff:sub:alice"}, keys)
+			assert.ElementsMatch(t, []string{p + "client:c1", p + "clients", p + "deny:jti-1", p + "deny:tid-1", p + "cutoff:sub:alice", p + "cutoffs"}, keys)
+			members, err := raw.SMembers(ctx, p+"cutoffs").Result()
+			require.NoError(t, err)
+			assert.Equal(t, []string{"sub:alice"}, members, "the cutoff index names every cutoff")
 
 			v, err := raw.Get(ctx, p+"cutoff:sub:alice").Result()
 			require.NoError(t, err)
@@ -117,7 +120,7 @@ func TestStore_keys(t *testing.T) {
 			var c clients.Client
 			require.NoError(t, json.Unmarshal(b, &c))
 			assert.Equal(t, sample("c1"), c)
-			members, err := raw.SMembers(ctx, p+"clients").Result()
+			members, err = raw.SMembers(ctx, p+"clients").Result()
 			require.NoError(t, err)
 			assert.Equal(t, []string{"c1"}, members)
 

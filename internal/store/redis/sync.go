@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -54,29 +55,58 @@ func parseEvent(payload string) (revocation.Event, bool) {
 	return revocation.Event{}, false
 }
 
+// scanBatch is how many keys one SCAN step asks for and one read fetches.
+const scanBatch = 5000
+
 // scan walks every key matching prefix+"*" (SCAN on each master in a
-// cluster) and calls fn with batches of keys.
-func (s *Store) scan(ctx context.Context, match string, fn func(ctx context.Context, c goredis.Cmdable, keys []string) error) error {
+// cluster) and calls fn with batches of keys and their values (nil where a
+// key vanished since the SCAN). The SCAN of the next batch overlaps the
+// read of the current one. On a cluster fn runs on every master at once
+// (ForEachMaster), so callers serialise their callbacks.
+func (s *Store) scan(ctx context.Context, match string, fn func(keys []string, vals []any) error) error {
+	_, cluster := s.client.(*goredis.ClusterClient)
 	each := func(ctx context.Context, c *goredis.Client) error {
-		// Large batches: a million-entry denylist loads in few round trips.
-		it := c.Scan(ctx, 0, match, 5000).Iterator()
-		batch := make([]string, 0, 5000)
-		for it.Next(ctx) {
-			batch = append(batch, it.Val())
-			if len(batch) == cap(batch) {
-				if err := fn(ctx, c, batch); err != nil {
-					return err
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []string, 2)
+		scanErr := make(chan error, 1)
+		go func() {
+			defer close(batches)
+			it := c.Scan(ctx, 0, match, scanBatch).Iterator()
+			batch := make([]string, 0, scanBatch)
+			for it.Next(ctx) {
+				batch = append(batch, it.Val())
+				if len(batch) == scanBatch {
+					select {
+					case batches <- batch:
+					case <-ctx.Done():
+						scanErr <- ctx.Err()
+						return
+					}
+					batch = make([]string, 0, scanBatch)
 				}
-				batch = batch[:0]
+			}
+			if len(batch) > 0 {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+				}
+			}
+			scanErr <- it.Err()
+		}()
+		for keys := range batches {
+			vals, err := readValues(ctx, c, keys, !cluster)
+			if err == nil {
+				err = fn(keys, vals)
+			}
+			if err != nil {
+				cancel()
+				for range batches { // let the scanner finish
+				}
+				return err
 			}
 		}
-		if err := it.Err(); err != nil {
-			return err
-		}
-		if len(batch) > 0 {
-			return fn(ctx, c, batch)
-		}
-		return nil
+		return <-scanErr
 	}
 	switch c := s.client.(type) {
 	case *goredis.ClusterClient:
@@ -86,6 +116,25 @@ func (s *Store) scan(ctx context.Context, match string, fn func(ctx context.Cont
 	default:
 		return fmt.Errorf("scan: unsupported client %T", s.client)
 	}
+}
+
+// readValues reads keys' values: one MGET where the keys may share a
+// command, else (a cluster master holds many slots) one pipeline of GETs.
+func readValues(ctx context.Context, c *goredis.Client, keys []string, multiKey bool) ([]any, error) {
+	if multiKey {
+		return c.MGet(ctx, keys...).Result()
+	}
+	cmds, err := getAll(ctx, c, keys)
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]any, len(keys))
+	for i, cmd := range cmds {
+		if v, err := cmd.Result(); err == nil {
+			vals[i] = v
+		}
+	}
+	return vals, nil
 }
 
 // getAll GETs keys with one pipeline (one key per command: cluster-safe).
@@ -103,17 +152,28 @@ func getAll(ctx context.Context, c goredis.Cmdable, keys []string) ([]*goredis.S
 	return cmds, nil
 }
 
-// ScanDenied calls fn for every live denylist entry.
+// millis reads a value written as Unix milliseconds; ok is false for a
+// missing or foreign value.
+func millis(v any) (int64, bool) {
+	str, ok := v.(string)
+	if !ok {
+		return 0, false
+	}
+	ms, err := strconv.ParseInt(str, 10, 64)
+	return ms, err == nil
+}
+
+// ScanDenied calls fn for every live denylist entry, one call at a time
+// (also on a cluster, whose masters are scanned at once).
 func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt time.Time)) error {
 	prefix := s.denyKey("")
-	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
-		cmds, err := getAll(ctx, c, keys)
-		if err != nil {
-			return err
-		}
-		for i, cmd := range cmds {
-			ms, err := cmd.Int64()
-			if err != nil {
+	var mu sync.Mutex
+	err := s.scan(ctx, prefix+"*", func(keys []string, vals []any) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for i, v := range vals {
+			ms, ok := millis(v)
+			if !ok {
 				continue // vanished (expired) since the SCAN, or not ours
 			}
 			var exp time.Time
@@ -130,11 +190,17 @@ func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt tim
 	return nil
 }
 
-// ScanCutoffs calls fn for every cutoff.
+// ScanCutoffs calls fn for every cutoff, one call at a time. It walks the
+// cutoff index (SSCAN) and reads the cutoffs with pipelined GETs.
 func (s *Store) ScanCutoffs(ctx context.Context, fn func(key string, at time.Time)) error {
-	prefix := s.cutoffKey("")
-	err := s.scan(ctx, prefix+"*", func(ctx context.Context, c goredis.Cmdable, keys []string) error {
-		cmds, err := getAll(ctx, c, keys)
+	it := s.client.SScan(ctx, s.cutoffIndexKey(), 0, "", scanBatch).Iterator()
+	batch := make([]string, 0, scanBatch)
+	flush := func() error {
+		keys := make([]string, len(batch))
+		for i, k := range batch {
+			keys[i] = s.cutoffKey(k)
+		}
+		cmds, err := getAll(ctx, s.client, keys)
 		if err != nil {
 			return err
 		}
@@ -143,10 +209,24 @@ func (s *Store) ScanCutoffs(ctx context.Context, fn func(key string, at time.Tim
 			if err != nil || ms == 0 {
 				continue
 			}
-			fn(strings.TrimPrefix(keys[i], prefix), time.UnixMilli(ms).UTC())
+			fn(batch[i], time.UnixMilli(ms).UTC())
 		}
+		batch = batch[:0]
 		return nil
-	})
+	}
+	var err error
+	for err == nil && it.Next(ctx) {
+		batch = append(batch, it.Val())
+		if len(batch) == scanBatch {
+			err = flush()
+		}
+	}
+	if err == nil {
+		err = it.Err()
+	}
+	if err == nil && len(batch) > 0 {
+		err = flush()
+	}
 	if err != nil {
 		return fmt.Errorf("scan cutoffs: %w: %w", revocation.ErrUnavailable, err)
 	}
@@ -211,22 +291,72 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// Epoch returns the store's epoch, "" when the key is missing.
-func (s *Store) Epoch(ctx context.Context) (string, error) {
-	v, err := s.client.Get(ctx, s.epochKey()).Result()
-	if errors.Is(err, goredis.Nil) {
-		return "", nil
+// epochShards is how many epoch keys a Redis Cluster keeps, under the hash
+// tags {0}..{63}: their slots fall on every master of any realistic cluster
+// (TestCluster checks three), so a master that restarts empty takes some of
+// them with it and Epoch reports the loss, whichever master it was.
+const epochShards = 64
+
+// epochKeys are the keys that hold the epoch: <prefix>epoch on one node or
+// through Sentinel, <prefix>epoch:{i} for i < epochShards on a cluster.
+func (s *Store) epochKeys() []string {
+	if _, ok := s.client.(*goredis.ClusterClient); !ok {
+		return []string{s.epochKey()}
 	}
+	keys := make([]string, epochShards)
+	for i := range keys {
+		keys[i] = s.epochKey() + ":{" + strconv.Itoa(i) + "}"
+	}
+	return keys
+}
+
+// Epoch returns the store's epoch, "" when any epoch key is missing. On a
+// cluster it is the epoch keys' values, joined by "," unless they all agree.
+func (s *Store) Epoch(ctx context.Context) (string, error) {
+	keys := s.epochKeys()
+	if len(keys) == 1 {
+		v, err := s.client.Get(ctx, keys[0]).Result()
+		if errors.Is(err, goredis.Nil) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
+		}
+		return v, nil
+	}
+	cmds, err := getAll(ctx, s.client, keys)
 	if err != nil {
 		return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
 	}
-	return v, nil
+	vals := make([]string, len(cmds))
+	same := true
+	for i, cmd := range cmds {
+		v, err := cmd.Result()
+		switch {
+		case errors.Is(err, goredis.Nil):
+			return "", nil
+		case err != nil:
+			return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
+		}
+		vals[i] = v
+		same = same && v == vals[0]
+	}
+	if same {
+		return vals[0], nil
+	}
+	return strings.Join(vals, ","), nil
 }
 
-// InitEpoch sets the epoch to candidate unless one exists (SET NX) and
-// returns the epoch in force.
+// InitEpoch sets each epoch key to candidate unless it exists (SET NX, one
+// key per command) and returns the epoch in force.
 func (s *Store) InitEpoch(ctx context.Context, candidate string) (string, error) {
-	if err := s.client.SetNX(ctx, s.epochKey(), candidate, 0).Err(); err != nil {
+	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range s.epochKeys() {
+			p.SetNX(ctx, k, candidate, 0)
+		}
+		return nil
+	})
+	if err != nil {
 		return "", fmt.Errorf("init epoch: %w: %w", revocation.ErrUnavailable, err)
 	}
 	return s.Epoch(ctx)

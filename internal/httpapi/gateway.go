@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"time"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/policy"
+	"github.com/sigil-dev/sigil/internal/token"
+)
+
+// Policy decides whether a verified token may make the request a gateway
+// forwards; *policy.Policy satisfies it.
+type Policy interface {
+	// Check returns nil, or an error for which policy.IsDenied holds.
+	Check(c *token.Claims, req policy.Request) error
+}
+
+// Forwarded request headers: Traefik/Caddy style first, then nginx's.
+var (
+	hdrForwardedMethod = textproto.CanonicalMIMEHeaderKey("X-Forwarded-Method")
+	hdrForwardedURI    = textproto.CanonicalMIMEHeaderKey("X-Forwarded-Uri")
+	hdrOriginalMethod  = textproto.CanonicalMIMEHeaderKey("X-Original-Method")
+	hdrOriginalURI     = textproto.CanonicalMIMEHeaderKey("X-Original-URI")
+)
+
+func defaultPolicy() Policy {
+	p, err := policy.New(policy.Config{})
+	if err != nil {
+		panic(fmt.Sprintf("httpapi: built-in policy: %v", err)) // the defaults are constants
+	}
+	return p
+}
+
+// forwardedRequest returns the method and URI the gateway forwards, and
+// whether the policy step applies: it does when a URI is forwarded. Without
+// a forwarded method the method is unknown, which only read-only (app-view)
+// tokens care about: they are refused. A method without a URI is a 400
+// naming the missing header, and so are both spellings (X-Forwarded-* and
+// X-Original-*) with different values: a client may have added one of
+// them, and the gateway's cannot be told apart. No forwarded header at all
+// is a plain token check.
+func forwardedRequest(r *http.Request) (policy.Request, bool, error) {
+	h := r.Header
+	uri, uh := first(h, hdrForwardedURI, hdrOriginalURI)
+	method, mh := first(h, hdrForwardedMethod, hdrOriginalMethod)
+	if uri == "" {
+		if method == "" {
+			return policy.Request{}, false, nil
+		}
+		want := "X-Forwarded-Uri"
+		if mh == hdrOriginalMethod {
+			want = "X-Original-URI"
+		}
+		return policy.Request{}, false, apperr.Invalid(want, "%s is required with %s", want, mh)
+	}
+	if uh == hdrForwardedURI && conflicts(h, hdrOriginalURI, uri) {
+		return policy.Request{}, false, apperr.Invalid("X-Original-URI", "X-Forwarded-Uri and X-Original-URI disagree")
+	}
+	if mh == hdrForwardedMethod && conflicts(h, hdrOriginalMethod, method) {
+		return policy.Request{}, false, apperr.Invalid("X-Original-Method", "X-Forwarded-Method and X-Original-Method disagree")
+	}
+	return policy.Request{Method: method, URI: uri}, true, nil
+}
+
+// conflicts reports whether header name is present, non-empty and not v.
+func conflicts(h http.Header, name, v string) bool {
+	o := h[name]
+	return len(o) > 0 && o[0] != "" && o[0] != v
+}
+
+// first returns the first non-empty header of names, and its name.
+func first(h http.Header, names ...string) (string, string) {
+	for _, n := range names {
+		if v := h[n]; len(v) > 0 && v[0] != "" {
+			return v[0], n
+		}
+	}
+	return "", ""
+}
+
+// policyError is the public error of a policy denial.
+func policyError(d *policy.Denied) *apperr.Error {
+	code := apperr.CodeForbidden
+	switch d.Code {
+	case policy.CodeReadOnly:
+		code = apperr.CodeReadOnly
+	case policy.CodeInsufficientScope:
+		code = apperr.CodeInsufficientScope
+	}
+	return apperr.Wrap(code, d.Message, d)
+}
+
+// insufficientScopeChallenge is RFC 6750's answer to a token without the scope a route needs.
+func insufficientScopeChallenge(scope string) string {
+	return fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, scope)
+}
+
+// applyPolicy runs the policy step of /api/v1/verify when the gateway
+// forwards the request; a denial is recorded as a failed use.
+func (s *Server) applyPolicy(claims *token.Claims, req policy.Request, raw string) error {
+	req.Token = raw
+	err := s.cfg.Policy.Check(claims, req)
+	if err == nil {
+		return nil
+	}
+	if claims.TID != "" && s.cfg.Recorder != nil {
+		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), false)
+	}
+	return err
+}

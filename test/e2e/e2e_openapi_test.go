@@ -1,0 +1,158 @@
+package e2e_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func e2eBasic(id, secret string) map[string]string {
+	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))}
+}
+
+func e2eWith(h map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for hk, hv := range h {
+		out[hk] = hv
+	}
+	return out
+}
+
+// TestE2E_OpenAPIContract walks every operation of the API through e2eClient,
+// which validates each request and response against the OpenAPI document:
+// the happy paths, and what a careless or hostile caller sends.
+func TestE2E_OpenAPIContract(t *testing.T) {
+	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret})
+	base := inst.URL
+	admin := e2eBasic("admin", e2eAdminSecret)
+	want := func(what string, r e2eResponse, status int) e2eResponse {
+		t.Helper()
+		if r.Status != status {
+			t.Fatalf("%s: status %d, want %d; body %s", what, r.Status, status, r.Body)
+		}
+		return r
+	}
+	do := func(method, path, body string, hdr map[string]string) e2eResponse {
+		t.Helper()
+		return e2eDo(t, method, base+path, body, hdr)
+	}
+
+	// Operations and documents.
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json",
+		"/.well-known/oauth-authorization-server", "/sdk/sigil-embed.js", "/demo/", "/demo/demo.js"} {
+		want("GET "+p, do(http.MethodGet, p, "", nil), http.StatusOK)
+	}
+	var served map[string]any
+	if err := json.Unmarshal([]byte(do(http.MethodGet, "/openapi.json", "", nil).Body), &served); err != nil || served["openapi"] == nil {
+		t.Fatalf("/openapi.json is not an OpenAPI document: %v", err)
+	}
+
+	// Clients.
+	secret := e2eCreateClient(t, base, e2eAdminSecret, "sales")
+	want("create an issuer", do(http.MethodPost, "/api/clients",
+		`{"id":"reports-app","name":"Reports","resources":["report:*","app:*","api:*"],"scopes":["meta:read","report:read"]}`, admin), http.StatusCreated)
+	want("list clients", do(http.MethodGet, "/api/clients", "", admin), http.StatusOK)
+	want("get client", do(http.MethodGet, "/api/clients/sales", "", admin), http.StatusOK)
+	rot := want("rotate secret", do(http.MethodPost, "/api/clients/reports-app/_rotate-secret", "", admin), http.StatusOK)
+	var rotated struct {
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal([]byte(rot.Body), &rotated); err != nil || rotated.Secret == "" {
+		t.Fatalf("rotate secret: no secret in %s", rot.Body)
+	}
+	issuer := e2eBasic("reports-app", rotated.Secret)
+	want("duplicate client", do(http.MethodPost, "/api/clients", `{"id":"sales"}`, admin), http.StatusConflict)
+	want("client as non-admin", do(http.MethodGet, "/api/clients", "", issuer), http.StatusForbidden)
+	want("unknown client", do(http.MethodGet, "/api/clients/nobody", "", admin), http.StatusNotFound)
+	want("clients without credentials", do(http.MethodGet, "/api/clients", "", nil), http.StatusUnauthorized)
+
+	// Embed tokens.
+	mintBody := fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q,"tokenExpiry":600,"sub":"u1",`+
+		`"params":{"amount":1234.56,"currencyFormat":{"locale":"de-DE","currency":"EUR"}},`+
+		`"securityPolicies":[{"name":"region","params":{"region":"EU"}}]}`, secret)
+	var tok struct {
+		AccessToken string `json:"accessToken"`
+	}
+	if err := json.Unmarshal([]byte(want("mint", do(http.MethodPost, "/api/v1/token", mintBody, nil), http.StatusOK).Body), &tok); err != nil {
+		t.Fatal(err)
+	}
+	want("verify", do(http.MethodGet, "/api/v1/verify", "", e2eBearer(tok.AccessToken)), http.StatusOK)
+	want("verify ?token=", do(http.MethodGet, "/api/v1/verify?token="+url.QueryEscape(tok.AccessToken), "", nil), http.StatusOK)
+	want("verify X-Forwarded-Uri", do(http.MethodGet, "/api/v1/verify", "",
+		map[string]string{"X-Forwarded-Uri": "/dashboards/sales?token=" + url.QueryEscape(tok.AccessToken), "X-Forwarded-Method": "GET"}), http.StatusOK)
+	form := func(tokStr string) string { return "token=" + url.QueryEscape(tokStr) }
+	formHdr := func(h map[string]string) map[string]string {
+		return e2eWith(h, "Content-Type", "application/x-www-form-urlencoded")
+	}
+	want("introspect", do(http.MethodPost, "/api/v1/introspect", form(tok.AccessToken), formHdr(e2eBasic("sales", secret))), http.StatusOK)
+	want("introspect garbage", do(http.MethodPost, "/api/v1/introspect", form("garbage"), formHdr(e2eBasic("sales", secret))), http.StatusOK)
+	var refreshed struct {
+		AccessToken string `json:"accessToken"`
+	}
+	if err := json.Unmarshal([]byte(want("refresh", do(http.MethodPost, "/api/v1/token/refresh", "", e2eBearer(tok.AccessToken)), http.StatusOK).Body), &refreshed); err != nil {
+		t.Fatal(err)
+	}
+	want("verify the refreshed-away token", do(http.MethodGet, "/api/v1/verify", "", e2eBearer(tok.AccessToken)), http.StatusUnauthorized)
+	want("revoke (RFC 7009)", do(http.MethodPost, "/api/v1/revoke", form(refreshed.AccessToken), formHdr(e2eBasic("sales", secret))), http.StatusOK)
+	want("invalidate a revoked token", do(http.MethodPost, "/api/v1/invalidate-token", "", e2eBearer(refreshed.AccessToken)), http.StatusNoContent)
+	want("revoke-all", do(http.MethodPost, "/api/v1/revoke-all", `{"dashboardId":"sales"}`, e2eBasic("sales", secret)), http.StatusOK)
+
+	// Hostile and careless callers.
+	want("mint: unknown field", do(http.MethodPost, "/api/v1/token", `{"dashboardId":"sales","x":1}`, nil), http.StatusBadRequest)
+	want("mint: wrong type", do(http.MethodPost, "/api/v1/token", `{"dashboardId":7}`, nil), http.StatusBadRequest)
+	want("mint: not JSON", do(http.MethodPost, "/api/v1/token", `{"dashboardId":`, nil), http.StatusBadRequest)
+	want("mint: wrong secret", do(http.MethodPost, "/api/v1/token", `{"dashboardId":"sales","dashboardSecret":"nope"}`, nil), http.StatusUnauthorized)
+	want("mint: bad currency", do(http.MethodPost, "/api/v1/token",
+		fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q,"params":{"currency":"EURO"}}`, secret), nil), http.StatusBadRequest)
+	want("mint: form body", do(http.MethodPost, "/api/v1/token", "dashboardId=sales",
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"}), http.StatusUnsupportedMediaType)
+	want("mint: body over 64 KiB", do(http.MethodPost, "/api/v1/token",
+		`{"dashboardId":"`+strings.Repeat("a", 70<<10)+`"}`, nil), http.StatusRequestEntityTooLarge)
+	want("verify: no token", do(http.MethodGet, "/api/v1/verify", "", nil), http.StatusUnauthorized)
+	want("verify: forged", do(http.MethodGet, "/api/v1/verify", "", e2eBearer("a.b.c")), http.StatusUnauthorized)
+	want("invalidate: no token", do(http.MethodPost, "/api/v1/invalidate-token", "", nil), http.StatusUnauthorized)
+	want("introspect: no token field", do(http.MethodPost, "/api/v1/introspect", "x=1", formHdr(e2eBasic("sales", secret))), http.StatusBadRequest)
+	want("revoke-all: two fields", do(http.MethodPost, "/api/v1/revoke-all", `{"sub":"a","appId":"b"}`, e2eBasic("sales", secret)), http.StatusBadRequest)
+	want("unknown path", do(http.MethodGet, "/api/v2/nothing", "", nil), http.StatusNotFound)
+	want("wrong method", do(http.MethodDelete, "/api/v1/token", "", nil), http.StatusMethodNotAllowed)
+
+	// Registered tokens.
+	var rec struct {
+		ID    string `json:"id"`
+		Token string `json:"token"`
+	}
+	created := want("create report token", do(http.MethodPost, "/api/tokens",
+		`{"type":"report","name":"Q3","reportId":"q3","expiresIn":"30d"}`, issuer), http.StatusCreated)
+	if err := json.Unmarshal([]byte(created.Body), &rec); err != nil || rec.ID == "" || rec.Token == "" {
+		t.Fatalf("create report token: %s", created.Body)
+	}
+	want("verify report token", do(http.MethodGet, "/api/v1/verify", "", e2eBearer(rec.Token)), http.StatusOK)
+	want("create app token (not generated)", do(http.MethodPost, "/api/tokens",
+		`{"type":"app-view","name":"A","appId":"analytics","generate":false}`, issuer), http.StatusCreated)
+	want("grant api-tokens", do(http.MethodPut, "/api/owners/alice/roles/api-tokens", "", admin), http.StatusNoContent)
+	want("create api token", do(http.MethodPost, "/api/tokens",
+		`{"type":"api","name":"ci","owner":"alice","scopes":["meta:read"],"expiresAt":"2099-01-02T03:04:05Z"}`, issuer), http.StatusCreated)
+	want("duplicate api token name", do(http.MethodPost, "/api/tokens",
+		`{"type":"api","name":"ci","owner":"alice","scopes":["meta:read"]}`, issuer), http.StatusConflict)
+	want("withdraw api-tokens", do(http.MethodDelete, "/api/owners/alice/roles/api-tokens", "", admin), http.StatusNoContent)
+	want("create token: bad type", do(http.MethodPost, "/api/tokens", `{"type":"root"}`, issuer), http.StatusBadRequest)
+	want("list tokens", do(http.MethodGet, "/api/tokens?limit=2", "", admin), http.StatusOK)
+	want("list tokens: unknown filter", do(http.MethodGet, "/api/tokens?colour=red", "", admin), http.StatusBadRequest)
+	want("get token", do(http.MethodGet, "/api/tokens/"+rec.ID, "", issuer), http.StatusOK)
+	want("update token", do(http.MethodPatch, "/api/tokens/"+rec.ID, `{"name":"Q3 final"}`, issuer), http.StatusOK)
+	want("update token: nothing", do(http.MethodPatch, "/api/tokens/"+rec.ID, `{}`, issuer), http.StatusBadRequest)
+	want("generate token", do(http.MethodPost, "/api/tokens/"+rec.ID+"/_generate", "", issuer), http.StatusOK)
+	want("token logs", do(http.MethodGet, "/api/tokens/"+rec.ID+"/logs?limit=10", "", issuer), http.StatusOK)
+	want("report tokens", do(http.MethodGet, "/api/reports/q3/tokens", "", issuer), http.StatusOK)
+	want("app tokens", do(http.MethodGet, "/api/apps/analytics/tokens", "", issuer), http.StatusOK)
+	want("cleanup", do(http.MethodPost, "/api/tokens/_cleanup", "", admin), http.StatusOK)
+	want("delete token", do(http.MethodDelete, "/api/tokens/"+rec.ID, "", issuer), http.StatusNoContent)
+	want("get deleted token", do(http.MethodGet, "/api/tokens/"+rec.ID, "", issuer), http.StatusNotFound)
+	want("delete client", do(http.MethodDelete, "/api/clients/reports-app", "", admin), http.StatusNoContent)
+}
+
+func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }
