@@ -5,7 +5,7 @@ BIN   := bin/sigil
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT   := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: all build run test test-short lint deps bench bench-go clean
+.PHONY: all build run test test-short lint deps bench bench-go clean fuzz fuzz-ci soak
 
 all: build
 
@@ -22,9 +22,11 @@ deps:
 	@test -x /usr/bin/chromium || { echo "installing chromium"; $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "installing nginx-light"; $(APT) update -qq && $(APT) install -y -qq nginx-light >/dev/null; }
 
-## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary.
+## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary,
+## then every fuzz target briefly (fuzz-ci). Plain `go test` runs the seed corpora (testdata/fuzz) too.
 test: deps lint
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz-ci
 
 test-short: deps
 	$(GO) test -count=1 ./...
@@ -51,6 +53,31 @@ bench: deps build
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/token/
+
+## fuzz: each go fuzz target for FUZZTIME (default 30s), one after the other; new failing
+## inputs land in the package's testdata/fuzz/<Target>/ (commit them with the fix).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./internal/token:FuzzVerify ./internal/token:FuzzVerifyPayload ./internal/token:FuzzVerifyMutated \
+	./internal/token:FuzzValidateParams ./internal/token:FuzzValidatePolicies \
+	./internal/httpapi:FuzzMintRequest ./internal/httpapi:FuzzForwardAuth \
+	./internal/policy:FuzzClean ./internal/policy:FuzzCheck
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; done
+
+## fuzz-ci: what `make test` runs: each fuzz target for FUZZCI_TIME.
+FUZZCI_TIME ?= 3s
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZCI_TIME)
+
+## soak: the built binary on a real redis-server under a steady mixed load for DURATION
+## (default 10m); prints RSS, goroutines, open fds and p99 every 30s and fails if they grow
+## past soakrun's limits (test/soak/cmd/soakrun). More flags via SOAKFLAGS, e.g. SOAKFLAGS='-rate 800'.
+DURATION ?= 10m
+soak: deps build
+	$(GO) build -o bin/soakrun ./test/soak/cmd/soakrun
+	./bin/soakrun -sigil $(BIN) -duration $(DURATION) $(SOAKFLAGS)
 
 clean:
 	rm -rf bin

@@ -226,6 +226,10 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err := recorder.Close(flushCtx); err != nil {
 		log.Warn("usage events not written at shutdown", slog.Int("pending", recorder.Pending()), slog.String("err", err.Error()))
 	}
+	// What the usage log missed over the process's life, for operators (and
+	// the shutdown test): events dropped on a full buffer, and lost to store errors.
+	log.Info("usage recorder closed", slog.Int64("dropped", recorder.Dropped()), slog.Int64("lost", recorder.Lost()),
+		slog.Int("pending", recorder.Pending()))
 	if shutErr != nil {
 		return fmt.Errorf("shutdown: %w", shutErr)
 	}

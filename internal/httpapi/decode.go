@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/http"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -28,9 +29,9 @@ func decodeJSON(c echo.Context, dst validator) error {
 	if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
 		return err
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
-		return fmt.Errorf("read body: %w", err)
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apperr.Invalid("", "the request body is empty; expected a JSON object")
@@ -105,9 +106,9 @@ func formValue(c echo.Context, name string) (string, error) {
 	if err := requireMediaType(c, echo.MIMEApplicationForm); err != nil {
 		return "", err
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := readBody(c)
 	if err != nil {
-		return "", fmt.Errorf("read body: %w", err)
+		return "", err
 	}
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -124,4 +125,20 @@ func formValue(c echo.Context, name string) (string, error) {
 	default:
 		return "", apperr.Invalid(name, "%s must appear once", name)
 	}
+}
+
+// readBody reads the whole request body. A body over MaxBodyBytes stays a
+// *http.MaxBytesError (413); any other failure to read it (a body shorter
+// than its Content-Length, a broken chunked encoding, a client that hangs
+// up or stalls past the read timeout) is the client's, so a 400, not a 500.
+func readBody(c echo.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err == nil {
+		return body, nil
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	return nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "the request body could not be read in full", Err: err}
 }

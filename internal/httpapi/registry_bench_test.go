@@ -84,7 +84,7 @@ func TestVerify_RecorderCostsNoAllocation(t *testing.T) {
 	const runs = 2000
 	base := testing.AllocsPerRun(runs, serve(without, req2))
 	got := testing.AllocsPerRun(runs, serve(withRec, req1))
-	require.Equal(t, base, got, "allocations per verify with the recorder (%v) and without (%v)", got, base)
+	require.InDelta(t, base, got, allocNoise, "allocations per verify with the recorder (%v) and without (%v)", got, base)
 	require.Equal(t, runs+2, rec.Pending(), "every use was handed over") // + the warm-up request of newVerifyAPI and AllocsPerRun's
 }
 
