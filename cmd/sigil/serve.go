@@ -167,8 +167,10 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
 		ViewURLTemplate: cfg.View.URLTemplate,
-		Cloud:           cloudPublisher,
-		OpenAPI:         openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
+		// Verification waits on Redis only in direct mode.
+		VerifyNeverWaits: cfg.Redis.URL == "" || cfg.Revocation.Mode != "direct",
+		Cloud:            cloudPublisher,
+		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		Policy: gate,
 	}
 	if cfg.Mode == "dev" {

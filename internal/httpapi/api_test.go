@@ -32,6 +32,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -1796,4 +1797,26 @@ func TestServer_NoTokenInAnswers(t *testing.T) {
 		}
 	}
 	require.True(t, slices.ContainsFunc(recs, func(r *httptest.ResponseRecorder) bool { return r.Code == http.StatusBadRequest }))
+}
+
+// hangingDenyStore is a memory store whose denylist reads hang until the
+// request's context ends: a paused Redis in direct mode.
+type hangingDenyStore struct{ *memory.Store }
+
+func (hangingDenyStore) IsDenied(ctx context.Context, _ ...string) (bool, error) {
+	<-ctx.Done()
+	return false, fmt.Errorf("redis: i/o timeout: %w: %w", revocation.ErrUnavailable, ctx.Err())
+}
+
+// TestVerify_StoreTimeout: when verification waits on a store (direct mode,
+// VerifyNeverWaits false), a hanging store ends at StoreTimeout with 503.
+func TestVerify_StoreTimeout(t *testing.T) {
+	f := newAPI(t, withStore(func(m *memory.Store) apiStore { return hangingDenyStore{m} }), func(f *fixture) {
+		f.tweak = func(cfg *httpapi.Config) { cfg.StoreTimeout, cfg.VerifyNeverWaits = 50*time.Millisecond, false }
+	})
+	tok := f.mint(nil).AccessToken
+	rec := f.verify(tok)
+	f.expectServerError(rec)
+	requireError(t, rec, http.StatusServiceUnavailable, "unavailable", "")
+	require.NotEmpty(t, rec.Header().Get("Retry-After"))
 }

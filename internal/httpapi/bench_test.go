@@ -48,6 +48,7 @@ func BenchmarkVerifyEndpoint(b *testing.B) {
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Observer: m, MetricsHandler: m.Handler(),
 		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
+		VerifyNeverWaits: true, // as serve sets it for the memory store and replica mode
 	})
 	c := token.Claims{Kind: token.KindEmbed, DashboardID: "sales", ClientID: "sales", Scope: "dashboard:view",
 		Params: map[string]any{"locale": "de-DE", "currency": "EUR"}}

@@ -50,6 +50,7 @@ func newVerifyAPIFor(tb testing.TB, rec httpapi.Recorder, c token.Claims, ttl ti
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Observer: m, MetricsHandler: m.Handler(),
 		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
+		VerifyNeverWaits: true, // as serve sets it for the memory store and replica mode
 	}
 	if rec != nil {
 		cfg.Recorder = rec
