@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -187,12 +188,108 @@ func (s *Server) recordRejected(c echo.Context, raw string, err error, allows fu
 }
 
 // encodeHeaderJSON is base64url(JSON) so that any value fits a header safely.
+// Params maps of plain values (what nearly every token carries) are encoded
+// by hand, exactly as encoding/json would; anything else goes through it.
 func encodeHeaderJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ""
+	var buf [512]byte
+	b, ok := buf[:0], false
+	if m, isMap := v.(map[string]any); isMap {
+		b, ok = appendPlainMap(b, m, 0)
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return ""
+		}
+	}
+	var enc [700]byte
+	return string(base64.RawURLEncoding.AppendEncode(enc[:0], b))
+}
+
+// appendPlainMap appends m as encoding/json does (keys sorted) when every
+// value is a string, a bool, nil, a json.Number or such a map; ok is false
+// for anything else, and the caller falls back to encoding/json.
+func appendPlainMap(b []byte, m map[string]any, depth int) ([]byte, bool) {
+	if depth > 4 || len(m) > 64 {
+		return b, false
+	}
+	var keysBuf [64]string
+	keys := keysBuf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendJSONString(b, k), ':')
+		var ok bool
+		switch v := m[k].(type) {
+		case string:
+			b = appendJSONString(b, v)
+		case bool:
+			b = strconv.AppendBool(b, v)
+		case nil:
+			b = append(b, "null"...)
+		case json.Number:
+			// Claims decode numbers as json.Number; a valid literal is
+			// written as it stands, like encoding/json does.
+			if !isJSONNumber(string(v)) {
+				return b, false
+			}
+			b = append(b, v...)
+		case map[string]any:
+			if b, ok = appendPlainMap(b, v, depth+1); !ok {
+				return b, false
+			}
+		default:
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// isJSONNumber reports whether s is a JSON number literal (RFC 8259 §6),
+// the check encoding/json makes before writing a json.Number.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
 }
 
 // forwardedToken finds the token of a forward-auth request: the Bearer
