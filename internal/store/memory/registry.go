@@ -206,7 +206,10 @@ func (s *Registry) AppendLogs(_ context.Context, entries []registry.RecordLog) e
 			l.expiresAt = now.Add(registry.LogRetention)
 		}
 		l.entries = append(l.entries, e.Entry)
-		if n := len(l.entries); n > registry.MaxLogs {
+		// Trimmed once the log holds twice the cap, so a busy token's log
+		// is copied once per MaxLogs appends rather than on every one;
+		// readers see the newest MaxLogs (newestLogs).
+		if n := len(l.entries); n >= 2*registry.MaxLogs {
 			l.entries = slices.Clone(l.entries[n-registry.MaxLogs:])
 		}
 	}
@@ -235,7 +238,7 @@ func (s *Registry) ListLogs(_ context.Context, id string, limit int, cursor stri
 	defer s.mu.RUnlock()
 	var all []registry.LogEntry
 	if l, ok := s.logs[id]; ok && (l.expiresAt.IsZero() || now.Before(l.expiresAt)) {
-		all = l.entries
+		all = newestLogs(l.entries)
 	}
 	remaining := len(all) // entries not yet read, counted from the oldest
 	if cursor != "" {
@@ -350,4 +353,9 @@ func (s *Registry) CountFailure(_ context.Context, key string, window time.Durat
 		s.failPruneAt = max(2*len(s.fails), minFailPruneAt)
 	}
 	return w.n, nil
+}
+
+// newestLogs is the part of a log that is kept: its newest registry.MaxLogs.
+func newestLogs(entries []registry.LogEntry) []registry.LogEntry {
+	return entries[max(0, len(entries)-registry.MaxLogs):]
 }

@@ -50,6 +50,7 @@ var registryCases = []struct {
 	{"ListSparseFilter", testListSparseFilter},
 	{"ErrBadCursor", testBadCursor},
 	{"Logs", testLogs},
+	{"LogsCap", testLogsCap},
 	{"LogsOfDeletedRecord", testLogsOfDeletedRecord},
 	{"MarkUsed", testMarkUsed},
 	{"Roles", testRoles},
@@ -573,6 +574,44 @@ func testLogs(t *testing.T, s registry.Store, _ *Clock) {
 	logs, _, err = s.ListLogs(ctx, "nobody", 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, logs)
+}
+
+// testLogsCap: a log keeps its newest registry.MaxLogs entries, across
+// appends of any size (twice the cap and more, so trimming happens).
+func testLogsCap(t *testing.T, s registry.Store, _ *Clock) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateRecord(ctx, sampleRecord("a")))
+	total := 2*registry.MaxLogs + 3
+	for from := 0; from < total; {
+		n := min(registry.MaxLogs-1, total-from)
+		batch := make([]registry.RecordLog, n)
+		for i := range batch {
+			batch[i] = registry.RecordLog{RecordID: "a", Entry: logEntry(from + i)}
+		}
+		require.NoError(t, s.AppendLogs(ctx, batch))
+		from += n
+	}
+	count, cursor := 0, ""
+	var oldest registry.LogEntry
+	for {
+		page, next, err := s.ListLogs(ctx, "a", registry.MaxLimit, cursor)
+		require.NoError(t, err)
+		if count == 0 {
+			require.NotEmpty(t, page)
+			assert.Equal(t, logEntry(total-1), page[0], "newest first")
+		}
+		count += len(page)
+		if len(page) > 0 {
+			oldest = page[len(page)-1]
+		}
+		if next == "" {
+			break
+		}
+		require.LessOrEqual(t, count, registry.MaxLogs)
+		cursor = next
+	}
+	assert.Equal(t, registry.MaxLogs, count)
+	assert.Equal(t, logEntry(total-registry.MaxLogs), oldest, "the oldest kept entry")
 }
 
 func testLogsOfDeletedRecord(t *testing.T, s registry.Store, _ *Clock) {
