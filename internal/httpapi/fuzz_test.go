@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sigil-dev/sigil/internal/httpapi"
+	"github.com/sigil-dev/sigil/internal/token"
 )
 
 // fuzzAPI is a fixture for fuzzing: requests go straight to the handler
@@ -106,7 +107,18 @@ func FuzzMintRequest(f *testing.F) {
 			t.Fatalf("minted token does not verify: %d %s", v.Code, v.Body)
 		}
 		requireSameHeaderJSON(t, "params", asked.Params, v.Header().Get(httpapi.HeaderParams))
-		requireSameHeaderJSON(t, "securityPolicies", asked.SecurityPolicies, v.Header().Get(httpapi.HeaderPolicies))
+		// securityPolicies are a typed list: what was asked is what the
+		// product's type makes of it (member names match in any case, as
+		// encoding/json decodes them; empty params are omitted).
+		var policies []token.Policy
+		var askedPolicies json.RawMessage
+		if len(asked.SecurityPolicies) > 0 {
+			if err := json.Unmarshal(asked.SecurityPolicies, &policies); err != nil {
+				t.Fatalf("minted with securityPolicies that do not decode: %s: %v", asked.SecurityPolicies, err)
+			}
+			askedPolicies, _ = json.Marshal(policies)
+		}
+		requireSameHeaderJSON(t, "securityPolicies", askedPolicies, v.Header().Get(httpapi.HeaderPolicies))
 	})
 }
 
