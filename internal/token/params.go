@@ -48,6 +48,9 @@ func ValidateParams(p map[string]any) error {
 	if len(p) > MaxParams {
 		return apperr.Invalid("params", "at most %d keys allowed, got %d", MaxParams, len(p))
 	}
+	if err := checkFoldUnique("params", p); err != nil {
+		return err
+	}
 	for _, k := range sortedKeys(p) {
 		if err := checkKey("params", k); err != nil {
 			return err
@@ -131,6 +134,9 @@ func ValidatePolicies(ps []Policy) error {
 		if len(p.Params) > MaxPolicyParams {
 			return apperr.Invalid(field, "at most %d params allowed, got %d", MaxPolicyParams, len(p.Params))
 		}
+		if err := checkFoldUnique(field, p.Params); err != nil {
+			return err
+		}
 		for _, k := range sortedKeys(p.Params) {
 			if err := checkKey(field, k); err != nil {
 				return err
@@ -153,6 +159,38 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // checkKey names the parent field, since a bad key can't be a field path.
+// checkFoldUnique rejects keys that differ only in case ("b" beside "B"):
+// the verifier refuses such member names at every level of a token, as
+// encoding/json would match them to one field, so a token carrying them
+// could be minted but never verified.
+func checkFoldUnique(parent string, m map[string]any) error {
+	if len(m) < 2 {
+		return nil
+	}
+	seen := make(map[string]string, len(m))
+	for _, k := range sortedKeys(m) {
+		if !utf8.ValidString(k) {
+			continue // checkKey refuses it
+		}
+		f := foldString(k)
+		if other, dup := seen[f]; dup {
+			return apperr.Invalid(parent, "keys %s and %s differ only in case", echo(other), echo(k))
+		}
+		seen[f] = k
+	}
+	return nil
+}
+
+// foldString folds every rune of s as the verifier's duplicate check does.
+func foldString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		b.WriteRune(foldRune(r))
+	}
+	return b.String()
+}
+
 func checkKey(parent, k string) error {
 	switch n := utf8.RuneCountInString(k); {
 	case n == 0:

@@ -83,6 +83,11 @@ func TestValidateParams(t *testing.T) {
 		{name: "ErrValue/nested object", json: `{"filter":{"region":"EU"}}`, field: "params.filter"},
 		{name: "ErrValue/array", json: `{"ids":[1,2]}`, field: "params.ids"},
 		{name: "ErrValue/null", json: `{"x":null}`, field: "params.x"},
+		// The verifier refuses member names that differ only in case, so
+		// minting must too (found by FuzzMintRequest).
+		{name: "ErrParams/case-variant keys", json: `{"B":0.0,"b":true}`, field: "params"},
+		{name: "ErrParams/folded keys", json: `{"ſ":1,"S":2}`, field: "params"},
+		{name: "OK/distinct keys", json: `{"b1":1,"B2":2}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,6 +137,7 @@ func TestValidatePolicies(t *testing.T) {
 		{name: "ErrParams/nested object", json: `[{"name":"r","params":{"region":{"in":["EU"]}}}]`, field: "securityPolicies[0].params.region"},
 		{name: "ErrParams/array", json: `[{"name":"a"},{"name":"r","params":{"region":["EU"]}}]`, field: "securityPolicies[1].params.region"},
 		{name: "ErrParams/null", json: `[{"name":"r","params":{"region":null}}]`, field: "securityPolicies[0].params.region"},
+		{name: "ErrParams/case-variant keys", json: `[{"name":"r","params":{"Region":"EU","region":"US"}}]`, field: "securityPolicies[0].params"},
 		{name: "ErrParams/33 params", ps: []token.Policy{{Name: "r", Params: manyKeys(33)}}, field: "securityPolicies[0].params"},
 		{name: "ErrParams/empty key", json: `[{"name":"r","params":{"":"x"}}]`, field: "securityPolicies[0].params"},
 		{name: "ErrParams/65-character key", ps: []token.Policy{{Name: "r", Params: map[string]any{strings.Repeat("k", 65): 1.0}}}, field: "securityPolicies[0].params"},
