@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,59 +9,21 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/httpapi"
-	"github.com/sigil-dev/sigil/internal/keys"
-	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/registry"
-	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
-// newVerifyAPI is the production stack of BenchmarkVerifyEndpoint with rec
-// as the Recorder (nil for none), and a registered API token (with a tid)
-// that verifies, already in the verified-token cache.
+// newVerifyAPI is the production stack of the benchmarks (benchStack) with
+// rec as the Recorder (nil for none), and a request for a registered API
+// token (with a tid) that verifies, already in the verified-token cache.
 func newVerifyAPI(tb testing.TB, rec httpapi.Recorder) (http.Handler, *http.Request) {
 	tb.Helper()
 	c := token.Claims{Kind: token.KindAPI, TID: "0b9e7c1e-6d7a-4c39-9a55-3f0c2b1d9e11", Scope: "meta:read", ClientID: "envizi"}
 	c.Subject = "alice"
-	return newVerifyAPIFor(tb, rec, c, 0)
-}
-
-// newVerifyAPIFor is newVerifyAPI for a token with claims c living ttl (0: no exp).
-func newVerifyAPIFor(tb testing.TB, rec httpapi.Recorder, c token.Claims, ttl time.Duration) (http.Handler, *http.Request) {
-	tb.Helper()
-	signer := testSigner(tb, keys.EdDSA)
-	_, k, err := keys.WritePEM(tb.TempDir(), signer)
-	require.NoError(tb, err)
-	ring, err := keys.NewRing(func() (*keys.Set, error) { return keys.NewSet([]*keys.Key{k}, "") })
-	require.NoError(tb, err)
-	st := memory.New(nil)
-	rev := revocation.NewService(st, 30*time.Second, nil)
-	iss := token.NewIssuer(token.IssuerConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring})
-	ver := token.NewVerifier(token.VerifierConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring, Revocation: rev, CacheSize: 1000})
-	m := metrics.New()
-	cfg := httpapi.Config{
-		Issuer: "https://sigil.test", Minter: iss, Verifier: ver, Revoker: rev, Keys: ring,
-		Clients:  clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("0123456789abcdef0123456789abcdef")}),
-		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Observer: m, MetricsHandler: m.Handler(),
-		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
-		VerifyNeverWaits: true, // as serve sets it for the memory store and replica mode
-	}
-	if rec != nil {
-		cfg.Recorder = rec
-	}
-	api := httpapi.New(cfg)
-	raw, _, err := iss.Mint(c, ttl)
-	require.NoError(tb, err)
-	req := httptest.NewRequest(http.MethodGet, "/api/v1/verify", nil)
-	req.Header.Set("Authorization", "Bearer "+raw)
-	w := httptest.NewRecorder()
-	api.ServeHTTP(w, req)
-	require.Equal(tb, http.StatusOK, w.Code, w.Body.String())
-	return api, req
+	bs := newBenchStack(tb, rec)
+	return bs.api, bs.verifyRequest(tb, c, 0)
 }
 
 // TestVerify_RecorderCostsNoAllocation: handing a use to the Recorder on
@@ -96,27 +56,13 @@ func TestVerify_RecorderCostsNoAllocation(t *testing.T) {
 func BenchmarkVerifyRegistered(b *testing.B) {
 	run := func(b *testing.B, rec httpapi.Recorder) {
 		api, req := newVerifyAPI(b, rec)
-		b.ReportAllocs()
-		for b.Loop() {
-			w := httptest.NewRecorder()
-			api.ServeHTTP(w, req)
-			if w.Code != http.StatusOK {
-				b.Fatal(w.Code)
-			}
-		}
+		benchServe(b, api, req)
 	}
 	b.Run("embed-token", func(b *testing.B) {
 		c := token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view", ClientID: "sales"}
 		c.Subject = "alice"
-		api, req := newVerifyAPIFor(b, nil, c, time.Hour)
-		b.ReportAllocs()
-		for b.Loop() {
-			w := httptest.NewRecorder()
-			api.ServeHTTP(w, req)
-			if w.Code != http.StatusOK {
-				b.Fatal(w.Code)
-			}
-		}
+		bs := newBenchStack(b, nil)
+		benchServe(b, bs.api, bs.verifyRequest(b, c, time.Hour))
 	})
 	b.Run("no-recorder", func(b *testing.B) { run(b, nil) })
 	b.Run("recorder-buffering", func(b *testing.B) {
