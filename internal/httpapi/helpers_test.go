@@ -32,6 +32,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	"github.com/sigil-dev/sigil/internal/token"
+	"github.com/sigil-dev/sigil/test/testproc"
 )
 
 const (
@@ -159,24 +160,6 @@ type record struct {
 	serverErrorOK bool
 }
 
-// syncBuffer collects the server's logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is a fully wired API on real parts: memory store, generated keys
 // loaded from a TempDir, the clients and revocation services, the token
 // Issuer and Verifier, and an injected clock.
@@ -202,7 +185,7 @@ type fixture struct {
 	pepper      []byte
 	adminSecret string
 	dashSecret  string
-	logs        *syncBuffer
+	logs        *testproc.Buffer
 
 	mu      sync.Mutex
 	records []*record
@@ -255,7 +238,7 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 		tb:        tb,
 		activeAlg: keys.EdDSA,
 		clock:     &clock{now: epoch},
-		logs:      &syncBuffer{},
+		logs:      &testproc.Buffer{},
 		byRec:     map[*httptest.ResponseRecorder]*record{},
 		keyByAlg:  map[string]*keys.Key{},
 	}

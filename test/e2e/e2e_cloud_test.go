@@ -18,6 +18,7 @@ import (
 
 	"github.com/sigil-dev/sigil/pkg/client"
 	"github.com/sigil-dev/sigil/test/redisserver"
+	"github.com/sigil-dev/sigil/test/testproc"
 )
 
 // e2eViewTemplate is the cloud's viewer URL template.
@@ -34,7 +35,7 @@ func TestE2E_CloudPublishing(t *testing.T) {
 	revealKey := filepath.Join(t.TempDir(), "reveal.key")
 	writeFile(t, revealKey, randomHex(t, 32))
 	cloudEnv := e2eRedisEnv(cloudRedis.URL(), t.TempDir(), map[string]string{
-		"SIGIL_ADDR":                     fmt.Sprintf("127.0.0.1:%d", redisserver.FreePort(t)),
+		"SIGIL_ADDR":                     fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)),
 		"SIGIL_REGISTRY_REVEAL_TOKENS":   "true",
 		"SIGIL_REGISTRY_REVEAL_KEY_FILE": revealKey,
 		"SIGIL_VIEW_URL_TEMPLATE":        e2eViewTemplate,

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sigil-dev/sigil/test/openapicheck"
+	"github.com/sigil-dev/sigil/test/testproc"
 )
 
 const (
@@ -69,31 +70,13 @@ func e2eBinary(t testing.TB) string {
 	return e2eBin
 }
 
-// e2eBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type e2eBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *e2eBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *e2eBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // e2eInstance is one running `sigil serve`.
 type e2eInstance struct {
 	URL     string
 	KeysDir string
 	Cmd     *exec.Cmd
-	Stdout  *e2eBuffer
-	Stderr  *e2eBuffer
+	Stdout  *testproc.Buffer
+	Stderr  *testproc.Buffer
 
 	done     chan struct{}
 	waitErr  error
@@ -124,7 +107,7 @@ func e2eStart(t testing.TB, env map[string]string, args ...string) *e2eInstance 
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	inst := &e2eInstance{KeysDir: vars["SIGIL_KEYS_DIR"], Cmd: cmd, Stdout: &e2eBuffer{}, Stderr: &e2eBuffer{}, done: make(chan struct{})}
+	inst := &e2eInstance{KeysDir: vars["SIGIL_KEYS_DIR"], Cmd: cmd, Stdout: &testproc.Buffer{}, Stderr: &testproc.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = inst.Stdout, inst.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sigil: %v", err)

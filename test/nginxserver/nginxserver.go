@@ -4,7 +4,6 @@
 package nginxserver
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigil-dev/sigil/test/testproc"
 )
 
 // StartTimeout bounds how long Start waits for nginx to accept connections.
@@ -39,7 +40,7 @@ type Server struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testproc.Buffer
 	done chan struct{}
 	err  error
 }
@@ -82,7 +83,7 @@ func Start(tb testing.TB, httpBlock string) *Server {
 	})
 	var lastErr error
 	for range bindAttempts {
-		s.port = freePort(tb)
+		s.port = testproc.FreePort(tb)
 		conf := filepath.Join(s.dir, "conf", "nginx.conf")
 		if err := os.WriteFile(conf, []byte(s.config(httpBlock)), 0o600); err != nil {
 			tb.Fatal(err)
@@ -125,7 +126,7 @@ http {
 func (s *Server) launch(bin, conf string) error {
 	cmd := exec.Command(bin, "-p", s.dir, "-e", s.errorLogPath(), "-c", conf)
 	cmd.Dir = s.dir
-	out := &syncBuffer{}
+	out := &testproc.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("exec %s: %w", bin, err)
@@ -216,32 +217,4 @@ func (s *Server) Stop() {
 		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("reserve a loopback port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	return port
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sigil-dev/sigil/test/testproc"
 )
 
 // ClusterTimeout bounds how long StartCluster waits for cluster_state:ok.
@@ -48,7 +50,7 @@ func StartCluster(tb testing.TB, n int, opts ...Option) *Cluster {
 		nodeOpts := append([]Option{WithArgs(
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
-			"--cluster-port", strconv.Itoa(FreePort(tb)),
+			"--cluster-port", strconv.Itoa(testproc.FreePort(tb)),
 			"--cluster-node-timeout", "5000",
 		)}, opts...)
 		c.Nodes = append(c.Nodes, Start(tb, nodeOpts...))

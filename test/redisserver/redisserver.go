@@ -2,7 +2,6 @@ package redisserver
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigil-dev/sigil/test/testproc"
 )
 
 // StartTimeout bounds how long Start and Restart wait for the server to answer PING.
@@ -59,7 +60,7 @@ type Server struct {
 // process is one run of redis-server.
 type process struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testproc.Buffer
 	done chan struct{} // closed when the process has exited and been reaped
 	err  error         // Wait's result, set before done is closed
 }
@@ -91,7 +92,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	var lastErr error
 	var lastOut string
 	for range bindAttempts {
-		s.port = FreePort(tb)
+		s.port = testproc.FreePort(tb)
 		p, out, err := s.launch()
 		if err == nil {
 			s.mu.Lock()
@@ -107,22 +108,6 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Logf("redis-server output:\n%s", lastOut)
 	tb.Fatalf("start redis-server: %v", lastErr)
 	return nil
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago: it listens
-// on 127.0.0.1:0 and closes the listener. Another process may take the port
-// before the caller binds it; Start retries on that race.
-func FreePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatalf("reserve a loopback port: %v", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		tb.Fatalf("release reserved port %d: %v", port, err)
-	}
-	return port
 }
 
 // Addr returns the server's host:port, "127.0.0.1:N".
@@ -238,7 +223,7 @@ func (s *Server) launch() (*process, string, error) {
 	}
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
-	out := &syncBuffer{}
+	out := &testproc.Buffer{}
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
@@ -296,22 +281,4 @@ func ping(addr string) error {
 		return fmt.Errorf("unexpected PING reply %q", strings.TrimSpace(line))
 	}
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of os/exec.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

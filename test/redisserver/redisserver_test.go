@@ -140,15 +140,6 @@ func TestServer_Restart(t *testing.T) {
 	})
 }
 
-func TestFreePort(t *testing.T) {
-	t.Parallel()
-	p := redisserver.FreePort(t)
-	require.Positive(t, p)
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-	require.NoError(t, err)
-	require.NoError(t, l.Close())
-}
-
 // fatalTB records Fatal instead of failing the real test.
 type fatalTB struct {
 	testing.TB

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sigil-dev/sigil/test/testproc"
 )
 
 // stopTimeout is how long a process gets after SIGTERM before SIGKILL.
@@ -129,16 +131,6 @@ func (s *supervisor) stopAll() {
 	wg.Wait()
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
-}
-
 // redisProc is a running redis-server with a client connected to it.
 type redisProc struct {
 	*proc
@@ -162,7 +154,7 @@ func (s *supervisor) startRedis(ctx context.Context, name string) (*redisProc, e
 	}
 	var lastErr error
 	for range 5 {
-		port, err := freePort()
+		port, err := testproc.ReservePort()
 		if err != nil {
 			return nil, err
 		}
