@@ -504,6 +504,8 @@ func TestNew(t *testing.T) {
 		_, _ = w.Write([]byte(`<html>not a key set</html>`))
 	}))
 	t.Cleanup(notJWKS.Close)
+	gone := newJWKS(t, k)
+	gone.srv.Close() // connection refused
 
 	tests := []struct {
 		name string
@@ -514,6 +516,7 @@ func TestNew(t *testing.T) {
 		{name: "ErrNoAudience", cfg: verifier.Config{JWKSURL: j.URL(), Issuer: issuer}},
 		{name: "ErrJWKS500", cfg: verifier.Config{JWKSURL: down.URL(), Issuer: issuer, Audience: audience}},
 		{name: "ErrNotJWKS", cfg: verifier.Config{JWKSURL: notJWKS.URL, Issuer: issuer, Audience: audience}},
+		{name: "ErrJWKSUnreachable", cfg: verifier.Config{JWKSURL: gone.URL(), Issuer: issuer, Audience: audience}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
