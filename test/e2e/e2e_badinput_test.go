@@ -187,7 +187,7 @@ func TestE2E_BadInputSweep(t *testing.T) {
 	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret})
 	secret := e2eCreateClient(t, inst.URL, e2eAdminSecret, "sales")
 	tok := e2eMint(t, inst.URL, "sales", secret)
-	tid := e2eCreateReportToken(t, inst.URL, "sweep")
+	tid, _ := e2eReportToken(t, inst.URL, "sweep", false)
 
 	cases := badInputs(tok, tid)
 	if len(cases) < 80 {
@@ -297,30 +297,4 @@ func sendBad(t *testing.T, base string, tc badInput) (int, string, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
-}
-
-// e2eCreateReportToken creates a registered report token record as admin
-// (not generated) and returns its id.
-func e2eCreateReportToken(t testing.TB, base, name string) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+"/api/tokens",
-		strings.NewReader(fmt.Sprintf(`{"type":"report","reportId":"r1","name":%q,"owner":"alice","generate":false}`, name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("admin", e2eAdminSecret)
-	resp, err := e2eClient.Do(req)
-	if err != nil {
-		t.Fatalf("create token: %v", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out struct {
-		ID string `json:"id"`
-	}
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(b, &out) != nil || out.ID == "" {
-		t.Fatalf("create token: status %d: %s", resp.StatusCode, b)
-	}
-	return out.ID
 }

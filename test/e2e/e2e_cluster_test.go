@@ -73,18 +73,8 @@ func TestE2E_Cluster(t *testing.T) {
 	e2eWantStatus(t, "verify on the new instance of the token not revoked", e2eVerify(t, d.URL, last), http.StatusOK)
 
 	// Revoke-all (a cutoff) on B is honoured by A and C.
-	req, err := http.NewRequest(http.MethodPost, b.URL+"/api/v1/revoke-all", strings.NewReader(`{"dashboardId":"sales"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("admin", e2eAdminSecret)
-	resp, err := e2eClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	e2eWantStatus(t, "revoke-all on B", resp.StatusCode, http.StatusOK)
+	e2eWantStatus(t, "revoke-all on B", e2eDo(t, http.MethodPost, b.URL+"/api/v1/revoke-all", `{"dashboardId":"sales"}`,
+		e2eBasic("admin", e2eAdminSecret)).Status, http.StatusOK)
 	e2eWantStatus(t, "verify on B after revoke-all", e2eVerify(t, b.URL, last), http.StatusUnauthorized)
 	for _, inst := range []*e2eInstance{a, c} {
 		e2eEventually(t, 5*time.Second, "revoke-all honoured on "+inst.URL, func() bool {

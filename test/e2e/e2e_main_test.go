@@ -235,31 +235,25 @@ func e2eBearer(tok string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + tok}
 }
 
+// e2eBasic is the HTTP Basic Authorization header of client id.
+func e2eBasic(id, secret string) map[string]string {
+	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))}
+}
+
 // e2eCreateClient creates a dashboard client id with resource dashboard:id as
 // admin and returns its secret.
 func e2eCreateClient(t testing.TB, base, adminSecret, id string) string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+"/api/clients",
-		strings.NewReader(fmt.Sprintf(`{"id":%q,"resources":["dashboard:%s"]}`, id, id)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("admin", adminSecret)
-	resp, err := e2eClient.Do(req)
-	if err != nil {
-		t.Fatalf("create client: %v", err)
-	}
-	defer resp.Body.Close()
+	r := e2eDo(t, http.MethodPost, base+"/api/clients",
+		fmt.Sprintf(`{"id":%q,"resources":["dashboard:%s"]}`, id, id), e2eBasic("admin", adminSecret))
 	var out struct {
 		Secret string `json:"secret"`
 	}
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create client %s: status %d: %s", id, resp.StatusCode, b)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create client %s: status %d: %s", id, r.Status, r.Body)
 	}
-	if err := json.Unmarshal(b, &out); err != nil || out.Secret == "" {
-		t.Fatalf("create client %s: no secret in %s (%v)", id, b, err)
+	if err := json.Unmarshal([]byte(r.Body), &out); err != nil || out.Secret == "" {
+		t.Fatalf("create client %s: no secret in %s (%v)", id, r.Body, err)
 	}
 	return out.Secret
 }

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,10 +8,6 @@ import (
 	"strings"
 	"testing"
 )
-
-func e2eBasic(id, secret string) map[string]string {
-	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))}
-}
 
 func e2eWith(h map[string]string, k, v string) map[string]string {
 	out := map[string]string{k: v}

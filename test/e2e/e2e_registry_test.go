@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -79,8 +78,7 @@ func newE2EReg(t *testing.T, extra map[string]string) *e2eReg {
 
 func (r *e2eReg) as(id, method, path, body string) e2eResponse {
 	r.t.Helper()
-	basic := base64.StdEncoding.EncodeToString([]byte(id + ":" + r.secrets[id]))
-	return e2eDo(r.t, method, r.base+path, body, map[string]string{"Authorization": "Basic " + basic})
+	return e2eDo(r.t, method, r.base+path, body, e2eBasic(id, r.secrets[id]))
 }
 
 func (r *e2eReg) create(id, body string) e2eToken {

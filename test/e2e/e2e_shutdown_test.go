@@ -74,7 +74,7 @@ func TestE2E_GracefulShutdown(t *testing.T) {
 	env := e2eRedisEnv(srv.URL(), keysDir, nil)
 	a := e2eStart(t, env)
 	secret := e2eCreateClient(t, a.URL, e2eAdminSecret, "sales")
-	tid, regTok := e2eGenerateReportToken(t, a.URL, "shutdown")
+	tid, regTok := e2eReportToken(t, a.URL, "shutdown", true)
 
 	// Before the load: a known number of verifications, all answered.
 	const before = 50
@@ -289,29 +289,19 @@ func recorderFigures(t testing.TB, stderr string) (dropped, lost int64) {
 	return 0, 0
 }
 
-// e2eGenerateReportToken creates a registered report token as admin and
-// returns its record id and its JWT.
-func e2eGenerateReportToken(t testing.TB, base, name string) (id, tok string) {
+// e2eReportToken creates a registered report token (report r1, owner alice)
+// as admin and returns its record id and, when generate, its JWT.
+func e2eReportToken(t testing.TB, base, name string, generate bool) (id, tok string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+"/api/tokens",
-		strings.NewReader(fmt.Sprintf(`{"type":"report","reportId":"r1","name":%q,"owner":"alice"}`, name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("admin", e2eAdminSecret)
-	resp, err := e2eClient.Do(req)
-	if err != nil {
-		t.Fatalf("create token: %v", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	r := e2eDo(t, http.MethodPost, base+"/api/tokens",
+		fmt.Sprintf(`{"type":"report","reportId":"r1","name":%q,"owner":"alice","generate":%t}`, name, generate),
+		e2eBasic("admin", e2eAdminSecret))
 	var out struct {
 		ID    string `json:"id"`
 		Token string `json:"token"`
 	}
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(b, &out) != nil || out.ID == "" || out.Token == "" {
-		t.Fatalf("create token: status %d: %s", resp.StatusCode, b)
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &out) != nil || out.ID == "" || (generate && out.Token == "") {
+		t.Fatalf("create token: status %d: %s", r.Status, r.Body)
 	}
 	return out.ID, out.Token
 }
