@@ -5,7 +5,7 @@ BIN   := bin/sigil
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT   := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: all build run test test-short lint deps bench bench-go clean fuzz fuzz-ci soak
+.PHONY: all build run test test-short lint deps bench bench-go clean fuzz fuzz-ci soak clientgen clientgen-tools
 
 all: build
 
@@ -24,18 +24,44 @@ deps:
 
 ## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary,
 ## then every fuzz target briefly (fuzz-ci). Plain `go test` runs the seed corpora (testdata/fuzz) too.
-test: deps lint
-	$(GO) test -race -count=1 -timeout 15m ./...
+## SIGIL_CLIENTGEN=1: test/clientgen must run (its pinned generators are installed by clientgen-tools).
+test: deps lint clientgen-tools
+	SIGIL_CLIENTGEN=1 $(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz-ci
 
 test-short: deps
 	$(GO) test -count=1 ./...
+
+## deps also needs node and npm (nodejs, npm), for test/clientgen's TypeScript check.
+.PHONY: deps-node
+deps: deps-node
+deps-node:
+	@command -v npm >/dev/null 2>&1 || { echo "installing nodejs and npm"; $(APT) update -qq && $(APT) install -y -qq nodejs npm >/dev/null; }
 
 ## deps also needs redis-cli (redis-tools; Debian's redis-server depends on it): it forms the test Redis Cluster.
 .PHONY: deps-redis-cli
 deps: deps-redis-cli
 deps-redis-cli:
 	@command -v redis-cli >/dev/null 2>&1 || { echo "installing redis-tools"; $(APT) update -qq && $(APT) install -y -qq redis-tools >/dev/null; }
+
+## clientgen: clients generated from the served /openapi.json compile (test/clientgen, also part of
+## `make test`): oapi-codegen (Go, types + client) with go build, openapi-typescript with tsc --strict.
+## clientgen-tools installs the pinned generators: oapi-codegen from test/clientgen/tools/go.mod into
+## bin/, openapi-typescript and typescript from test/clientgen/ts/package-lock.json with npm ci;
+## each again only when its pin changes.
+OAPI_CODEGEN := bin/oapi-codegen
+TS_TOOLS     := test/clientgen/ts/node_modules/.package-lock.json
+clientgen: clientgen-tools
+	SIGIL_CLIENTGEN=1 $(GO) test -count=1 -run '^TestGeneratedClientsCompile$$' ./test/clientgen/
+
+clientgen-tools: $(OAPI_CODEGEN) $(TS_TOOLS)
+
+$(OAPI_CODEGEN): test/clientgen/tools/go.mod test/clientgen/tools/go.sum
+	$(GO) -C test/clientgen/tools build -o $(CURDIR)/$(OAPI_CODEGEN) github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
+
+$(TS_TOOLS): test/clientgen/ts/package.json test/clientgen/ts/package-lock.json | deps-node
+	cd test/clientgen/ts && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 lint:
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \
@@ -82,4 +108,4 @@ soak: deps build
 	./bin/soakrun -sigil $(BIN) -duration $(DURATION) $(SOAKFLAGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin test/clientgen/ts/node_modules
