@@ -24,12 +24,12 @@ deps:
 
 ## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary,
 ## then every fuzz target briefly (fuzz-ci). Plain `go test` runs the seed corpora (testdata/fuzz) too.
-## SIGIL_CLIENTGEN=1: test/clientgen must run (its pinned generators are installed by clientgen-tools).
+## test/clientgen needs the pinned generators, installed by clientgen-tools.
 test: deps lint clientgen-tools
-	SIGIL_CLIENTGEN=1 $(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz-ci
 
-test-short: deps
+test-short: deps clientgen-tools
 	$(GO) test -count=1 ./...
 
 ## deps also needs node and npm (nodejs, npm), for test/clientgen's TypeScript check.
@@ -52,7 +52,7 @@ deps-redis-cli:
 OAPI_CODEGEN := bin/oapi-codegen
 TS_TOOLS     := test/clientgen/ts/node_modules/.package-lock.json
 clientgen: clientgen-tools
-	SIGIL_CLIENTGEN=1 $(GO) test -count=1 -run '^TestGeneratedClientsCompile$$' ./test/clientgen/
+	$(GO) test -count=1 -run '^TestGeneratedClientsCompile$$' ./test/clientgen/
 
 clientgen-tools: $(OAPI_CODEGEN) $(TS_TOOLS)
 
