@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -181,7 +182,14 @@ type Server struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	limiter *authLimiter
+	// routes are the registered route templates: the only values the
+	// route label of the request metrics takes, besides unmatchedRoute.
+	routes map[string]struct{}
 }
+
+// unmatchedRoute is the route label of a request that matched no route:
+// its path is the client's choice and must not become a label value.
+const unmatchedRoute = "unmatched"
 
 // New builds the API with every route registered.
 func New(cfg Config) *Server {
@@ -230,14 +238,18 @@ func New(cfg Config) *Server {
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(corsMiddleware(cfg.CORSOrigins))
 	}
-	s.routes()
+	s.addRoutes()
+	s.routes = make(map[string]struct{})
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = struct{}{}
+	}
 	return s
 }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-func (s *Server) routes() {
+func (s *Server) addRoutes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -284,7 +296,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
-		s.cfg.Observer.Request(c.Path(), c.Request().Method, status, time.Since(start))
+		s.cfg.Observer.Request(s.routeLabel(c), metrics.Method(c.Request().Method), status, time.Since(start))
 		// Answered requests are logged at debug: on the verify hot path one
 		// log line per request costs more than the verification itself.
 		// Refusals and failures stay visible at info.
@@ -297,12 +309,21 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		s.log.LogAttrs(c.Request().Context(), level, "request",
 			slog.String("request_id", requestID(c)),
-			slog.String("method", c.Request().Method),
-			slog.String("route", c.Path()),
+			slog.String("method", metrics.Method(c.Request().Method)),
+			slog.String("route", s.routeLabel(c)),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 		return nil
 	}
+}
+
+// routeLabel is the request's route template if it matched one, else
+// unmatchedRoute: a label from a fixed set whatever the client sends.
+func (s *Server) routeLabel(c echo.Context) string {
+	if _, ok := s.routes[c.Path()]; ok {
+		return c.Path()
+	}
+	return unmatchedRoute
 }
 
 // limitBody caps every request body; reading past it fails with *http.MaxBytesError (413).
