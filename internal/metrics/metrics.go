@@ -115,7 +115,9 @@ func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 
 // Verified records one verification outcome (token.Reason of its error);
 // a reason outside VerifyReasons is recorded as OtherLabel.
-func (m *Metrics) Verified(reason string) { m.verify.WithLabelValues(oneOf(reason, VerifyReasons)).Inc() }
+func (m *Metrics) Verified(reason string) {
+	m.verify.WithLabelValues(oneOf(reason, VerifyReasons)).Inc()
+}
 
 // Minted records one minted token; a kind outside TokenKinds is recorded
 // as OtherLabel.
