@@ -131,6 +131,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
 		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,
+		EmbedMaxLifetime: cfg.Tokens.EmbedMaxExpiry,
 	})
 	regStore := registryStore(st)
 	var sealer []byte
@@ -158,11 +159,21 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var proxies []*net.IPNet
+	for _, p := range cfg.HTTP.TrustedProxies {
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return fmt.Errorf("http.trusted_proxies: %w", err)
+		}
+		proxies = append(proxies, n)
+	}
 	apiCfg := httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
-		RetryAfter: cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
+		RefreshMaxLifetime: cfg.Tokens.RefreshMaxLifetime, RefreshMinAge: cfg.Tokens.RefreshMinAge,
+		TrustedProxies: proxies,
+		RetryAfter:     cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,

@@ -305,7 +305,9 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	return s.cfg.Store.DeleteClient(ctx, id)
 }
 
-// RotateSecret gives the client a new secret, returned once; the old one stops working at once.
+// RotateSecret gives the client a new secret, returned once; the old one
+// stops working at once, and SecretRotatedAt is set to now (refresh chains
+// started before it end).
 func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, error) {
 	c, err := s.cfg.Store.GetClient(ctx, id)
 	if err != nil {
@@ -316,6 +318,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, 
 		return Client{}, "", err
 	}
 	c.SecretHash = s.hash(secret)
+	c.SecretRotatedAt = s.cfg.Now().UTC()
 	defer s.forget(id)
 	if err := s.cfg.Store.UpdateClient(ctx, c); err != nil {
 		return Client{}, "", fmt.Errorf("rotate secret: %w", err)

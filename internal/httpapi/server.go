@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -116,6 +117,15 @@ type Config struct {
 
 	EmbedDefaultTTL time.Duration
 	EmbedMaxTTL     time.Duration
+	// RefreshMaxLifetime bounds a refresh chain: no token of it expires
+	// later than this after the chain's start (its auth_time), and past it
+	// refresh is refused; the holder mints anew with the dashboard
+	// credential (tokens.refresh_max_lifetime, default 24h).
+	RefreshMaxLifetime time.Duration
+	// RefreshMinAge is how old a token must be before it can be refreshed
+	// (at most half its lifetime): one chain makes at most one denylist
+	// entry per RefreshMinAge (tokens.refresh_min_age, default 1m).
+	RefreshMinAge time.Duration
 	// RetryAfter is sent with 503 answers.
 	RetryAfter time.Duration
 	// StoreTimeout bounds the work of each request that touches a store.
@@ -148,6 +158,11 @@ type Config struct {
 	AuthFailures    FailureCounter
 	AuthMaxFailures int
 	AuthWindow      time.Duration
+	// TrustedProxies are the reverse proxies in front of sigil
+	// (http.trusted_proxies): only for a peer in one of them is the client
+	// address read from X-Forwarded-For; empty, the peer's address is the
+	// client's and the header is ignored.
+	TrustedProxies []*net.IPNet
 
 	// OpenAPI is the API's OpenAPI document (JSON), served at /openapi.json;
 	// nil leaves the route out.
@@ -214,11 +229,26 @@ func New(cfg Config) *Server {
 	if cfg.AuthWindow <= 0 {
 		cfg.AuthWindow = time.Minute
 	}
+	if cfg.RefreshMaxLifetime <= 0 {
+		cfg.RefreshMaxLifetime = 24 * time.Hour
+	}
+	if cfg.RefreshMinAge <= 0 {
+		cfg.RefreshMinAge = time.Minute
+	}
 	if cfg.Policy == nil {
 		cfg.Policy = defaultPolicy()
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// echo's default reads X-Forwarded-For and X-Real-IP from anyone.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimiter(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(
