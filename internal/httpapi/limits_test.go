@@ -422,3 +422,45 @@ func TestVerify_TenYearEmbedTokenSignedWithRealKeyRefused(t *testing.T) {
 	// An embed token can never omit exp.
 	requireInvalidToken(t, f.verify(f.genuine(map[string]any{"exp": nil})), descClaims)
 }
+
+// D21: case-variant member names are unknown fields.
+
+// TestDecode_CaseVariantKeysRefusedOnEveryJSONBody: encoding/json matches
+// member names case-insensitively, so {"dashboardId":"a","DashboardId":"b"}
+// would decode as "b" while a proxy, a log or a WAF reads "a". Every JSON
+// body refuses a name that is not spelt exactly, at any depth, with a 400
+// naming it.
+func TestDecode_CaseVariantKeysRefusedOnEveryJSONBody(t *testing.T) {
+	rf := newRegAPI(t, nil)
+	tj := rf.create(informerID, `{"type":"report","reportId":"q3","name":"Q3"}`, true)
+	sec := `"dashboardSecret":"` + rf.dashSecret + `"`
+	tests := []struct {
+		name, id, method, target, body, field string
+	}{
+		{"Mint/DashboardId", "", http.MethodPost, "/api/v1/token", `{"dashboardId":"sales",` + sec + `,"DashboardId":"other"}`, "DashboardId"},
+		{"Mint/OnlyVariant", "", http.MethodPost, "/api/v1/token", `{"DASHBOARDID":"sales",` + sec + `}`, "DASHBOARDID"},
+		{"Mint/UnicodeFold", "", http.MethodPost, "/api/v1/token", `{"dashboardId":"sales",` + sec + `,"tokenExpiry":60,"to` + "\u212a" + `enExpiry":86400}`, "to\u212aenExpiry"}, // Kelvin sign
+		{"Mint/LongS", "", http.MethodPost, "/api/v1/token", `{"dashboardId":"sales",` + sec + `,"\u017fub":"x"}`, "\u017fub"},
+		{"Mint/Escaped", "", http.MethodPost, "/api/v1/token", `{"dashboardId":"sales",` + sec + `,"\u0053ub":"x"}`, "Sub"},
+		{"Mint/NestedPolicyName", "", http.MethodPost, "/api/v1/token", `{"dashboardId":"sales",` + sec + `,"securityPolicies":[{"name":"a"},{"Name":"b"}]}`, "securityPolicies[1].Name"},
+		{"CreateToken/Name", informerID, http.MethodPost, "/api/tokens", `{"type":"report","reportId":"q3","Name":"x"}`, "Name"},
+		{"PatchToken/NAME", informerID, http.MethodPatch, "/api/tokens/" + tj.ID, `{"NAME":"x"}`, "NAME"},
+		{"CreateClient/Resources", clients.AdminID, http.MethodPost, "/api/clients", `{"id":"c1","Resources":["dashboard:*"]}`, "Resources"},
+		{"RevokeAll/Sub", informerID, http.MethodPost, "/api/v1/revoke-all", `{"Sub":"alice"}`, "Sub"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rec *httptest.ResponseRecorder
+			if tt.id == "" {
+				rec = rf.postJSON(tt.target, tt.body)
+			} else {
+				rec = rf.as(tt.id, tt.method, tt.target, tt.body)
+			}
+			requireError(t, rec, http.StatusBadRequest, "invalid_request", tt.field)
+		})
+	}
+	t.Run("OK/ParamKeysAreFree", func(t *testing.T) {
+		// Inside params (a map) names are the caller's own.
+		rf.tokenOK(rf.postJSON("/api/v1/token", `{"dashboardId":"sales",`+sec+`,"params":{"Sub":"x","DashboardId":"y"}}`))
+	})
+}
