@@ -230,6 +230,19 @@ func allNames(t reflect.Type) *nameSet {
 		}
 	}
 	visit(t)
+	// Two field names that differ only in case (in different structs)
+	// would let an exact name of one be a variant of the other: no fast
+	// path then, every body is walked.
+	for a := range n.exact {
+		for b := range n.exact {
+			if a != b && strings.EqualFold(a, b) {
+				n = nil
+			}
+		}
+		if n == nil {
+			break
+		}
+	}
 	nameCache.Store(t, n)
 	return n
 }

@@ -171,12 +171,11 @@ func (s *Server) refresh(c echo.Context) error {
 	if !cl.SecretRotatedAt.IsZero() && !start.After(cl.SecretRotatedAt) {
 		return apperr.New(apperr.CodeInvalidToken, "the client's secret was rotated after this token's session started; mint a new token")
 	}
-	end := start.Add(s.cfg.RefreshMaxLifetime)
-	if left := end.Sub(now).Truncate(time.Second); left < time.Second {
+	left := start.Add(s.cfg.RefreshMaxLifetime).Sub(now).Truncate(time.Second)
+	if left < time.Second {
 		return apperr.New(apperr.CodeInvalidToken, "this token's session has reached its maximum lifetime; mint a new token")
-	} else {
-		ttl = min(ttl, left)
 	}
+	ttl = min(ttl, left)
 	minAge := min(s.cfg.RefreshMinAge, old.ExpiresAt.Sub(old.IssuedAt.Time)/2)
 	if wait := old.IssuedAt.Add(minAge).Sub(now); wait > 0 {
 		secs := max(int64(math.Ceil(wait.Seconds())), 1)
