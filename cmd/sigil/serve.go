@@ -67,6 +67,10 @@ type store interface {
 func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	log := newLogger(cfg.Log.Level)
 
+	for _, f := range cfg.ExposedSecretFiles() { // refused by config validation in prod
+		log.Warn("secret file readable by other users; chmod 600 it (refused in prod mode)",
+			slog.String("config_key", f.Key), slog.String("path", f.Path), slog.String("mode", fmt.Sprintf("%04o", f.Mode)))
+	}
 	st, storeDesc, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -408,6 +408,11 @@ func (c Config) Validate() error {
 			bad("view.url_template", "must contain {reportId} or {token}")
 		}
 	}
+	if c.Mode == "prod" {
+		for _, f := range c.ExposedSecretFiles() {
+			bad(f.Key, "%s has mode %04o: other users can read this secret; chmod 600 it", f.Path, f.Mode)
+		}
+	}
 	c.Gateway.validate(bad)
 	c.validateCloud(bad)
 	switch c.Log.Level {
@@ -416,6 +421,36 @@ func (c Config) Validate() error {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
 	return errors.Join(errs...)
+}
+
+// ExposedFile is a configured secret file that users other than its owner
+// can access.
+type ExposedFile struct {
+	Key  string // the config key naming it, e.g. pepper_file
+	Path string
+	Mode os.FileMode
+}
+
+// ExposedSecretFiles lists the configured secret files (admin_secret_file,
+// pepper_file, registry.reveal_key_file, cloud.client_secret_file) whose
+// permissions grant anything to the group or other users (mode 0644 and
+// the like). Validate refuses them in prod; serve warns about them in dev.
+// Signing keys are checked where they are loaded (keys.Key.Exposed).
+func (c Config) ExposedSecretFiles() []ExposedFile {
+	var out []ExposedFile
+	for _, f := range []struct{ key, path string }{
+		{"admin_secret_file", c.AdminSecretFile}, {"pepper_file", c.PepperFile},
+		{"registry.reveal_key_file", c.Registry.RevealKeyFile}, {"cloud.client_secret_file", c.Cloud.ClientSecretFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		fi, err := os.Stat(f.path)
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, ExposedFile{Key: f.key, Path: f.path, Mode: fi.Mode().Perm()})
+		}
+	}
+	return out
 }
 
 // scopePattern is what a configured API token scope looks like.

@@ -58,3 +58,30 @@ func TestLoad_Limits(t *testing.T) {
 		})
 	}
 }
+
+// TestLoad_ExposedSecretFiles: a secret file other users can read (a pepper
+// left at 0644) is refused in prod, naming the key and the file, and only
+// reported in dev (serve logs it).
+func TestLoad_ExposedSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	pepper := filepath.Join(dir, "pepper")
+	admin := filepath.Join(dir, "admin")
+	require.NoError(t, os.WriteFile(pepper, []byte("0123456789abcdef0123456789abcdef"), 0o600))
+	require.NoError(t, os.WriteFile(admin, []byte("admin-secret-long-enough"), 0o600))
+	require.NoError(t, os.Chmod(pepper, 0o644))
+	env := []string{"SIGIL_PEPPER_FILE=" + pepper, "SIGIL_ADMIN_SECRET_FILE=" + admin}
+
+	_, err := config.Load("", append(env, "SIGIL_MODE=prod"))
+	require.ErrorContains(t, err, "pepper_file (env SIGIL_PEPPER_FILE)")
+	require.ErrorContains(t, err, pepper)
+	require.ErrorContains(t, err, "0644")
+	require.NotContains(t, err.Error(), "admin_secret_file", "a 0600 file is fine")
+
+	cfg, err := config.Load("", env)
+	require.NoError(t, err, "dev mode only warns")
+	require.Equal(t, []config.ExposedFile{{Key: "pepper_file", Path: pepper, Mode: 0o644}}, cfg.ExposedSecretFiles())
+
+	require.NoError(t, os.Chmod(pepper, 0o600))
+	_, err = config.Load("", append(env, "SIGIL_MODE=prod"))
+	require.NoError(t, err)
+}
