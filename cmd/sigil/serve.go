@@ -67,6 +67,10 @@ type store interface {
 func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	log := newLogger(cfg.Log.Level)
 
+	for _, f := range cfg.ExposedSecretFiles() { // refused by config validation in prod
+		log.Warn("secret file readable by other users; chmod 600 it (refused in prod mode)",
+			slog.String("config_key", f.Key), slog.String("path", f.Path), slog.String("mode", fmt.Sprintf("%04o", f.Mode)))
+	}
 	st, storeDesc, closeStore, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -84,7 +88,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 			log.Warn("generated a dev signing key: keys dir was empty", slog.String("path", path))
 		}
 	}
-	ring, err := keys.NewRing(keyLoader(cfg.Keys))
+	ring, err := keys.NewRing(keyLoader(cfg.Keys, cfg.Mode, log))
 	if err != nil {
 		return fmt.Errorf("load keys (keys.dir %s): %w", cfg.Keys.Dir, err)
 	}
@@ -131,6 +135,7 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
 		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,
+		EmbedMaxLifetime: cfg.Tokens.EmbedMaxExpiry,
 	})
 	regStore := registryStore(st)
 	var sealer []byte
@@ -158,11 +163,21 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var proxies []*net.IPNet
+	for _, p := range cfg.HTTP.TrustedProxies {
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return fmt.Errorf("http.trusted_proxies: %w", err)
+		}
+		proxies = append(proxies, n)
+	}
 	apiCfg := httpapi.Config{
 		Issuer: cfg.Issuer, Minter: issuer, Verifier: verifier, Revoker: revoker, Clients: clientSvc, Keys: ring,
 		Ready:           checks,
 		EmbedDefaultTTL: cfg.Tokens.EmbedDefaultExpiry, EmbedMaxTTL: cfg.Tokens.EmbedMaxExpiry,
-		RetryAfter: cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
+		RefreshMaxLifetime: cfg.Tokens.RefreshMaxLifetime, RefreshMinAge: cfg.Tokens.RefreshMinAge,
+		TrustedProxies: proxies,
+		RetryAfter:     cfg.Revocation.RetryAfter, StoreTimeout: cfg.HTTP.StoreTimeout, Logger: log,
 		Observer: m, MetricsHandler: m.Handler(),
 		Registry: regSvc, RevealTokens: cfg.Registry.RevealTokens, Recorder: recorder,
 		AuthFailures: regStore, AuthMaxFailures: cfg.Auth.MaxFailures, AuthWindow: cfg.Auth.Window,
@@ -363,11 +378,16 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store,
 	return st, "redis " + redactURL(cfg.Redis.URL), func() { _ = client.Close() }, nil
 }
 
-// keyLoader reads the keys dir (and the HS256 secret, if configured) into a Set.
-func keyLoader(kc config.Keys) func() (*keys.Set, error) {
+// keyLoader reads the keys dir (and the HS256 secret, if configured) into a
+// Set. A key or secret file that users other than its owner can read is
+// refused in prod mode and logged as a warning in dev (exposedKeys).
+func keyLoader(kc config.Keys, mode string, log *slog.Logger) func() (*keys.Set, error) {
 	return func() (*keys.Set, error) {
 		ks, err := keys.LoadDir(kc.Dir)
 		if err != nil {
+			return nil, err
+		}
+		if err := exposedKeys(ks, kc.HS256SecretFile, mode, log); err != nil {
 			return nil, err
 		}
 		if kc.HS256SecretFile != "" {
@@ -386,6 +406,37 @@ func keyLoader(kc config.Keys) func() (*keys.Set, error) {
 		}
 		return keys.NewSet(ks, kc.Active)
 	}
+}
+
+// exposedKeys checks that no key file, nor the HS256 secret file, grants
+// any access to the group or to other users (mode 0644 and the like): in
+// prod that is an error naming each file, in dev a warning per file.
+func exposedKeys(ks []*keys.Key, hsFile, mode string, log *slog.Logger) error {
+	type exposed struct {
+		key, path string
+		mode      os.FileMode
+	}
+	var found []exposed
+	for _, k := range ks {
+		if k.Exposed() {
+			found = append(found, exposed{"keys.dir", k.Source, k.Mode})
+		}
+	}
+	if hsFile != "" {
+		if fi, err := os.Stat(hsFile); err == nil && fi.Mode().Perm()&keys.ExposedBits != 0 {
+			found = append(found, exposed{"keys.hs256_secret_file", hsFile, fi.Mode().Perm()})
+		}
+	}
+	var errs []error
+	for _, e := range found {
+		if mode == "prod" {
+			errs = append(errs, fmt.Errorf("%s: %s has mode %04o: other users can read this private key; chmod 600 it", e.key, e.path, e.mode))
+			continue
+		}
+		log.Warn("private key file readable by other users; chmod 600 it (refused in prod mode)",
+			slog.String("config_key", e.key), slog.String("path", e.path), slog.String("mode", fmt.Sprintf("%04o", e.mode)))
+	}
+	return errors.Join(errs...)
 }
 
 func newLogger(level string) *slog.Logger {

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,11 +60,19 @@ type ServiceConfig struct {
 // Service creates clients, issues their secrets and authenticates them.
 type Service struct {
 	cfg   ServiceConfig
-	cache sync.Map // id → cachedClient
+	cache sync.Map // id → *cachedClient
+	// missing counts the cached "no such id" entries, bounded by maxMissing.
+	missing atomic.Int64
 	// dummy is compared against when the client id is unknown, so that an
 	// unknown id costs the same as a wrong secret.
 	dummy []byte
+	// onCompare, when set (tests), sees every secret comparison.
+	onCompare func(want []byte)
 }
+
+// maxMissing bounds the unknown ids the cache remembers: past it they are
+// all forgotten at once, so a caller probing random ids cannot grow memory.
+const maxMissing = 10_000
 
 // NewService returns a Service; Now, Rand and NewID default to the real ones.
 func NewService(cfg ServiceConfig) *Service {
@@ -77,13 +86,18 @@ func NewService(cfg ServiceConfig) *Service {
 		cfg.NewID = uuid.NewString
 	}
 	s := &Service{cfg: cfg}
-	s.dummy = s.hash("")
+	// A random hash no secret is known to match.
+	s.dummy = make([]byte, sha256.Size)
+	_, _ = rand.Read(s.dummy) // crypto/rand.Read never fails (Go 1.24+)
 	return s
 }
 
 type cachedClient struct {
 	c  Client
 	at time.Time
+	// missing marks an id the store does not know: an unknown id is then
+	// answered from the cache like a known one, at the same cost.
+	missing bool
 }
 
 // lookup returns the client for authentication: from the cache while fresh,
@@ -92,27 +106,61 @@ type cachedClient struct {
 func (s *Service) lookup(ctx context.Context, id string) (Client, error) {
 	now := s.cfg.Now()
 	v, cached := s.cache.Load(id)
-	if cached && now.Sub(v.(cachedClient).at) < s.cfg.CacheTTL {
-		return v.(cachedClient).c, nil
+	if cached && now.Sub(v.(*cachedClient).at) < s.cfg.CacheTTL {
+		if v.(*cachedClient).missing {
+			return Client{}, fmt.Errorf("get client %q: %w", id, ErrNotFound)
+		}
+		return v.(*cachedClient).c, nil
 	}
 	c, err := s.cfg.Store.GetClient(ctx, id)
 	switch {
 	case err == nil:
 		if s.cfg.CacheTTL > 0 {
-			s.cache.Store(id, cachedClient{c: c, at: now})
+			s.store(id, &cachedClient{c: c, at: now})
 		}
 		return c, nil
 	case errors.Is(err, ErrNotFound):
-		s.cache.Delete(id)
+		if s.cfg.CacheTTL > 0 {
+			s.store(id, &cachedClient{at: now, missing: true})
+		}
 		return Client{}, err
-	case cached && errors.Is(err, apperr.ErrStoreUnavailable) && now.Sub(v.(cachedClient).at) < s.cfg.StaleTTL:
-		return v.(cachedClient).c, nil
+	case cached && !v.(*cachedClient).missing && errors.Is(err, apperr.ErrStoreUnavailable) &&
+		now.Sub(v.(*cachedClient).at) < s.cfg.StaleTTL:
+		return v.(*cachedClient).c, nil
 	}
 	return Client{}, err
 }
 
+// store caches e under id, keeping the count of unknown ids within maxMissing.
+func (s *Service) store(id string, e *cachedClient) {
+	prev, had := s.cache.Swap(id, e)
+	wasMissing := had && prev.(*cachedClient).missing
+	switch {
+	case e.missing && !wasMissing:
+		if s.missing.Add(1) > maxMissing {
+			s.dropMissing()
+		}
+	case !e.missing && wasMissing:
+		s.missing.Add(-1)
+	}
+}
+
+// dropMissing forgets every cached unknown id.
+func (s *Service) dropMissing() {
+	s.cache.Range(func(k, v any) bool {
+		if v.(*cachedClient).missing && s.cache.CompareAndDelete(k, v) {
+			s.missing.Add(-1)
+		}
+		return true
+	})
+}
+
 // forget drops id from the cache after a change made through this Service.
-func (s *Service) forget(id string) { s.cache.Delete(id) }
+func (s *Service) forget(id string) {
+	if v, ok := s.cache.LoadAndDelete(id); ok && v.(*cachedClient).missing {
+		s.missing.Add(-1)
+	}
+}
 
 // NewClient is the input of Create.
 type NewClient struct {
@@ -188,6 +236,7 @@ func (s *Service) Create(ctx context.Context, in NewClient) (Client, string, err
 		}
 		return Client{}, "", fmt.Errorf("create client: %w", err)
 	}
+	s.forget(c.ID) // it may be cached as unknown
 	return c, secret, nil
 }
 
@@ -214,17 +263,30 @@ func (s *Service) EnsureAdmin(ctx context.Context, secret string) error {
 // unknown id costs as much as a wrong secret.
 func (s *Service) Authenticate(ctx context.Context, id, secret string) (Client, error) {
 	c, err := s.lookup(ctx, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		hmac.Equal(s.hash(secret), s.dummy)
-		return Client{}, ErrBadCredentials
-	case err != nil:
+	known := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Client{}, fmt.Errorf("authenticate client: %w", err)
 	}
-	if !hmac.Equal(s.hash(secret), c.SecretHash) {
+	// One comparison on every path: against the dummy hash for an unknown
+	// id, so that it does the same work as a known id with a wrong secret
+	// (both are answered from the cache, or both from the store).
+	valid := known && len(c.SecretHash) == len(s.dummy)
+	want := s.dummy
+	if valid {
+		want = c.SecretHash
+	}
+	if !s.compare(secret, want) || !valid {
 		return Client{}, ErrBadCredentials
 	}
 	return c, nil
+}
+
+// compare reports in constant time whether secret hashes to want.
+func (s *Service) compare(secret string, want []byte) bool {
+	if s.onCompare != nil {
+		s.onCompare(want)
+	}
+	return hmac.Equal(s.hash(secret), want)
 }
 
 // Get returns a client or an error wrapping ErrNotFound.
@@ -243,7 +305,9 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	return s.cfg.Store.DeleteClient(ctx, id)
 }
 
-// RotateSecret gives the client a new secret, returned once; the old one stops working at once.
+// RotateSecret gives the client a new secret, returned once; the old one
+// stops working at once, and SecretRotatedAt is set to now (refresh chains
+// started before it end).
 func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, error) {
 	c, err := s.cfg.Store.GetClient(ctx, id)
 	if err != nil {
@@ -254,6 +318,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, 
 		return Client{}, "", err
 	}
 	c.SecretHash = s.hash(secret)
+	c.SecretRotatedAt = s.cfg.Now().UTC()
 	defer s.forget(id)
 	if err := s.cfg.Store.UpdateClient(ctx, c); err != nil {
 		return Client{}, "", fmt.Errorf("rotate secret: %w", err)

@@ -29,6 +29,9 @@ type Client struct {
 	MaxTokenExpiry int64     `json:"maxTokenExpiry"` // seconds; 0 = config default
 	SecretHash     []byte    `json:"secretHash"`
 	CreatedAt      time.Time `json:"createdAt"`
+	// SecretRotatedAt is when the secret was last rotated (zero: never).
+	// Refresh chains started at or before it end (no refresh).
+	SecretRotatedAt time.Time `json:"secretRotatedAt,omitzero"`
 }
 
 // Store persists client records.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -85,6 +86,12 @@ type Tokens struct {
 	Leeway             time.Duration `yaml:"leeway" env:"LEEWAY"`
 	// CacheSize bounds the verified-token cache; 0 disables it.
 	CacheSize int `yaml:"cache_size" env:"CACHE_SIZE"`
+	// RefreshMaxLifetime is the longest a chain of embed token refreshes
+	// lives, from the mint that started it; then the holder mints anew.
+	RefreshMaxLifetime time.Duration `yaml:"refresh_max_lifetime" env:"REFRESH_MAX_LIFETIME"`
+	// RefreshMinAge is how old an embed token must be (at most half its
+	// lifetime) before it can be refreshed: 429 + Retry-After before.
+	RefreshMinAge time.Duration `yaml:"refresh_min_age" env:"REFRESH_MIN_AGE"`
 }
 
 // Revocation configures how revocations are written and checked.
@@ -113,6 +120,11 @@ type HTTP struct {
 	// allowed to call the token, refresh, invalidate and verify endpoints
 	// cross-origin; empty allows none. Env: comma-separated.
 	CORSAllowedOrigins []string `yaml:"cors_allowed_origins" env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
+	// TrustedProxies are the CIDRs of the reverse proxies in front of
+	// sigil: only when the peer is one of them is the client address read
+	// from X-Forwarded-For (the nearest address not in these ranges); empty
+	// uses the peer's address and ignores the header. Env: comma-separated.
+	TrustedProxies []string `yaml:"trusted_proxies" env:"TRUSTED_PROXIES" envSeparator:","`
 }
 
 // Registry configures registered tokens (report, app-view and API tokens).
@@ -160,6 +172,8 @@ func Default() Config {
 			EmbedMaxExpiry:     24 * time.Hour,
 			Leeway:             30 * time.Second,
 			CacheSize:          100_000,
+			RefreshMaxLifetime: 24 * time.Hour,
+			RefreshMinAge:      time.Minute,
 		},
 		Revocation: Revocation{Mode: "replica", MaxStaleness: 5 * time.Minute, ResyncInterval: time.Minute, RetryAfter: 2 * time.Second},
 		HTTP: HTTP{
@@ -323,6 +337,12 @@ func (c Config) Validate() error {
 	if t.Leeway < 0 || t.Leeway > 5*time.Minute {
 		bad("tokens.leeway", "must be between 0 and 5m, got %s", t.Leeway)
 	}
+	if t.RefreshMaxLifetime < time.Second {
+		bad("tokens.refresh_max_lifetime", "must be at least 1s")
+	}
+	if t.RefreshMinAge < time.Second || t.RefreshMinAge > t.RefreshMaxLifetime {
+		bad("tokens.refresh_min_age", "must be between 1s and tokens.refresh_max_lifetime (%s)", t.RefreshMaxLifetime)
+	}
 	if t.CacheSize < 0 || t.CacheSize > 10_000_000 {
 		bad("tokens.cache_size", "must be between 0 (disabled) and 10000000, got %d", t.CacheSize)
 	}
@@ -354,6 +374,11 @@ func (c Config) Validate() error {
 			bad("http.cors_allowed_origins", "%q is not an origin such as https://app.example.com", o)
 		}
 	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			bad("http.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", p)
+		}
+	}
 	if c.Registry.RevealTokens && c.Registry.RevealKeyFile == "" {
 		bad("registry.reveal_key_file", "required when registry.reveal_tokens is true")
 	}
@@ -383,6 +408,11 @@ func (c Config) Validate() error {
 			bad("view.url_template", "must contain {reportId} or {token}")
 		}
 	}
+	if c.Mode == "prod" {
+		for _, f := range c.ExposedSecretFiles() {
+			bad(f.Key, "%s has mode %04o: other users can read this secret; chmod 600 it", f.Path, f.Mode)
+		}
+	}
 	c.Gateway.validate(bad)
 	c.validateCloud(bad)
 	switch c.Log.Level {
@@ -391,6 +421,36 @@ func (c Config) Validate() error {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
 	return errors.Join(errs...)
+}
+
+// ExposedFile is a configured secret file that users other than its owner
+// can access.
+type ExposedFile struct {
+	Key  string // the config key naming it, e.g. pepper_file
+	Path string
+	Mode os.FileMode
+}
+
+// ExposedSecretFiles lists the configured secret files (admin_secret_file,
+// pepper_file, registry.reveal_key_file, cloud.client_secret_file) whose
+// permissions grant anything to the group or other users (mode 0644 and
+// the like). Validate refuses them in prod; serve warns about them in dev.
+// Signing keys are checked where they are loaded (keys.Key.Exposed).
+func (c Config) ExposedSecretFiles() []ExposedFile {
+	var out []ExposedFile
+	for _, f := range []struct{ key, path string }{
+		{"admin_secret_file", c.AdminSecretFile}, {"pepper_file", c.PepperFile},
+		{"registry.reveal_key_file", c.Registry.RevealKeyFile}, {"cloud.client_secret_file", c.Cloud.ClientSecretFile},
+	} {
+		if f.path == "" {
+			continue
+		}
+		fi, err := os.Stat(f.path)
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, ExposedFile{Key: f.key, Path: f.path, Mode: fi.Mode().Perm()})
+		}
+	}
+	return out
 }
 
 // scopePattern is what a configured API token scope looks like.

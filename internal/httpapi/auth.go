@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -28,7 +27,7 @@ func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || id == "" || secret == "" {
 			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
 		}
-		if err := s.limiter.check(c); err != nil {
+		if err := s.limiter.check(c, id); err != nil {
 			return err
 		}
 		cl, err := s.cfg.Clients.Authenticate(c.Request().Context(), id, secret)
@@ -77,19 +76,34 @@ func requireBearer(c echo.Context) (string, error) {
 	return tok, nil
 }
 
-// maxBlockedAddrs bounds how many blocked addresses an instance remembers.
-const maxBlockedAddrs = 100_000
+// maxBlocked bounds how many blocked (address, client id) pairs an
+// instance remembers.
+const maxBlocked = 100_000
 
-// authLimiter rate-limits failed authentications (DESIGN §7). Failures are
-// counted in the shared store, per client id and per remote address, so the
-// limit holds across instances; successes are not counted. Once a count is
-// over the limit, each further failure is answered 429 + Retry-After
-// instead of 401, and an address over the limit is blocked on this
-// instance for the window: even a right secret from it gets 429 (an
-// attacker does not learn which guess was right). A client id over the
-// limit is not blocked outright, so that wrong guesses from elsewhere
-// cannot lock its owner out: the right secret from another address still
-// works. A nil *authLimiter limits nothing.
+// authLimiter rate-limits failed authentications (DESIGN §7) without
+// letting anyone lock out a caller who holds the right secret.
+//
+// Failures are counted in the shared store (so the limits hold across
+// instances) per (address, client id) pair, per client id and per address;
+// successes are not counted. A pair that has failed AuthMaxFailures times
+// in the window is blocked: its further attempts are answered 429 +
+// Retry-After before the secret is even compared, right secret or not, so
+// one address gets at most AuthMaxFailures guesses at one id per window
+// (plus one per other instance, which learns the block from the shared
+// count on the pair's next failure there). While a client id, or an
+// address, is over the limit as a whole (a guessing attack from many
+// addresses, or one address spraying ids), every pair is blocked at its
+// first failure, and failures are answered 429 instead of 401.
+//
+// Only pairs that failed are ever blocked: a client presenting its right
+// secret from an address that has not failed on its id is never refused,
+// however many wrong guesses arrive for its id from elsewhere, or for
+// other ids from its own address (a NAT or, without trusted proxies, a
+// load balancer shared with an attacker). The one lockout left: an
+// attacker who shares the client's address and guesses the client's own id
+// blocks that pair until the window ends.
+//
+// A nil *authLimiter limits nothing.
 type authLimiter struct {
 	counter FailureCounter
 	max     int64
@@ -98,7 +112,7 @@ type authLimiter struct {
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	blocked map[string]time.Time // address key → end of its block
+	blocked map[string]time.Time // pair key → end of its block
 }
 
 func newAuthLimiter(cfg Config) *authLimiter {
@@ -111,16 +125,17 @@ func newAuthLimiter(cfg Config) *authLimiter {
 	}
 }
 
-// check answers 429 while the request's address is blocked on this instance.
-func (l *authLimiter) check(c echo.Context) error {
+// check answers 429 while the request's address is blocked on client id
+// on this instance; it runs before the secret is compared.
+func (l *authLimiter) check(c echo.Context, id string) error {
 	if l == nil {
 		return nil
 	}
-	addr, now := addrKey(c), l.now()
+	pair, now := pairKey(addrKey(c), id), l.now()
 	l.mu.Lock()
-	until, ok := l.blocked[addr]
+	until, ok := l.blocked[pair]
 	if ok && !now.Before(until) {
-		delete(l.blocked, addr)
+		delete(l.blocked, pair)
 		ok = false
 	}
 	l.mu.Unlock()
@@ -131,46 +146,57 @@ func (l *authLimiter) check(c echo.Context) error {
 }
 
 // failed counts a failed authentication of id from the request's address
-// and returns authErr, or a 429 once either count is over the limit. A
-// counter that cannot be written (store down) leaves authErr as it is.
+// and returns authErr, or a 429 once the pair, the id or the address is
+// over the limit. A counter that cannot be written (store down) leaves
+// authErr as it is.
 func (l *authLimiter) failed(c echo.Context, id string, authErr error) error {
 	if l == nil {
 		return authErr
 	}
 	ctx, addr := c.Request().Context(), addrKey(c)
-	addrN, err1 := l.counter.CountFailure(ctx, "auth:addr:"+addr, l.window)
+	pair := pairKey(addr, id)
+	pairN, err1 := l.counter.CountFailure(ctx, "auth:pair:"+pair, l.window)
 	idN, err2 := l.counter.CountFailure(ctx, "auth:client:"+idKey(id), l.window)
-	if err := errors.Join(err1, err2); err != nil {
+	addrN, err3 := l.counter.CountFailure(ctx, "auth:addr:"+addr, l.window)
+	if err := errors.Join(err1, err2, err3); err != nil {
 		l.log.LogAttrs(ctx, slog.LevelWarn, "auth failures not counted", slog.String("err", err.Error()))
 	}
-	if addrN <= l.max && idN <= l.max {
-		return authErr
+	hot := idN > l.max || addrN > l.max
+	if pairN >= l.max || hot {
+		l.block(pair)
 	}
-	if addrN > l.max {
-		l.block(addr)
+	if pairN <= l.max && !hot {
+		return authErr
 	}
 	l.log.LogAttrs(ctx, slog.LevelWarn, "authentication rate limited",
 		slog.String("request_id", requestID(c)), slog.String("client_id", truncateID(id)),
-		slog.String("addr", addr), slog.Int64("addr_failures", addrN), slog.Int64("client_failures", idN))
+		slog.String("addr", addr), slog.Int64("pair_failures", pairN),
+		slog.Int64("addr_failures", addrN), slog.Int64("client_failures", idN))
 	return rateLimited(c, l.window)
 }
 
-// block remembers addr as blocked for a window, within maxBlockedAddrs.
-func (l *authLimiter) block(addr string) {
+// block remembers pair as blocked for a window. Past maxBlocked entries
+// (expired ones swept first) a random entry makes room: filling the table
+// to unblock one pair costs an attacker about maxBlocked failures per
+// extra guess, each of them counted.
+func (l *authLimiter) block(pair string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.blocked) >= maxBlockedAddrs {
+	if _, ok := l.blocked[pair]; !ok && len(l.blocked) >= maxBlocked {
 		for k, until := range l.blocked {
 			if !now.Before(until) {
 				delete(l.blocked, k)
 			}
 		}
-		if len(l.blocked) >= maxBlockedAddrs {
-			return // the store's count still answers 429 to each failure
+		for k := range l.blocked { // map order is random
+			if len(l.blocked) < maxBlocked {
+				break
+			}
+			delete(l.blocked, k)
 		}
 	}
-	l.blocked[addr] = now.Add(l.window)
+	l.blocked[pair] = now.Add(l.window)
 }
 
 // rateLimited is the 429 of too many failed authentications, with
@@ -182,13 +208,12 @@ func rateLimited(c echo.Context, retry time.Duration) error {
 }
 
 // addrKey is the remote address a request's failures are counted under:
-// the peer's IP (X-Forwarded-For is not trusted: a client sets it), an
-// IPv6 address by its /64, which one subscriber usually holds whole.
+// echo's RealIP, which is the peer's address unless the peer is a trusted
+// proxy (Config.TrustedProxies; then the nearest untrusted address of
+// X-Forwarded-For), an IPv6 address by its /64, which one subscriber
+// usually holds whole.
 func addrKey(c echo.Context) string {
-	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
-	if err != nil {
-		host = c.Request().RemoteAddr
-	}
+	host := c.RealIP()
 	ip, err := netip.ParseAddr(host)
 	if err != nil {
 		return host
@@ -201,6 +226,9 @@ func addrKey(c echo.Context) string {
 	}
 	return ip.String()
 }
+
+// pairKey is the counter and block key of client id from address addr.
+func pairKey(addr, id string) string { return addr + "|" + idKey(id) }
 
 // idKey is a client id as a counter key: long ids are hashed so that a
 // caller cannot make large keys.

@@ -9,7 +9,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -48,7 +50,241 @@ func decodeJSON(c echo.Context, dst validator) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return apperr.Invalid("", "unexpected data after the JSON object")
 	}
+	if err := exactNames(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
 	return dst.Validate()
+}
+
+// exactNames rejects, like an unknown field, a member whose name matches a
+// field of dst's type only case-insensitively ("DashboardId"):
+// encoding/json folds case, so {"dashboardId":"a","DashboardId":"b"}
+// would reach the handler as whichever came last while a proxy or log
+// reads the other. It runs on a body that has just decoded, so the JSON
+// is well-formed; it checks structs at any depth (maps and opaque values,
+// json.RawMessage, time.Time, are not checked).
+func exactNames(body []byte, t reflect.Type) error {
+	// Fast path: a member name that is exactly a field name needs no
+	// walk; only bodies with another name (a case variant) are walked.
+	if !hasForeignName(body, t) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return walkNames(dec, t, "")
+}
+
+// hasForeignName reports whether body may hold a member name that is not
+// exactly one of the field names of t (at any depth): a quick byte scan
+// for quoted strings followed by a colon, with no allocation for the
+// usual, clean body.
+func hasForeignName(body []byte, t reflect.Type) bool {
+	names := allNames(t)
+	if names == nil {
+		return true
+	}
+	for i := 0; i < len(body); i++ {
+		if body[i] != '"' {
+			continue
+		}
+		j := i + 1
+		for j < len(body) && body[j] != '"' {
+			if body[j] == '\\' {
+				return true // escapes: let the walk decode them
+			}
+			j++
+		}
+		k := j + 1
+		for k < len(body) && (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r') {
+			k++
+		}
+		if k < len(body) && body[k] == ':' {
+			if _, ok := names.exact[string(body[i+1:j])]; !ok && names.folded(body[i+1:j]) {
+				return true
+			}
+		}
+		i = j
+	}
+	return false
+}
+
+// walkNames reads one value from dec, checking the member names of every
+// object that decodes into a struct type; path names the value for errors.
+func walkNames(dec *json.Decoder, t reflect.Type, path string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return apperr.Invalid(path, "the request body is not acceptable JSON")
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	t = opaque(t)
+	switch delim {
+	case '{':
+		var fields map[string]reflect.Type
+		if t != nil && t.Kind() == reflect.Struct {
+			fields = structFields(t)
+		}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return apperr.Invalid(path, "the request body is not acceptable JSON")
+			}
+			key, _ := kt.(string)
+			name := key
+			if path != "" {
+				name = path + "." + key
+			}
+			var child reflect.Type
+			switch {
+			case fields != nil:
+				ft, ok := fields[key]
+				if !ok {
+					return apperr.Invalid(name, "unknown field")
+				}
+				child = ft
+			case t != nil && t.Kind() == reflect.Map:
+				child = t.Elem()
+			}
+			if err := walkNames(dec, child, name); err != nil {
+				return err
+			}
+		}
+	case '[':
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walkNames(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	_, err = dec.Token() // the closing delimiter
+	if err != nil {
+		return apperr.Invalid(path, "the request body is not acceptable JSON")
+	}
+	return nil
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// opaque strips pointers from t, and returns nil for a type whose members
+// are not field names: an interface, or a type that decodes itself.
+func opaque(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	return t
+}
+
+// nameSet is every JSON field name under a type, for the fast path.
+type nameSet struct {
+	exact map[string]struct{}
+}
+
+// folded reports whether name equals a field name under Unicode case
+// folding, as encoding/json matches them ("ſ" folds to "s", "K" to "k").
+func (n *nameSet) folded(name []byte) bool {
+	for f := range n.exact {
+		if strings.EqualFold(f, string(name)) {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	fieldCache sync.Map // reflect.Type → map[string]reflect.Type
+	nameCache  sync.Map // reflect.Type → *nameSet
+)
+
+// allNames returns the JSON field names of every struct reachable from t,
+// or nil if there are none to check.
+func allNames(t reflect.Type) *nameSet {
+	if v, ok := nameCache.Load(t); ok {
+		return v.(*nameSet)
+	}
+	n := &nameSet{exact: map[string]struct{}{}}
+	seen := map[reflect.Type]bool{}
+	var visit func(t reflect.Type)
+	visit = func(t reflect.Type) {
+		t = opaque(t)
+		if t == nil || seen[t] {
+			return
+		}
+		seen[t] = true
+		switch t.Kind() {
+		case reflect.Struct:
+			for name, ft := range structFields(t) {
+				n.exact[name] = struct{}{}
+				visit(ft)
+			}
+		case reflect.Map, reflect.Slice, reflect.Array:
+			visit(t.Elem())
+		}
+	}
+	visit(t)
+	// Two field names that differ only in case (in different structs)
+	// would let an exact name of one be a variant of the other: no fast
+	// path then, every body is walked.
+	for a := range n.exact {
+		for b := range n.exact {
+			if a != b && strings.EqualFold(a, b) {
+				n = nil
+			}
+		}
+		if n == nil {
+			break
+		}
+	}
+	nameCache.Store(t, n)
+	return n
+}
+
+// structFields maps the JSON names of struct t's fields, as encoding/json
+// sees them (tags, "-", unexported fields, embedded structs), to their types.
+func structFields(t reflect.Type) map[string]reflect.Type {
+	if v, ok := fieldCache.Load(t); ok {
+		return v.(map[string]reflect.Type)
+	}
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			et := ft
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				for k, v := range structFields(et) {
+					if _, ok := out[k]; !ok {
+						out[k] = v
+					}
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = ft
+	}
+	fieldCache.Store(t, out)
+	return out
 }
 
 // jsonError turns a decoding failure into a 400 naming the field.

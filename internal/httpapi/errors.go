@@ -134,7 +134,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		level = slog.LevelError
 	}
 	s.log.LogAttrs(c.Request().Context(), level, "request failed",
-		slog.String("request_id", requestID(c)), slog.String("route", c.Path()),
+		slog.String("request_id", requestID(c)), slog.String("route", s.routeLabel(c)),
 		slog.Int("status", status), slog.String("code", e.Code), slog.String("err", e.Error()))
 	if status == http.StatusInternalServerError {
 		e = apperr.New(apperr.CodeInternal, "internal error")

@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
@@ -82,7 +85,7 @@ func (s *Server) mint(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := s.limiter.check(c); err != nil {
+	if err := s.limiter.check(c, req.DashboardID); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -117,7 +120,21 @@ func (s *Server) mint(c echo.Context) error {
 }
 
 // refresh answers POST /api/v1/token/refresh: a live embed token is swapped
-// for a new one with the same claims and a fresh expiry; the old one is revoked.
+// for a new one with the same claims and a fresh expiry; the old one is
+// revoked. Every refresh adds a denylist entry, so a chain of refreshes is
+// bounded by rules read from its signed claims alone (no per-chain state):
+//   - a token younger than RefreshMinAge (or half its lifetime, if less)
+//     is refused with 429 + Retry-After: one chain writes at most one entry
+//     per that age, however fast it is driven;
+//   - the chain ends RefreshMaxLifetime after its start (auth_time, or iat
+//     for a token minted before auth_time existed): the new token's exp is
+//     capped there, and past it refresh is refused (401);
+//   - the chain ends when its client's secret is rotated after the chain
+//     started (401), or the client is deleted (its tokens are cut off).
+//
+// Tokens already issued keep verifying until their exp after a rotation:
+// rotation is for a leaked secret, and the holder of a leaked secret can
+// mint anyway until it is rotated; revoke-all with clientId kills them.
 func (s *Server) refresh(c echo.Context) error {
 	raw, err := requireBearer(c)
 	if err != nil {
@@ -146,6 +163,25 @@ func (s *Server) refresh(c echo.Context) error {
 		ttl = old.ExpiresAt.Sub(old.IssuedAt.Time)
 	}
 	ttl = min(ttl, s.clientMaxTTL(cl))
+	start := old.IssuedAt.Time
+	if old.AuthTime != nil {
+		start = old.AuthTime.Time
+	}
+	now := s.cfg.Now()
+	if !cl.SecretRotatedAt.IsZero() && !start.After(cl.SecretRotatedAt) {
+		return apperr.New(apperr.CodeInvalidToken, "the client's secret was rotated after this token's session started; mint a new token")
+	}
+	left := start.Add(s.cfg.RefreshMaxLifetime).Sub(now).Truncate(time.Second)
+	if left < time.Second {
+		return apperr.New(apperr.CodeInvalidToken, "this token's session has reached its maximum lifetime; mint a new token")
+	}
+	ttl = min(ttl, left)
+	minAge := min(s.cfg.RefreshMinAge, old.ExpiresAt.Sub(old.IssuedAt.Time)/2)
+	if wait := old.IssuedAt.Add(minAge).Sub(now); wait > 0 {
+		secs := max(int64(math.Ceil(wait.Seconds())), 1)
+		c.Response().Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		return apperr.New(apperr.CodeRateLimited, "this token is too new to be refreshed, retry later")
+	}
 	next := token.Claims{
 		Kind:             token.KindEmbed,
 		ClientID:         old.ClientID,
@@ -153,6 +189,7 @@ func (s *Server) refresh(c echo.Context) error {
 		Scope:            old.Scope,
 		Params:           old.Params,
 		SecurityPolicies: old.SecurityPolicies,
+		AuthTime:         jwt.NewNumericDate(start),
 	}
 	next.Subject = old.Subject
 	raw2, minted, err := s.cfg.Minter.Mint(next, ttl)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -115,6 +117,15 @@ type Config struct {
 
 	EmbedDefaultTTL time.Duration
 	EmbedMaxTTL     time.Duration
+	// RefreshMaxLifetime bounds a refresh chain: no token of it expires
+	// later than this after the chain's start (its auth_time), and past it
+	// refresh is refused; the holder mints anew with the dashboard
+	// credential (tokens.refresh_max_lifetime, default 24h).
+	RefreshMaxLifetime time.Duration
+	// RefreshMinAge is how old a token must be before it can be refreshed
+	// (at most half its lifetime): one chain makes at most one denylist
+	// entry per RefreshMinAge (tokens.refresh_min_age, default 1m).
+	RefreshMinAge time.Duration
 	// RetryAfter is sent with 503 answers.
 	RetryAfter time.Duration
 	// StoreTimeout bounds the work of each request that touches a store.
@@ -147,6 +158,11 @@ type Config struct {
 	AuthFailures    FailureCounter
 	AuthMaxFailures int
 	AuthWindow      time.Duration
+	// TrustedProxies are the reverse proxies in front of sigil
+	// (http.trusted_proxies): only for a peer in one of them is the client
+	// address read from X-Forwarded-For; empty, the peer's address is the
+	// client's and the header is ignored.
+	TrustedProxies []*net.IPNet
 
 	// OpenAPI is the API's OpenAPI document (JSON), served at /openapi.json;
 	// nil leaves the route out.
@@ -181,7 +197,14 @@ type Server struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	limiter *authLimiter
+	// routes are the registered route templates: the only values the
+	// route label of the request metrics takes, besides unmatchedRoute.
+	routes map[string]struct{}
 }
+
+// unmatchedRoute is the route label of a request that matched no route:
+// its path is the client's choice and must not become a label value.
+const unmatchedRoute = "unmatched"
 
 // New builds the API with every route registered.
 func New(cfg Config) *Server {
@@ -206,11 +229,26 @@ func New(cfg Config) *Server {
 	if cfg.AuthWindow <= 0 {
 		cfg.AuthWindow = time.Minute
 	}
+	if cfg.RefreshMaxLifetime <= 0 {
+		cfg.RefreshMaxLifetime = 24 * time.Hour
+	}
+	if cfg.RefreshMinAge <= 0 {
+		cfg.RefreshMinAge = time.Minute
+	}
 	if cfg.Policy == nil {
 		cfg.Policy = defaultPolicy()
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// echo's default reads X-Forwarded-For and X-Real-IP from anyone.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimiter(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(
@@ -230,14 +268,18 @@ func New(cfg Config) *Server {
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(corsMiddleware(cfg.CORSOrigins))
 	}
-	s.routes()
+	s.addRoutes()
+	s.routes = make(map[string]struct{})
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = struct{}{}
+	}
 	return s
 }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-func (s *Server) routes() {
+func (s *Server) addRoutes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -284,7 +326,7 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
-		s.cfg.Observer.Request(c.Path(), c.Request().Method, status, time.Since(start))
+		s.cfg.Observer.Request(s.routeLabel(c), metrics.Method(c.Request().Method), status, time.Since(start))
 		// Answered requests are logged at debug: on the verify hot path one
 		// log line per request costs more than the verification itself.
 		// Refusals and failures stay visible at info.
@@ -297,12 +339,21 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		s.log.LogAttrs(c.Request().Context(), level, "request",
 			slog.String("request_id", requestID(c)),
-			slog.String("method", c.Request().Method),
-			slog.String("route", c.Path()),
+			slog.String("method", metrics.Method(c.Request().Method)),
+			slog.String("route", s.routeLabel(c)),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 		return nil
 	}
+}
+
+// routeLabel is the request's route template if it matched one, else
+// unmatchedRoute: a label from a fixed set whatever the client sends.
+func (s *Server) routeLabel(c echo.Context) string {
+	if _, ok := s.routes[c.Path()]; ok {
+		return c.Path()
+	}
+	return unmatchedRoute
 }
 
 // limitBody caps every request body; reading past it fails with *http.MaxBytesError (413).

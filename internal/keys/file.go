@@ -81,13 +81,15 @@ func WritePEM(dir string, signer crypto.Signer) (string, *Key, error) {
 		Public:    signer.Public(),
 		Source:    path,
 		CreatedAt: fi.ModTime().UTC(),
+		Mode:      fi.Mode().Perm(),
 	}, nil
 }
 
 // LoadFile parses one PEM private key file: PKCS#8 "PRIVATE KEY", SEC1
 // "EC PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY" (an "EC PARAMETERS" block
-// beside a key is ignored). It fills KID, Alg, Signer, Public, Source and
-// CreatedAt (the file's modification time, UTC). RSA keys under MinRSABits,
+// beside a key is ignored). It fills KID, Alg, Signer, Public, Source,
+// CreatedAt (the file's modification time, UTC) and Mode (its permission
+// bits: the caller decides what an Exposed file means). RSA keys under MinRSABits,
 // curves other than P-256, encrypted keys, other block types and files with
 // more than one key are errors. Errors name the file and never include key
 // material.
@@ -141,6 +143,7 @@ func loadFile(path string) (*Key, error) {
 		Public:    signer.Public(),
 		Source:    path,
 		CreatedAt: fi.ModTime().UTC(),
+		Mode:      fi.Mode().Perm(),
 	}, nil
 }
 

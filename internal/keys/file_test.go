@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -388,6 +389,33 @@ func TestSecretKey(t *testing.T) {
 
 			tc.secret[0] = 'x' // SecretKey copied the secret
 			require.Equal(t, byte('s'), k.Secret[0])
+		})
+	}
+}
+
+// TestLoadFile_ExposedMode: a private key file that the group or other
+// users can read is reported (Key.Exposed), so that serve can refuse it in
+// prod and warn in dev; the files sigil writes are never exposed.
+func TestLoadFile_ExposedMode(t *testing.T) {
+	dir := t.TempDir()
+	signer, err := keys.Generate(keys.EdDSA)
+	require.NoError(t, err)
+	path, written, err := keys.WritePEM(dir, signer)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), written.Mode)
+	require.False(t, written.Exposed())
+	for _, tc := range []struct {
+		mode    os.FileMode
+		exposed bool
+	}{
+		{0o600, false}, {0o400, false}, {0o644, true}, {0o640, true}, {0o604, true}, {0o620, true},
+	} {
+		t.Run(fmt.Sprintf("%04o", tc.mode), func(t *testing.T) {
+			require.NoError(t, os.Chmod(path, tc.mode))
+			k, err := keys.LoadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, tc.mode, k.Mode)
+			require.Equal(t, tc.exposed, k.Exposed())
 		})
 	}
 }

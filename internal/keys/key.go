@@ -2,6 +2,7 @@ package keys
 
 import (
 	"crypto"
+	"io/fs"
 	"time"
 )
 
@@ -31,7 +32,17 @@ type Key struct {
 	Source string
 	// CreatedAt is the key file's modification time, used to pick the active key.
 	CreatedAt time.Time
+	// Mode is the permission bits of the key file (0 for a configured secret).
+	Mode fs.FileMode
 }
+
+// ExposedBits are the permission bits a private key or secret file must
+// not have: any access by the group or by other users.
+const ExposedBits fs.FileMode = 0o077
+
+// Exposed reports whether the key's file can be read (or written) by users
+// other than its owner, like a PEM file left at mode 0644.
+func (k *Key) Exposed() bool { return k.Mode&ExposedBits != 0 }
 
 // SigningKey is what golang-jwt's SignedString expects for this key.
 func (k *Key) SigningKey() any {

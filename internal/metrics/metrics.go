@@ -62,17 +62,66 @@ var VerifyReasons = []string{
 // TokenKinds are the kinds sigil_tokens_minted_total starts with.
 var TokenKinds = []string{"embed", "report", "app-view", "api"}
 
-// Request records one served request.
+// Label values outside a fixed set are recorded as OtherLabel (methods:
+// OtherMethod), so no caller can grow the number of series: a label value
+// the client chooses (a method, a path) would otherwise make one series each.
+const (
+	OtherMethod = "OTHER"
+	OtherLabel  = "other"
+)
+
+// Methods are the request methods sigil_http_requests_total labels as
+// themselves; any other method is OtherMethod.
+var Methods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace,
+}
+
+// Method returns method if it is one of Methods, else OtherMethod.
+func Method(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return OtherMethod
+}
+
+// statusLabel is a status code as a label: three digits, or OtherLabel.
+func statusLabel(status int) string {
+	if status < 100 || status > 599 {
+		return OtherLabel
+	}
+	return strconv.Itoa(status)
+}
+
+// oneOf returns v if it is in known, else OtherLabel.
+func oneOf(v string, known []string) string {
+	for _, k := range known {
+		if v == k {
+			return v
+		}
+	}
+	return OtherLabel
+}
+
+// Request records one served request. route must come from a fixed set
+// (the route templates; the caller maps unmatched requests to one value);
+// method and status are bounded here.
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(route, Method(method), statusLabel(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
 }
 
-// Verified records one verification outcome (token.Reason of its error).
-func (m *Metrics) Verified(reason string) { m.verify.WithLabelValues(reason).Inc() }
+// Verified records one verification outcome (token.Reason of its error);
+// a reason outside VerifyReasons is recorded as OtherLabel.
+func (m *Metrics) Verified(reason string) {
+	m.verify.WithLabelValues(oneOf(reason, VerifyReasons)).Inc()
+}
 
-// Minted records one minted token.
-func (m *Metrics) Minted(kind string) { m.minted.WithLabelValues(kind).Inc() }
+// Minted records one minted token; a kind outside TokenKinds is recorded
+// as OtherLabel.
+func (m *Metrics) Minted(kind string) { m.minted.WithLabelValues(oneOf(kind, TokenKinds)).Inc() }
 
 // Gauge registers a gauge read from fn at scrape time.
 func (m *Metrics) Gauge(name, help string, fn func() float64) {

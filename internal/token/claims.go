@@ -39,6 +39,11 @@ type Claims struct {
 	Params      map[string]any `json:"params,omitempty"`
 	// SecurityPolicies are row-level restrictions (embed tokens).
 	SecurityPolicies []Policy `json:"securityPolicies,omitempty"`
+	// AuthTime (auth_time, as in OpenID Connect) is when the credential
+	// that started this token's refresh chain was presented: an embed
+	// token's mint time, carried unchanged through its refreshes, so that
+	// a chain's age is read from the signed claims (refresh limits).
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
 var _ jwt.ClaimsValidator = (*Claims)(nil)
@@ -77,6 +82,9 @@ func (c *Claims) Validate() error {
 	}
 	if c.ExpiresAt == nil && !c.Registered() {
 		return fail(ErrClaims, "missing exp")
+	}
+	if c.AuthTime != nil && c.AuthTime.After(c.IssuedAt.Time) {
+		return fail(ErrClaims, "auth_time after iat")
 	}
 	return nil
 }

@@ -57,7 +57,8 @@ var ErrNoSigningKey = errors.New("token: no active signing key")
 
 // Mint fills the registered claims of c — iss, aud (a single string), iat
 // and nbf (now), jti (NewID) and exp (now+ttl; ttl <= 0 means no exp, which
-// only registered kinds may have) — forces readOnly for app-view tokens,
+// only registered kinds may have) — sets auth_time to now on an embed token
+// that has none (a refresh passes the chain's on), forces readOnly for app-view tokens,
 // validates the claims (Claims.Validate, ValidateParams, ValidatePolicies),
 // and signs them with the active key, whose kid and alg go in the header.
 // The clock is read once, in UTC, truncated to seconds. It returns the
@@ -97,6 +98,9 @@ func (i *Issuer) Mint(c Claims, ttl time.Duration) (string, *Claims, error) {
 	}
 	if c.Kind == KindAppView {
 		c.ReadOnly = true
+	}
+	if c.Kind == KindEmbed && c.AuthTime == nil {
+		c.AuthTime = jwt.NewNumericDate(now) // a new refresh chain starts
 	}
 	if err := c.Validate(); err != nil {
 		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "invalid token claims", Err: err}

@@ -50,7 +50,19 @@ type VerifierConfig struct {
 	// steps 1–4 (the token text is byte-identical to one that passed them,
 	// its key is still loaded, and it is inside [nbf, exp]) but never step 5.
 	CacheSize int
+	// EmbedMaxLifetime is the longest exp - iat an embed token may have
+	// (tokens.embed_max_expiry); a longer one is rejected with ErrClaims
+	// even though its signature is good, so that a leaked key or a bug in
+	// one minting path cannot make decade-long tokens. Zero means
+	// DefaultEmbedMaxLifetime. Registered kinds are checked against their
+	// record by the registry (and may omit exp); any other kind must have
+	// an exp.
+	EmbedMaxLifetime time.Duration
 }
+
+// DefaultEmbedMaxLifetime is the default of VerifierConfig.EmbedMaxLifetime,
+// the default of tokens.embed_max_expiry (DESIGN §1).
+const DefaultEmbedMaxLifetime = 24 * time.Hour
 
 // Verifier runs the verification pipeline of DESIGN §4, steps 1 to 5. It is
 // safe for concurrent use.
@@ -59,6 +71,7 @@ type Verifier struct {
 	keys     Keys
 	rev      Revocation
 	leeway   time.Duration
+	embedMax int64 // seconds
 	now      func() time.Time
 	cfgErr   error
 	cache    *cache
@@ -84,6 +97,10 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 	}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	v.embedMax = int64(DefaultEmbedMaxLifetime / time.Second)
+	if cfg.EmbedMaxLifetime > 0 {
+		v.embedMax = int64(cfg.EmbedMaxLifetime / time.Second)
 	}
 	switch {
 	case v.keys == nil:
@@ -240,8 +257,27 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 			return nil, "", err
 		}
 	}
+	if err := v.checkLifetime(c); err != nil {
+		return nil, "", err
+	}
 	normalizeTimes(c)
 	return c, kid, nil
+}
+
+// checkLifetime rejects a token whose exp - iat is longer than its kind
+// allows (DESIGN §1): an embed token longer than EmbedMaxLifetime. Every
+// path of the pipeline runs it, the cache is only filled after it.
+func (v *Verifier) checkLifetime(c *Claims) error {
+	if c.Kind != KindEmbed {
+		return nil // registered kinds: their record's expiry, checked by the registry
+	}
+	if c.ExpiresAt == nil || c.IssuedAt == nil {
+		return fail(ErrClaims, "missing exp") // Validate has said so already
+	}
+	if c.ExpiresAt.Unix()-c.IssuedAt.Unix() > v.embedMax {
+		return fail(ErrClaims, "lifetime longer than the maximum for embed tokens")
+	}
+	return nil
 }
 
 // errKID and errAlg are keyfunc failures, told apart from golang-jwt's.
@@ -345,7 +381,7 @@ func knownAlg(s *scanner, a jstr) string {
 // exp while a gateway would not).
 var claimNames = [...]string{
 	"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "tt", "scope", "client_id", "tid",
-	"dashboardId", "reportId", "appId", "readOnly", "params", "securityPolicies",
+	"dashboardId", "reportId", "appId", "readOnly", "params", "securityPolicies", "auth_time",
 }
 
 // checkPayload enforces the strict half of step 4 on the decoded payload.
@@ -362,9 +398,9 @@ func checkPayload(b []byte) error {
 	for _, m := range members {
 		want := jsonKind(0)
 		switch string(s.raw(m.name)) {
-		case "exp", "nbf", "iat":
+		case "exp", "nbf", "iat", "auth_time":
 			if m.kind != kindNumber || !saneTime(b[m.vstart:m.vend]) {
-				return fail(ErrClaims, "exp, nbf and iat must be positive numbers below 1e11")
+				return fail(ErrClaims, "exp, nbf, iat and auth_time must be positive numbers below 1e11")
 			}
 			continue
 		case "aud":
@@ -433,7 +469,7 @@ func classify(err error) error {
 
 // normalizeTimes puts the decoded NumericDates in UTC, like minted ones.
 func normalizeTimes(c *Claims) {
-	for _, d := range [...]*jwt.NumericDate{c.ExpiresAt, c.NotBefore, c.IssuedAt} {
+	for _, d := range [...]*jwt.NumericDate{c.ExpiresAt, c.NotBefore, c.IssuedAt, c.AuthTime} {
 		if d != nil {
 			d.Time = d.Time.UTC()
 		}

@@ -42,6 +42,7 @@ func TestVerifier_Verify_RoundTrip(t *testing.T) {
 				DashboardID:      "dash-1",
 				Params:           map[string]any{"locale": "de-DE", "currency": "EUR", "n": json.Number("3.5"), "on": true},
 				SecurityPolicies: []token.Policy{{Name: "region", Params: map[string]any{"region": "EU"}}},
+				AuthTime:         jwt.NewNumericDate(epoch),
 			}
 			require.Equal(t, want, minted)
 
@@ -137,7 +138,15 @@ func attacks() []attack {
 		{name: "OK/typ absent", build: withHeader(func(t testing.TB) string { return `{"alg":"EdDSA","kid":"` + ed(t).KID + `"}` })},
 		{name: "OK/aud array containing ours", build: withPayload(`,"aud":["other","`+testAudience+`"]`, "aud")},
 		{name: "OK/exp within leeway", build: times(-time.Hour, -time.Hour, -29*time.Second)},
-		{name: "OK/exp in exponent form", build: badExp("2.1e9")},
+		{name: "OK/exp in exponent form", build: badExp(ts(time.Hour)[:1] + "." + ts(time.Hour)[1:] + "e" + itoa(int64(len(ts(time.Hour))-1)))},
+		// A8: sigil's own key, a lifetime no minting path gives an embed token.
+		{name: "ErrClaims/embed lifetime of ten years", build: times(0, 0, 10*365*24*time.Hour), want: token.ErrClaims},
+		{name: "ErrClaims/embed lifetime one second over the maximum", build: times(0, 0, token.DefaultEmbedMaxLifetime+time.Second), want: token.ErrClaims},
+		{name: "OK/embed lifetime of exactly the maximum", build: times(0, 0, token.DefaultEmbedMaxLifetime)},
+		{name: "ErrClaims/embed exp in exponent form ten years out", build: badExp("2.1e9"), want: token.ErrClaims},
+		{name: "ErrClaims/auth_time after iat", build: withPayload(`,"auth_time":` + ts(time.Minute)), want: token.ErrClaims},
+		{name: "ErrClaims/auth_time case variant", build: withPayload(`,"AUTH_TIME":` + ts(0)), want: token.ErrClaims},
+		{name: "OK/auth_time before iat", build: withPayload(`,"auth_time":` + ts(-time.Hour))},
 		{name: "OK/exp fractional", build: badExp(ts(time.Hour) + ".25")},
 		{name: "OK/registered kind without exp", build: withPayload(`,"tt":"report","reportId":"r1"`, "exp", "tt", "dashboardId")},
 		{name: "OK/api kind without exp", build: withPayload(`,"tt":"api","scope":"meta:read"`, "exp", "tt", "dashboardId")},

@@ -7,9 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/pkg/client"
 	"github.com/sigil-dev/sigil/test/apiserver"
 )
@@ -33,7 +35,8 @@ func setup(t *testing.T, opts ...apiserver.Option) (srv *apiserver.Server, admin
 }
 
 func TestClient_EmbedLifecycle(t *testing.T) {
-	srv, admin, dashSecret, _ := setup(t)
+	// Refresh at once, on the real clock: no minimum token age.
+	srv, admin, dashSecret, _ := setup(t, func(c *httpapi.Config) { c.RefreshMinAge = time.Nanosecond })
 	ctx := context.Background()
 	anon, err := client.New(srv.URL + "/")
 	require.NoError(t, err)

@@ -256,6 +256,8 @@ func TestParity(t *testing.T) {
 		{"IssuedAfterCutoff", afterCut, "ok"},
 		{"WithinLeeway", p.mint(t, embed, keys.EdDSA, now.Add(-time.Hour-10*time.Second), time.Hour, parityIssuer, parityAudience), "ok"},
 		{"Expired", p.mint(t, embed, keys.EdDSA, now.Add(-2*time.Hour), time.Hour, parityIssuer, parityAudience), "expired"},
+		{"EmbedTenYears", p.mint(t, embed, keys.EdDSA, now, 10*365*24*time.Hour, parityIssuer, parityAudience), "claims"},
+		{"EmbedMaxLifetime", p.mint(t, embed, keys.EdDSA, now, token.DefaultEmbedMaxLifetime, parityIssuer, parityAudience), "ok"},
 		{"NotYetValid", p.mint(t, embed, keys.EdDSA, now.Add(time.Hour), time.Hour, parityIssuer, parityAudience), "not_yet_valid"},
 		{"RevokedJTI", revokedJTI, "revoked"},
 		{"RevokedTID", revokedTID, "revoked"},

@@ -35,6 +35,10 @@ type Config struct {
 	Issuer, Audience string
 	// Leeway tolerated on exp/nbf/iat; default 30s, at most 5m.
 	Leeway time.Duration
+	// MaxEmbedLifetime is the longest exp - iat an embed token may have:
+	// sigil's tokens.embed_max_expiry (default 24h, also the default here).
+	// A longer one is rejected, as sigil's own /verify does.
+	MaxEmbedLifetime time.Duration
 	// Revocation, when set, is consulted for every token. Without it (and
 	// without Redis) the verifier cannot see logouts and revocations: use it
 	// only where tokens are short-lived enough for that.
@@ -106,6 +110,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	v.pipeline = token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ks,
 		Revocation: cfg.Revocation, Leeway: cfg.Leeway, Now: cfg.Now,
+		EmbedMaxLifetime: cfg.MaxEmbedLifetime,
 	})
 	return v, nil
 }

@@ -530,3 +530,31 @@ func TestNew(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+// TestVerifier_OverlongEmbedTokenRefused: the offline verifier applies the
+// same lifetime bound as sigil's /verify (issue 12 A8): an embed token
+// signed with a published key but living longer than the maximum (a
+// leaked key, a buggy minting path) is refused; MaxEmbedLifetime follows
+// a deployment's tokens.embed_max_expiry.
+func TestVerifier_OverlongEmbedTokenRefused(t *testing.T) {
+	k := newKey(t, keys.EdDSA)
+	j := newJWKS(t, k)
+	clk := newClock()
+	v := newOfflineVerifier(t, j, clk, nil)
+	_, err := v.Verify(context.Background(), mint(t, k, clk, 10*365*24*time.Hour))
+	require.ErrorIs(t, err, verifier.ErrInvalidToken)
+	require.Equal(t, "claims", verifier.Reason(err))
+	_, err = v.Verify(context.Background(), mint(t, k, clk, 36*time.Hour))
+	require.ErrorIs(t, err, verifier.ErrInvalidToken, "over the 24h default")
+	_, err = v.Verify(context.Background(), mint(t, k, clk, 24*time.Hour))
+	require.NoError(t, err)
+
+	long, err := verifier.New(context.Background(), verifier.Config{
+		JWKSURL: j.URL(), Issuer: issuer, Audience: audience, Now: clk.Now, MaxEmbedLifetime: 48 * time.Hour,
+	})
+	require.NoError(t, err)
+	_, err = long.Verify(context.Background(), mint(t, k, clk, 36*time.Hour))
+	require.NoError(t, err)
+	_, err = long.Verify(context.Background(), mint(t, k, clk, 49*time.Hour))
+	require.ErrorIs(t, err, verifier.ErrInvalidToken)
+}

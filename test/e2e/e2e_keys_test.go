@@ -135,3 +135,40 @@ func e2eHUP(t testing.TB, inst *e2eInstance) {
 		t.Fatalf("SIGHUP: %v", err)
 	}
 }
+
+// TestE2E_ExposedKeyFile: a private key file other users can read (mode
+// 0644, as a careless copy leaves it) is refused by `sigil serve` in prod
+// mode, naming the file, and loads with a warning in dev mode.
+func TestE2E_ExposedKeyFile(t *testing.T) {
+	keysDir := t.TempDir()
+	path, _ := e2eGenerateKey(t, "EdDSA", keysDir)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("ErrProd", func(t *testing.T) {
+		code, _, stderr := e2eRun(t, map[string]string{
+			"SIGIL_MODE": "prod", "SIGIL_KEYS_DIR": keysDir, "SIGIL_ADDR": "127.0.0.1:0", "SIGIL_ADMIN_SECRET": e2eAdminSecret,
+		}, "serve")
+		if code == 0 {
+			t.Fatalf("sigil serve in prod started with a 0644 key; stderr:\n%s", stderr)
+		}
+		if !strings.Contains(stderr, path) || !strings.Contains(stderr, "0644") {
+			t.Fatalf("the error does not name the file and its mode; stderr:\n%s", stderr)
+		}
+	})
+	t.Run("OKDevWarns", func(t *testing.T) {
+		inst := e2eStart(t, map[string]string{"SIGIL_KEYS_DIR": keysDir, "SIGIL_ADMIN_SECRET": e2eAdminSecret})
+		if !strings.Contains(inst.Stderr.String(), "private key file readable by other users") {
+			t.Fatalf("no warning about the 0644 key; stderr:\n%s", inst.Stderr)
+		}
+	})
+	t.Run("OKProd0600", func(t *testing.T) {
+		if err := os.Chmod(path, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		inst := e2eStart(t, map[string]string{"SIGIL_MODE": "prod", "SIGIL_KEYS_DIR": keysDir, "SIGIL_ADMIN_SECRET": e2eAdminSecret})
+		if strings.Contains(inst.Stderr.String(), "readable by other users") {
+			t.Fatalf("warned about a 0600 key; stderr:\n%s", inst.Stderr)
+		}
+	})
+}

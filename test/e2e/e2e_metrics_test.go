@@ -150,3 +150,44 @@ func TestE2E_MetricsMemoryStore(t *testing.T) {
 		t.Errorf("sigil_replica_staleness_seconds = %v, want 0 in direct mode", v)
 	}
 }
+
+// TestE2E_MetricsRandomMethodsAndPaths: requests with made-up 2 KB methods
+// and paths, through the real listener, add no series to /metrics (every
+// label comes from a fixed set) — issue 12 B9.
+func TestE2E_MetricsRandomMethodsAndPaths(t *testing.T) {
+	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret})
+	series := func() int {
+		n := 0
+		for name, f := range e2eScrape(t, inst.URL) {
+			if strings.HasPrefix(name, "sigil_http_") {
+				n += len(f.GetMetric())
+			}
+		}
+		return n
+	}
+	send := func(method, path string) {
+		req, err := http.NewRequest(method, inst.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%.20s %.40s: %v", method, path, err)
+		}
+		resp.Body.Close()
+	}
+	round := func(i int) {
+		send(fmt.Sprintf("M%d%s", i, strings.Repeat("X", 2000)), "/healthz")
+		send(http.MethodGet, fmt.Sprintf("/nope/%d/%s", i, strings.Repeat("p", 2000)))
+		send(fmt.Sprintf("Q%d", i), fmt.Sprintf("/nope/%d", i))
+	}
+	round(0)
+	series() // the scrape is a series of its own
+	before := series()
+	for i := 1; i <= 500; i++ {
+		round(i)
+	}
+	if after := series(); after != before {
+		t.Fatalf("sigil_http_* series: %d before 1,500 made-up requests, %d after", before, after)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func e2eWith(h map[string]string, k, v string) map[string]string {
@@ -21,7 +22,7 @@ func e2eWith(h map[string]string, k, v string) map[string]string {
 // which validates each request and response against the OpenAPI document:
 // the happy paths, and what a careless or hostile caller sends.
 func TestE2E_OpenAPIContract(t *testing.T) {
-	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret})
+	inst := e2eStart(t, map[string]string{"SIGIL_ADMIN_SECRET": e2eAdminSecret, "SIGIL_TOKENS_REFRESH_MIN_AGE": "1s"})
 	base := inst.URL
 	admin := e2eBasic("admin", e2eAdminSecret)
 	want := func(what string, r e2eResponse, status int) e2eResponse {
@@ -88,7 +89,17 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	var refreshed struct {
 		AccessToken string `json:"accessToken"`
 	}
-	if err := json.Unmarshal([]byte(want("refresh", do(http.MethodPost, "/api/v1/token/refresh", "", e2eBearer(tok.AccessToken)), http.StatusOK).Body), &refreshed); err != nil {
+	// A token younger than tokens.refresh_min_age (1s here) is 429 + Retry-After.
+	var refreshedBody string
+	e2eEventually(t, 10*time.Second, "refresh once the token is old enough", func() bool {
+		rec := do(http.MethodPost, "/api/v1/token/refresh", "", e2eBearer(tok.AccessToken))
+		if rec.Status == http.StatusTooManyRequests {
+			return false
+		}
+		refreshedBody = want("refresh", rec, http.StatusOK).Body
+		return true
+	})
+	if err := json.Unmarshal([]byte(refreshedBody), &refreshed); err != nil {
 		t.Fatal(err)
 	}
 	want("verify the refreshed-away token", do(http.MethodGet, "/api/v1/verify", "", e2eBearer(tok.AccessToken)), http.StatusUnauthorized)
