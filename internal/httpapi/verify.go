@@ -167,7 +167,7 @@ func appendJSONString(b []byte, s string) []byte {
 // to the Recorder, which never blocks (DESIGN §8).
 func (s *Server) recordUse(claims *token.Claims) {
 	if claims.TID != "" && s.cfg.Recorder != nil {
-		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), true)
+		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), true)
 	}
 }
 
@@ -184,7 +184,7 @@ func (s *Server) recordRejected(c echo.Context, raw string, err error, allows fu
 	if verr != nil || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
 		return
 	}
-	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), false)
+	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
 }
 
 // encodeHeaderJSON is base64url(JSON) so that any value fits a header safely.

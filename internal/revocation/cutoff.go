@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"strings"
+	"time"
 
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -74,9 +75,39 @@ func cutoffsOf(c *token.Claims) []Cutoff {
 	return out
 }
 
-// cutBy reports whether a token issued at iat falls to a cutoff at cut.
-// "At or before": a token minted in the cutoff's own second is rejected too,
-// since iat has one-second precision and could predate the cutoff.
+// cutBy reports whether a token falls to a cutoff at cut (Unix ms, as
+// cutoffMilli reads it): its issue instant (token.Claims.IssuedAtMilli: the
+// millisecond of its UUIDv7 jti, or the start of iat's second for older
+// tokens) is at or before the cutoff. So a token minted a millisecond after
+// a revoke-all lives, and one minted before it does not.
 func cutBy(c *token.Claims, cut int64) bool {
-	return cut != 0 && c.IssuedAt != nil && c.IssuedAt.Unix() <= cut
+	return cut != 0 && c.IssuedAt != nil && c.IssuedAtMilli() <= cut
+}
+
+// cutoffAt is the time a cutoff written at now carries: now to the
+// millisecond, moved one millisecond on when it falls on a whole second,
+// because a whole-second value marks an entry written before cutoffs had
+// milliseconds (see cutoffMilli). Later, never earlier: a token minted in
+// that millisecond is cut too.
+func cutoffAt(now time.Time) time.Time {
+	at := now.UTC().Truncate(time.Millisecond)
+	if at.UnixMilli()%1000 == 0 {
+		at = at.Add(time.Millisecond)
+	}
+	return at
+}
+
+// cutoffMilli reads a stored cutoff as Unix ms. A value on a whole second
+// is an entry from when cutoffs had whole seconds and covered that whole
+// second ("at or before" compared iat in seconds): it cuts to the end of
+// that second, so no token it used to reject is accepted now. 0 for none.
+func cutoffMilli(at time.Time) int64 {
+	if at.IsZero() {
+		return 0
+	}
+	ms := at.UnixMilli()
+	if ms%1000 == 0 {
+		ms += 999
+	}
+	return ms
 }

@@ -49,8 +49,8 @@ type Replica struct {
 	// 16 bytes (a fifth of the memory of their text); other ids as strings.
 	deniedUUID map[[16]byte]int64
 	denied     map[string]int64
-	cutoffs    map[string]map[string]int64 // dim → id → Unix seconds
-	clientSub  map[[2]string]int64         // {client, sub} → Unix seconds
+	cutoffs    map[string]map[string]int64 // dim → id → Unix ms (cutoffMilli)
+	clientSub  map[[2]string]int64         // {client, sub} → Unix ms (cutoffMilli)
 
 	epoch     string
 	lastFresh atomic.Int64 // Unix ns of the last confirmation of freshness
@@ -236,9 +236,10 @@ func (r *Replica) RevokeOnce(ctx context.Context, c *token.Claims) (bool, error)
 	return first, nil
 }
 
-// RevokeAll writes a cutoff at now to the store, then applies it locally.
+// RevokeAll writes a cutoff at now (to the millisecond, cutoffAt) to the
+// store, then applies it locally.
 func (r *Replica) RevokeAll(ctx context.Context, cut Cutoff) (time.Time, error) {
-	at := r.cfg.Now().UTC().Truncate(time.Second)
+	at := cutoffAt(r.cfg.Now())
 	if err := r.cfg.Store.SetCutoff(ctx, cut.Key(), at); err != nil {
 		return time.Time{}, fmt.Errorf("revoke all of %s: %w", cut.Dim, err)
 	}
@@ -277,7 +278,7 @@ func (r *Replica) applyLocked(ev Event) {
 	if !ok {
 		return
 	}
-	at := ev.At.Unix()
+	at := cutoffMilli(ev.At)
 	if cut.Dim == DimClientSubject {
 		client, sub, _ := strings.Cut(cut.ID, clientSubjectSep)
 		k := [2]string{client, sub}
@@ -365,11 +366,11 @@ func (r *Replica) reseed(ctx context.Context) error {
 	}
 	for dim, m := range r.cutoffs {
 		for id, at := range m {
-			events = append(events, Event{Cutoff: true, Key: Cutoff{dim, id}.Key(), At: time.Unix(at, 0)})
+			events = append(events, Event{Cutoff: true, Key: Cutoff{dim, id}.Key(), At: time.UnixMilli(at)})
 		}
 	}
 	for k, at := range r.clientSub {
-		events = append(events, Event{Cutoff: true, Key: ClientSubject(k[0], k[1]).Key(), At: time.Unix(at, 0)})
+		events = append(events, Event{Cutoff: true, Key: ClientSubject(k[0], k[1]).Key(), At: time.UnixMilli(at)})
 	}
 	r.mu.RUnlock()
 	r.cfg.Logger.Warn("revocation store came back empty: re-seeding it from this instance's replica",

@@ -30,6 +30,16 @@ type Revocation interface {
 	Check(ctx context.Context, c *Claims) error
 }
 
+// Records confirms that a token of a registered kind (report, app-view,
+// api) is the live generation of its record (DESIGN §10: a registered kind
+// is valid only with its live record). CheckRecord returns nil if the
+// record c.TID exists, is not revoked, is of c's kind and binding, and its
+// current jti is c's; an error wrapping ErrRevoked if not; any other error
+// (a store failure), which Verify returns wrapped so that callers answer 503.
+type Records interface {
+	CheckRecord(ctx context.Context, c *Claims) error
+}
+
 // VerifierConfig configures a Verifier.
 type VerifierConfig struct {
 	// Issuer and Audience are the required iss and an aud the token must
@@ -41,6 +51,13 @@ type VerifierConfig struct {
 	// Revocation is checked last by Verify; nil skips the check (offline
 	// verification only).
 	Revocation Revocation
+	// Records, when set, is asked about every registered token that passes
+	// steps 1–4 before the cache keeps it, so a cached token costs no record
+	// lookup: what later kills a record's token (regenerate, delete, revoke)
+	// also denylists its jti or tid, which step 5 checks on every request.
+	// nil skips it (offline verification without the registry: a registered
+	// token then needs only a tid).
+	Records Records
 	// Leeway is the clock skew allowed on exp, nbf and iat: zero means
 	// DefaultLeeway, negative means none, and it is capped at MaxLeeway.
 	Leeway time.Duration
@@ -58,6 +75,7 @@ type Verifier struct {
 	iss, aud string
 	keys     Keys
 	rev      Revocation
+	records  Records
 	leeway   time.Duration
 	now      func() time.Time
 	cfgErr   error
@@ -71,7 +89,7 @@ type Verifier struct {
 // NewVerifier returns a Verifier for cfg; the golang-jwt parsers are built
 // here, once.
 func NewVerifier(cfg VerifierConfig) *Verifier {
-	v := &Verifier{iss: cfg.Issuer, aud: cfg.Audience, keys: cfg.Keys, rev: cfg.Revocation, now: cfg.Now}
+	v := &Verifier{iss: cfg.Issuer, aud: cfg.Audience, keys: cfg.Keys, rev: cfg.Revocation, records: cfg.Records, now: cfg.Now}
 	switch {
 	case cfg.Leeway == 0:
 		v.leeway = DefaultLeeway
@@ -128,7 +146,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // The returned Claims may be shared with other callers (the cache hands out
 // the same value for the same token): treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	c, err := v.verifyCached(raw)
+	c, err := v.verifyCached(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -151,12 +169,33 @@ func (v *Verifier) VerifyIgnoringExpiry(_ context.Context, raw string) (*Claims,
 	return v.verify(raw, true)
 }
 
-// verifyCached is steps 1–4, answered from the cache when the same token
-// text passed them before and is still inside its validity window.
-func (v *Verifier) verifyCached(raw string) (*Claims, error) {
+// checkRecord asks Records about a registered token.
+func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
+	if v.records == nil || !c.Registered() {
+		return nil
+	}
+	if err := v.records.CheckRecord(ctx, c); err != nil {
+		if errors.Is(err, ErrRevoked) {
+			return failCause(ErrRevoked, "no live record", err)
+		}
+		return fmt.Errorf("token: record check: %w", err)
+	}
+	return nil
+}
+
+// verifyCached is steps 1–4 and the record check, answered from the cache
+// when the same token text passed them before and is still inside its
+// validity window.
+func (v *Verifier) verifyCached(ctx context.Context, raw string) (*Claims, error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
 		c, _, err := v.verifyToken(raw, false)
-		return c, err
+		if err == nil {
+			err = v.checkRecord(ctx, c)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	h := tokenHash(raw)
 	now := v.now().UnixNano()
@@ -168,6 +207,9 @@ func (v *Verifier) verifyCached(raw string) (*Claims, error) {
 	}
 	c, kid, err := v.verifyToken(raw, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := v.checkRecord(ctx, c); err != nil {
 		return nil, err
 	}
 	e := cacheEntry{claims: c, kid: kid, until: now + int64(noExpiryTTL)}
@@ -431,11 +473,13 @@ func classify(err error) error {
 	return failCause(kind, detail, err)
 }
 
-// normalizeTimes puts the decoded NumericDates in UTC, like minted ones.
+// normalizeTimes puts the decoded NumericDates in UTC, like minted ones,
+// and computes the issue instant once (the claims are then shared read-only).
 func normalizeTimes(c *Claims) {
 	for _, d := range [...]*jwt.NumericDate{c.ExpiresAt, c.NotBefore, c.IssuedAt} {
 		if d != nil {
 			d.Time = d.Time.UTC()
 		}
 	}
+	c.issuedMilli = c.computeIssuedMilli()
 }
