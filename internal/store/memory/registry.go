@@ -103,9 +103,29 @@ func (s *Registry) GetRecord(_ context.Context, id string) (registry.Record, err
 func (s *Registry) UpdateRecord(_ context.Context, r registry.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.updateLocked(r, nil)
+}
+
+// UpdateRecordIf is UpdateRecord if the stored record's generation is still
+// jti (registry.CheckGeneration), checked under the same lock as the write;
+// registry.ErrConflict otherwise.
+func (s *Registry) UpdateRecordIf(_ context.Context, r registry.Record, jti string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updateLocked(r, func(old registry.Record) error { return registry.CheckGeneration(old, jti) })
+}
+
+// updateLocked is UpdateRecord with an optional precondition on the stored
+// record; the caller holds the write lock.
+func (s *Registry) updateLocked(r registry.Record, cond func(old registry.Record) error) error {
 	old, ok := s.records[r.ID]
 	if !ok {
 		return fmt.Errorf("update record %q: %w", r.ID, registry.ErrNotFound)
+	}
+	if cond != nil {
+		if err := cond(old); err != nil {
+			return fmt.Errorf("update record %q: %w", r.ID, err)
+		}
 	}
 	next, err := registry.ApplyUpdate(old, r)
 	if err != nil {

@@ -256,11 +256,30 @@ func (s *Store) watchRecord(ctx context.Context, op, id string, fn func(tx *gore
 // ErrNotFound if there is no record; Redis failures wrap
 // apperr.ErrStoreUnavailable.
 func (s *Store) UpdateRecord(ctx context.Context, r registry.Record) error {
+	return s.updateRecord(ctx, r, nil)
+}
+
+// UpdateRecordIf is UpdateRecord if the stored record's generation is still
+// jti (registry.CheckGeneration): the condition is checked on the record
+// read under WATCH and the write is its MULTI/EXEC, one key, so it is a
+// compare-and-swap that holds on Redis Cluster. registry.ErrConflict
+// otherwise (nothing written).
+func (s *Store) UpdateRecordIf(ctx context.Context, r registry.Record, jti string) error {
+	return s.updateRecord(ctx, r, func(cur registry.Record) error { return registry.CheckGeneration(cur, jti) })
+}
+
+// updateRecord is UpdateRecord with an optional precondition on the stored record.
+func (s *Store) updateRecord(ctx context.Context, r registry.Record, cond func(cur registry.Record) error) error {
 	op := fmt.Sprintf("update record %q", r.ID)
 	key := s.recKey(r.ID)
 	var prev, next registry.Record
 	claimed := "" // a name this call claimed
 	found, err := s.watchRecord(ctx, op, r.ID, func(tx *goredis.Tx, cur registry.Record) error {
+		if cond != nil {
+			if err := cond(cur); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
 		n, err := registry.ApplyUpdate(cur, r)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
