@@ -40,9 +40,6 @@ type Claims struct {
 	Params      map[string]any `json:"params,omitempty"`
 	// SecurityPolicies are row-level restrictions (embed tokens).
 	SecurityPolicies []Policy `json:"securityPolicies,omitempty"`
-
-	// issuedMilli caches IssuedAtMilli once verification has computed it.
-	issuedMilli int64
 }
 
 var _ jwt.ClaimsValidator = (*Claims)(nil)
@@ -149,13 +146,6 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 // token from before UUIDv7 jtis, which a cutoff in that second covers). 0
 // without iat.
 func (c *Claims) IssuedAtMilli() int64 {
-	if c.issuedMilli != 0 {
-		return c.issuedMilli
-	}
-	return c.computeIssuedMilli()
-}
-
-func (c *Claims) computeIssuedMilli() int64 {
 	if c.IssuedAt == nil {
 		return 0
 	}

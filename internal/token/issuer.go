@@ -129,7 +129,6 @@ func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, 
 	} else {
 		c.ID = NewJTI(instant)
 	}
-	c.issuedMilli = c.computeIssuedMilli()
 	c.ExpiresAt = nil
 	if exp := expiry(now); exp != nil {
 		if !exp.After(now) {

@@ -473,13 +473,11 @@ func classify(err error) error {
 	return failCause(kind, detail, err)
 }
 
-// normalizeTimes puts the decoded NumericDates in UTC, like minted ones,
-// and computes the issue instant once (the claims are then shared read-only).
+// normalizeTimes puts the decoded NumericDates in UTC, like minted ones.
 func normalizeTimes(c *Claims) {
 	for _, d := range [...]*jwt.NumericDate{c.ExpiresAt, c.NotBefore, c.IssuedAt} {
 		if d != nil {
 			d.Time = d.Time.UTC()
 		}
 	}
-	c.issuedMilli = c.computeIssuedMilli()
 }

@@ -482,7 +482,7 @@ func testBadCursor(t *testing.T, s registry.Store, _ *Clock) {
 		"NoID":          b64([]byte("12345:")),
 		"BadScore":      b64([]byte("abc:a")),
 		"NegativeScore": b64([]byte("-5:a")),
-		"LogCursor":     registry.EncodeLogCursor(3),
+		"LogCursor":     registry.EncodeLogCursor(3, "x"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := s.ListRecords(ctx, registry.Filter{Cursor: c})
