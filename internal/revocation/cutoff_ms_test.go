@@ -21,7 +21,7 @@ type msClock struct {
 	t  time.Time
 }
 
-func (c *msClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *msClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *msClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // mintedAt is a token for sub minted at at, as the issuer mints it: iat in
