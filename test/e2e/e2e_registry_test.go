@@ -116,6 +116,16 @@ func (r *e2eReg) logs(id, tokenID string) []string {
 	return out
 }
 
+// e2eRevoke answers POST /api/v1/revoke (RFC 7009) of tok as client id:
+// how the client that manages a registered token revokes it by presenting
+// it (invalidate-token refuses registered kinds).
+func e2eRevoke(t testing.TB, base, id, secret, tok string) e2eResponse {
+	t.Helper()
+	hdr := e2eBasic(id, secret)
+	hdr["Content-Type"] = "application/x-www-form-urlencoded"
+	return e2eDo(t, http.MethodPost, base+"/api/v1/revoke", url.Values{"token": {tok}}.Encode(), hdr)
+}
+
 func e2eJSON(t testing.TB, resp e2eResponse, v any) {
 	t.Helper()
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -379,17 +389,7 @@ func TestE2E_RegistryIntegrity(t *testing.T) {
 	app := r.create("informer", `{"type":"app-view","appId":"analytics","name":"wall"}`)
 	e2eWantStatus(t, "invalidate-token with an app-view link", e2eInvalidate(t, r.base, app.Token).Status, http.StatusForbidden)
 	e2eWantStatus(t, "the link after the attempt", r.verify(app.Token), http.StatusOK)
-	form := func(id, tok string) e2eResponse {
-		req, _ := http.NewRequest(http.MethodPost, r.base+"/api/v1/revoke", strings.NewReader(url.Values{"token": {tok}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(id, r.secrets[id])
-		resp, err := e2eClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		return e2eResponse{Status: resp.StatusCode, Header: resp.Header}
-	}
+	form := func(id, tok string) e2eResponse { return e2eRevoke(t, r.base, id, r.secrets[id], tok) }
 	e2eWantStatus(t, "RFC 7009 revoke by a client without the app", form("rival", app.Token).Status, http.StatusForbidden)
 	e2eWantStatus(t, "RFC 7009 revoke by the owner", form("informer", app.Token).Status, http.StatusOK)
 	e2eWantStatus(t, "the link after the owner revoked it", r.verify(app.Token), http.StatusUnauthorized)
