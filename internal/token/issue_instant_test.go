@@ -76,8 +76,15 @@ func TestVerifier_RegisteredTokenNeedsALiveRecord(t *testing.T) {
 	var asked int
 	live := map[string]bool{}
 	storeDown := false
+	revoked := map[string]bool{}
 	f := newFixture(t, ed, func(cfg *token.VerifierConfig) {
 		cfg.CacheSize = 100
+		cfg.Revocation = revocationFunc(func(_ context.Context, c *token.Claims) error {
+			if revoked[c.ID] {
+				return token.ErrRevoked
+			}
+			return nil
+		})
 		cfg.Records = recordsFunc(func(_ context.Context, c *token.Claims) error {
 			asked++
 			if storeDown {
@@ -106,6 +113,18 @@ func TestVerifier_RegisteredTokenNeedsALiveRecord(t *testing.T) {
 	_, err = f.verifier.Verify(ctx, embed)
 	require.NoError(t, err)
 	require.Equal(t, 2, asked, "embed tokens have no record")
+
+	// A revoked token (an old generation, a deleted record: its jti or tid
+	// denied) is refused by the revocation step first: no record lookup, so
+	// replaying a dead link costs no store round trip.
+	dead, deadClaims := f.mint(t, token.Claims{Kind: token.KindReport, ReportID: "q3", TID: "rec-live"}, 3*time.Hour)
+	revoked[deadClaims.ID] = true
+	before := asked
+	for range 3 {
+		_, err = f.verifier.Verify(ctx, dead)
+		require.ErrorIs(t, err, token.ErrRevoked)
+	}
+	require.Equal(t, before, asked, "no record lookup for a revoked token")
 
 	storeDown = true
 	other, _ := f.mint(t, token.Claims{Kind: token.KindReport, ReportID: "q3", TID: "rec-live"}, 2*time.Hour)

@@ -146,7 +146,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // The returned Claims may be shared with other callers (the cache hands out
 // the same value for the same token): treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	c, err := v.verifyCached(ctx, raw)
+	c, miss, err := v.verifyCached(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +157,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 			}
 			return nil, fmt.Errorf("token: revocation check: %w", err)
 		}
+	}
+	if miss != nil {
+		// After revocation, so a revoked token (an old generation, a
+		// deleted record) costs no record lookup; before the cache keeps it.
+		if err := v.checkRecord(ctx, c); err != nil {
+			return nil, err
+		}
+		miss()
 	}
 	return c, nil
 }
@@ -183,34 +191,29 @@ func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
 	return nil
 }
 
-// verifyCached is steps 1–4 and the record check, answered from the cache
-// when the same token text passed them before and is still inside its
-// validity window.
-func (v *Verifier) verifyCached(ctx context.Context, raw string) (*Claims, error) {
+// verifyCached is steps 1–4, answered from the cache when the same token
+// text passed them before and is still inside its validity window. On a
+// miss it returns keep, non-nil: Verify runs the record check (Records) and
+// then calls keep, which caches the token (a no-op without the cache).
+func (v *Verifier) verifyCached(raw string) (c *Claims, keep func(), err error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
 		c, _, err := v.verifyToken(raw, false)
-		if err == nil {
-			err = v.checkRecord(ctx, c)
-		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return c, nil
+		return c, func() {}, nil
 	}
 	h := tokenHash(raw)
 	now := v.now().UnixNano()
 	if e, ok := v.cache.get(&h, now); ok {
 		// A key removed from the set (rotation) takes its tokens with it.
 		if _, loaded := v.keys.Lookup(e.kid); loaded {
-			return e.claims, nil
+			return e.claims, nil, nil
 		}
 	}
 	c, kid, err := v.verifyToken(raw, false)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.checkRecord(ctx, c); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e := cacheEntry{claims: c, kid: kid, until: now + int64(noExpiryTTL)}
 	if c.ExpiresAt != nil {
@@ -219,8 +222,7 @@ func (v *Verifier) verifyCached(ctx context.Context, raw string) (*Claims, error
 	if c.NotBefore != nil {
 		e.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
 	}
-	v.cache.put(&h, e)
-	return c, nil
+	return c, func() { v.cache.put(&h, e) }, nil
 }
 
 func (v *Verifier) verify(raw string, ignoreTime bool) (*Claims, error) {
