@@ -85,10 +85,11 @@ type ServiceConfig struct {
 
 // Service manages registered token records on behalf of API callers. It is
 // safe for concurrent use. Update and Generate each read a record and write
-// it back whole: when both run at once on one record, the last write wins
-// for the name, scopes and generation fields (the store keeps usage). That
-// never weakens revocation: every generation carries the record id as tid,
-// and Delete denies it.
+// it back only if its generation (jti) is still the one they read
+// (Store.UpdateRecordIf, a compare-and-swap), retrying from the new record
+// otherwise: so exactly one JWT per record is live and an update never
+// brings back an older generation. Every generation also carries the
+// record id as tid, which Delete denies.
 type Service struct {
 	store   Store
 	issuer  Issuer
