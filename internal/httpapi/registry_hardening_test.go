@@ -274,3 +274,38 @@ func TestRegistry_LogsNewestFirstByEventTime(t *testing.T) {
 	}
 	require.Equal(t, []string{"REVOKE +20ms", "AUTHENTICATE +10ms", "GENERATE +0ms", "CREATE +0ms"}, got)
 }
+
+// TestRevokeAll_OtherTenantCannotCutOffATenantsTokens: a tenant's
+// revoke-all of a report covers only the tokens it created; another tenant
+// whose pattern matches (report:*) cuts off its own, never the first one's.
+// An admin's covers everyone's (C15, revoke-all path).
+func TestRevokeAll_OtherTenantCannotCutOffATenantsTokens(t *testing.T) {
+	var tenantB string
+	rf := newRegAPI(t, nil, withTenantB(&tenantB))
+	rf.clock.Advance(100 * time.Millisecond)
+	a := rf.create(informerID, `{"type":"report","reportId":"q3"}`, true)
+	rec := rf.asClient(http.MethodPost, "/api/tokens", `{"type":"report","reportId":"q3","name":"b"}`, tenantBID, tenantB)
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	var b tokenJSON
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b))
+	rf.clock.Advance(time.Millisecond)
+
+	rec = rf.asClient(http.MethodPost, "/api/v1/revoke-all", `{"reportId":"q3"}`, tenantBID, tenantB)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Contains(t, rec.Body.String(), `"dimension":"report","id":"q3"`)
+	requireInvalidToken(t, rf.verify(b.Token), descRevoked)
+	require.Equal(t, http.StatusOK, rf.verify(a.Token).Code, "tenant A's token survives tenant B's revoke-all")
+
+	// A regeneration by an admin still carries the record's client: the
+	// owner's own cutoff covers it.
+	gen := rf.generate(clients.AdminID, a.ID)
+	rf.clock.Advance(time.Millisecond)
+	require.Equal(t, http.StatusOK, rf.as(informerID, http.MethodPost, "/api/v1/revoke-all", `{"reportId":"q3"}`).Code)
+	requireInvalidToken(t, rf.verify(gen.Token), descRevoked)
+
+	rf.clock.Advance(time.Millisecond)
+	c := rf.create(informerID, `{"type":"report","reportId":"q3","name":"c"}`, true)
+	rf.clock.Advance(time.Millisecond)
+	require.Equal(t, http.StatusOK, rf.as(clients.AdminID, http.MethodPost, "/api/v1/revoke-all", `{"reportId":"q3"}`).Code)
+	requireInvalidToken(t, rf.verify(c.Token), descRevoked)
+}

@@ -422,9 +422,15 @@ func (s *Service) mint(r *Record, caller Caller, now time.Time) (string, error) 
 	if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
 		return "", &apperr.Error{Code: apperr.CodeConflict, Field: "expiresAt", Message: "the token has expired"}
 	}
+	// client_id is the record's manager, whoever generates: its client and
+	// resource cutoffs (revoke-all) cover every generation.
+	clientID := r.CreatedBy
+	if clientID == "" {
+		clientID = caller.ID
+	}
 	c := token.Claims{
 		Kind: r.Type, TID: r.ID, ReportID: r.ReportID, AppID: r.AppID,
-		ReadOnly: r.ReadOnly, ClientID: caller.ID,
+		ReadOnly: r.ReadOnly, ClientID: clientID,
 	}
 	if r.Type == token.KindAPI {
 		c.Subject = r.Owner

@@ -18,6 +18,12 @@ const (
 	// DimClientSubject is a subject as seen by one client: an issuer may cut
 	// off its own tokens of a user without touching other tenants' tokens.
 	DimClientSubject = "clientsub"
+	// DimClientResource is a dashboard, app or report as seen by one
+	// client: an issuer's resource cutoff covers only the tokens it minted,
+	// so tenants whose patterns overlap (two report:* clients of one cloud)
+	// cannot cut off each other's tokens. Its id is
+	// "<client>\n<dim>:<resource id>".
+	DimClientResource = "clientres"
 )
 
 // clientSubjectSep joins client id and subject; neither can contain it
@@ -38,6 +44,25 @@ func ClientSubject(clientID, sub string) Cutoff {
 	return Cutoff{Dim: DimClientSubject, ID: clientID + clientSubjectSep + sub}
 }
 
+// ClientResource is the cutoff of resource res (a DimDashboard, DimApp or
+// DimReport cutoff) as minted by clientID.
+func ClientResource(clientID string, res Cutoff) Cutoff {
+	return Cutoff{Dim: DimClientResource, ID: clientID + clientSubjectSep + res.Key()}
+}
+
+// splitClientResource is the inverse of ClientResource's id.
+func splitClientResource(id string) (client, dim, resID string, ok bool) {
+	client, res, ok := strings.Cut(id, clientSubjectSep)
+	if !ok {
+		return "", "", "", false
+	}
+	dim, resID, ok = strings.Cut(res, ":")
+	if !ok || resID == "" || (dim != DimDashboard && dim != DimApp && dim != DimReport) {
+		return "", "", "", false
+	}
+	return client, dim, resID, true
+}
+
 // ParseCutoffKey is the inverse of Cutoff.Key.
 func ParseCutoffKey(key string) (Cutoff, bool) {
 	dim, id, ok := strings.Cut(key, ":")
@@ -47,6 +72,10 @@ func ParseCutoffKey(key string) (Cutoff, bool) {
 	switch dim {
 	case DimSubject, DimClient, DimDashboard, DimApp, DimReport, DimClientSubject:
 		return Cutoff{Dim: dim, ID: id}, true
+	case DimClientResource:
+		if _, _, _, ok := splitClientResource(id); ok {
+			return Cutoff{Dim: dim, ID: id}, true
+		}
 	}
 	return Cutoff{}, false
 }
@@ -64,13 +93,20 @@ func cutoffsOf(c *token.Claims) []Cutoff {
 	if c.ClientID != "" {
 		out = append(out, Cutoff{DimClient, c.ClientID})
 	}
+	var res Cutoff
 	switch {
 	case c.DashboardID != "":
-		out = append(out, Cutoff{DimDashboard, c.DashboardID})
+		res = Cutoff{DimDashboard, c.DashboardID}
 	case c.AppID != "":
-		out = append(out, Cutoff{DimApp, c.AppID})
+		res = Cutoff{DimApp, c.AppID}
 	case c.ReportID != "":
-		out = append(out, Cutoff{DimReport, c.ReportID})
+		res = Cutoff{DimReport, c.ReportID}
+	}
+	if res.Dim != "" {
+		out = append(out, res)
+		if c.ClientID != "" {
+			out = append(out, ClientResource(c.ClientID, res))
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package revocation_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -102,4 +103,41 @@ func TestRevokeAll_LegacySecondEntriesCoverTheirWholeSecond(t *testing.T) {
 			require.NoError(t, r.Check(ctx, mintedAt("alice", sec.Add(time.Second))))
 		})
 	}
+}
+
+// TestRevokeAll_ClientResourceCoversOnlyThatClientsTokens: a report cutoff
+// scoped to one client rejects that client's tokens of the report and no
+// one else's, directly and through a second instance's replica.
+func TestRevokeAll_ClientResourceCoversOnlyThatClientsTokens(t *testing.T) {
+	srv := redisserver.Start(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second).Add(300 * time.Millisecond)
+	clk := &msClock{t: now}
+	report := func(client string) *token.Claims {
+		c := mintedAt("", now.Add(-time.Millisecond))
+		c.Kind, c.DashboardID, c.ReportID, c.TID, c.ClientID = token.KindReport, "", "q3", "rec-"+client, client
+		return c
+	}
+	cut := revocation.ClientResource("tenant-b", revocation.Cutoff{Dim: revocation.DimReport, ID: "q3"})
+	got, ok := revocation.ParseCutoffKey(cut.Key())
+	require.True(t, ok)
+	require.Equal(t, cut, got)
+
+	a := startReplica(t, newStore(t, srv, "cr:"), func(cfg *revocation.ReplicaConfig) { cfg.Now = clk.Now })
+	b := startReplica(t, newStore(t, srv, "cr:"), func(cfg *revocation.ReplicaConfig) { cfg.Now = clk.Now })
+	direct := revocation.NewService(memory.New(clk.Now), 30*time.Second, clk.Now)
+	for name, w := range map[string]revoker{"Replica": a, "Direct": direct} {
+		_, err := w.RevokeAll(ctx, cut)
+		require.NoError(t, err, name)
+	}
+	for name, r := range map[string]token.Revocation{"Replica": a, "Direct": direct} {
+		t.Run(name, func(t *testing.T) {
+			require.ErrorIs(t, r.Check(ctx, report("tenant-b")), token.ErrRevoked)
+			require.NoError(t, r.Check(ctx, report("tenant-a")), "another client's token of the same report")
+		})
+	}
+	eventually(t, "B honours A's client-scoped cutoff", func() bool {
+		return errors.Is(b.Check(ctx, report("tenant-b")), token.ErrRevoked)
+	})
+	require.NoError(t, b.Check(ctx, report("tenant-a")))
 }
