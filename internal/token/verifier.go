@@ -146,7 +146,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // The returned Claims may be shared with other callers (the cache hands out
 // the same value for the same token): treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	c, miss, err := v.verifyCached(raw)
+	c, confirm, err := v.verifyCached(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -158,13 +158,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 			return nil, fmt.Errorf("token: revocation check: %w", err)
 		}
 	}
-	if miss != nil {
+	if confirm != nil {
 		// After revocation, so a revoked token (an old generation, a
-		// deleted record) costs no record lookup; before the cache keeps it.
+		// deleted record) costs no record lookup.
 		if err := v.checkRecord(ctx, c); err != nil {
 			return nil, err
 		}
-		miss()
+		confirm()
 	}
 	return c, nil
 }
@@ -192,23 +192,30 @@ func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
 }
 
 // verifyCached is steps 1–4, answered from the cache when the same token
-// text passed them before and is still inside its validity window. On a
-// miss it returns keep, non-nil: Verify runs the record check (Records) and
-// then calls keep, which caches the token (a no-op without the cache).
-func (v *Verifier) verifyCached(raw string) (c *Claims, keep func(), err error) {
+// text passed them before and is still inside its validity window. confirm
+// is non-nil when a registered token's record has yet to be checked
+// (Records): Verify checks it after revocation and then calls confirm,
+// which remembers in the cache that the record was live.
+func (v *Verifier) verifyCached(raw string) (c *Claims, confirm func(), err error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
 		c, _, err := v.verifyToken(raw, false)
 		if err != nil {
 			return nil, nil, err
 		}
-		return c, func() {}, nil
+		if v.records != nil && c.Registered() {
+			confirm = func() {}
+		}
+		return c, confirm, nil
 	}
 	h := tokenHash(raw)
 	now := v.now().UnixNano()
 	if e, ok := v.cache.get(&h, now); ok {
 		// A key removed from the set (rotation) takes its tokens with it.
 		if _, loaded := v.keys.Lookup(e.kid); loaded {
-			return e.claims, nil, nil
+			if !e.recordLive && v.records != nil && e.claims.Registered() {
+				confirm = v.confirmer(h, e)
+			}
+			return e.claims, confirm, nil
 		}
 	}
 	c, kid, err := v.verifyToken(raw, false)
@@ -222,7 +229,21 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, keep func(), err error) 
 	if c.NotBefore != nil {
 		e.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
 	}
-	return c, func() { v.cache.put(&h, e) }, nil
+	v.cache.put(&h, e)
+	if v.records != nil && c.Registered() {
+		confirm = v.confirmer(h, e)
+	}
+	return c, confirm, nil
+}
+
+// confirmer returns what remembers that e's record is live. A function of
+// its own, so that only a registered token's first use pays for the
+// closure (h and e escape only here).
+func (v *Verifier) confirmer(h [32]byte, e cacheEntry) func() {
+	return func() {
+		e.recordLive = true
+		v.cache.put(&h, e)
+	}
 }
 
 func (v *Verifier) verify(raw string, ignoreTime bool) (*Claims, error) {
