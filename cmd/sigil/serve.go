@@ -132,12 +132,16 @@ func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
 		return err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring})
+	regStore := registryStore(st)
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
 		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,
 		EmbedMaxLifetime: cfg.Tokens.EmbedMaxExpiry,
+		// A registered token's record is read when the token is first seen
+		// (then cached); its later death reaches every request through the
+		// denylist, which regenerate, delete and revoke write.
+		Records: registry.NewLiveness(regStore),
 	})
-	regStore := registryStore(st)
 	var sealer []byte
 	if cfg.Registry.RevealTokens {
 		sealer = cfg.Registry.RevealKey

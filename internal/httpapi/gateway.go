@@ -107,7 +107,7 @@ func (s *Server) applyPolicy(claims *token.Claims, req policy.Request, raw strin
 		return nil
 	}
 	if claims.TID != "" && s.cfg.Recorder != nil {
-		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), false)
+		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
 	}
 	return err
 }

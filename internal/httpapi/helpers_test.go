@@ -175,7 +175,10 @@ type fixture struct {
 	tweak     func(*httpapi.Config)                 // last word on the API config
 	seed      func(f *fixture, ctx context.Context) // extra clients etc.
 
-	h           http.Handler
+	h http.Handler
+	// records is the verifier's record check, set by withRegistry (none
+	// without the registry, so tokens minted directly need no record).
+	recordCheck lateRecords
 	clock       *clock
 	set         *keys.Set
 	keyByAlg    map[string]*keys.Key
@@ -293,6 +296,7 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: testIssuer, Audience: testAudience, Keys: ring, Revocation: rev, Leeway: testLeeway, Now: f.clock.Now,
 		CacheSize: 1024, // on, as in production: a cache hit must never skip revocation or expiry
+		Records:   &f.recordCheck,
 	})
 
 	ctx := context.Background()
@@ -321,6 +325,19 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 	f.h = httpapi.New(cfg)
 	tb.Cleanup(f.checkRecords)
 	return f
+}
+
+// lateRecords is a token.Records set after the verifier is built; until
+// then every registered token passes.
+type lateRecords struct{ r atomic.Pointer[token.Records] }
+
+func (l *lateRecords) set(r token.Records) { l.r.Store(&r) }
+
+func (l *lateRecords) CheckRecord(ctx context.Context, c *token.Claims) error {
+	if r := l.r.Load(); r != nil {
+		return (*r).CheckRecord(ctx, c)
+	}
+	return nil
 }
 
 func randomString(tb testing.TB) string {
@@ -409,6 +426,13 @@ func (f *fixture) asAdmin(method, target, body string) *httptest.ResponseRecorde
 func (f *fixture) bearer(method, target, tok string) *httptest.ResponseRecorder {
 	f.tb.Helper()
 	return f.do(method, target, "", "Authorization", "Bearer "+tok)
+}
+
+// revokeAsAdmin revokes tok through RFC 7009 as the admin client (a
+// registered token cannot be revoked by presenting it to invalidate-token).
+func (f *fixture) revokeAsAdmin(tok string) *httptest.ResponseRecorder {
+	f.tb.Helper()
+	return f.postForm("/api/v1/revoke", url.Values{"token": {tok}}, clients.AdminID, f.adminSecret)
 }
 
 // verify is forward-auth with a Bearer token.

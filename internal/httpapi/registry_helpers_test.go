@@ -88,6 +88,7 @@ func withRegistry(rf *regFixture) func(*fixture) {
 			})
 			require.NoError(f.tb, err)
 			rf.svc = svc
+			f.recordCheck.set(registry.NewLiveness(st))
 			rf.rec = newFlushRecorder(st)
 			cfg.Registry, cfg.RevealTokens, cfg.Recorder = svc, rf.reveal, rf.rec
 			cfg.AuthFailures, cfg.AuthMaxFailures, cfg.AuthWindow = st, maxFailures, authWindow

@@ -54,8 +54,9 @@ type revokeAllResponse struct {
 
 // revokeAll answers POST /api/v1/revoke-all: every token of a subject,
 // resource or client issued until now is rejected from now on. An issuer
-// acts within its own resources: its sub cutoff covers only tokens it
-// minted, and it may cut off only its own client id.
+// acts within its own resources and on the tokens it minted: its sub,
+// report and app cutoffs cover only tokens it minted (client_id), and it
+// may cut off only its own client id.
 func (s *Server) revokeAll(c echo.Context) error {
 	var req revokeAllRequest
 	if err := decodeJSON(c, &req); err != nil {
@@ -81,18 +82,31 @@ func (s *Server) revokeAll(c echo.Context) error {
 	default:
 		cut = revocation.Cutoff{Dim: revocation.DimReport, ID: req.ReportID}
 	}
+	res := cut
 	if cut.Dim == revocation.DimDashboard || cut.Dim == revocation.DimApp || cut.Dim == revocation.DimReport {
 		if !who.Allows(cut.Key()) {
 			return notFound("no such resource for this client")
+		}
+		if !admin && cut.Dim != revocation.DimDashboard {
+			// Report and app tokens are registered, each managed by the
+			// client that created it: an issuer's cutoff covers its own
+			// (client_id), so tenants whose patterns overlap (report:* on a
+			// shared cloud) cannot cut each other's off. Embed tokens are
+			// minted with the dashboard's own credential, whichever issuer
+			// manages it: a dashboard cutoff stays whole.
+			cut = revocation.ClientResource(who.ID, cut)
 		}
 	}
 	at, err := s.cfg.Revoker.RevokeAll(c.Request().Context(), cut)
 	if err != nil {
 		return err
 	}
-	id := cut.ID
-	if cut.Dim == revocation.DimClientSubject {
+	dim, id := cut.Dim, cut.ID
+	switch cut.Dim {
+	case revocation.DimClientSubject:
 		id = req.Sub
+	case revocation.DimClientResource:
+		dim, id = res.Dim, res.ID // as asked; the scope is the caller's tokens
 	}
-	return c.JSON(http.StatusOK, revokeAllResponse{Dimension: cut.Dim, ID: id, RevokedBefore: at})
+	return c.JSON(http.StatusOK, revokeAllResponse{Dimension: dim, ID: id, RevokedBefore: at})
 }

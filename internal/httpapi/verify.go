@@ -167,7 +167,7 @@ func appendJSONString(b []byte, s string) []byte {
 // to the Recorder, which never blocks (DESIGN §8).
 func (s *Server) recordUse(claims *token.Claims) {
 	if claims.TID != "" && s.cfg.Recorder != nil {
-		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), true)
+		s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), true)
 	}
 }
 
@@ -184,7 +184,7 @@ func (s *Server) recordRejected(c echo.Context, raw string, err error, allows fu
 	if verr != nil || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
 		return
 	}
-	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Second), false)
+	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
 }
 
 // encodeHeaderJSON is base64url(JSON) so that any value fits a header safely.
@@ -320,7 +320,10 @@ func forwardedToken(c echo.Context) (string, error) {
 
 // invalidate answers POST /api/v1/invalidate-token: logout. 204 only once
 // the denylist holds the token's id; an expired or already revoked genuine
-// token is 204 too; a forged one is 401.
+// token is 204 too; a forged one is 401. A registered token (report,
+// app-view, api) is 403: whoever holds a share link could otherwise kill it
+// for everyone behind its owner's back; its owner revokes it with DELETE
+// /api/tokens/{id} (or RFC 7009 revoke), which the record and log show.
 func (s *Server) invalidate(c echo.Context) error {
 	raw, err := requireBearer(c)
 	if err != nil {
@@ -330,6 +333,12 @@ func (s *Server) invalidate(c echo.Context) error {
 	claims, err := s.cfg.Verifier.VerifyIgnoringExpiry(ctx, raw)
 	if err != nil {
 		return err
+	}
+	if claims.Registered() {
+		// A report or app-view token travels in public links: holding one
+		// must not be enough to kill it for everyone, and its record must
+		// say when it dies. Its owner revokes it through the registry.
+		return forbidden("a " + claims.Kind + " token is revoked by the client that manages it: DELETE /api/tokens/{id}")
 	}
 	if err := s.cfg.Revoker.Revoke(ctx, claims); err != nil {
 		return err
@@ -400,7 +409,9 @@ func (s *Server) introspect(c echo.Context) error {
 }
 
 // revoke answers POST /api/v1/revoke (RFC 7009). An invalid token is a 200
-// (RFC 7009 §2.2); a genuine token outside the caller's resources is a 403.
+// (RFC 7009 §2.2); a genuine token outside the caller's resources is a 403,
+// and so is a registered token whose record the caller did not create
+// (Registry.RevokePresented marks the record revoked and logs REVOKE).
 func (s *Server) revoke(c echo.Context) error {
 	raw, err := formValue(c, "token")
 	if err != nil {
@@ -416,6 +427,14 @@ func (s *Server) revoke(c echo.Context) error {
 	}
 	if !caller(c).Allows(claims.Resource()) {
 		return forbidden("this client may not revoke tokens of this resource")
+	}
+	if claims.Registered() && s.cfg.Registry != nil {
+		// Through the registry: only the record's manager, and the record
+		// and its log say so.
+		if err := s.cfg.Registry.RevokePresented(ctx, registryCaller(c), claims); err != nil {
+			return registryError(err)
+		}
+		return c.NoContent(http.StatusOK)
 	}
 	if err := s.cfg.Revoker.Revoke(ctx, claims); err != nil {
 		return err

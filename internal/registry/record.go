@@ -17,6 +17,9 @@ var (
 	ErrNameTaken = errors.New("token name already taken")
 	// ErrBadCursor: a paging cursor that this store did not hand out.
 	ErrBadCursor = errors.New("bad paging cursor")
+	// ErrConflict: UpdateRecordIf found another generation (or a revoked
+	// record) than the caller read; nothing was written.
+	ErrConflict = errors.New("token record changed concurrently")
 )
 
 // Status is the lifecycle state of a record (Envizi's model).
@@ -171,13 +174,17 @@ type Use struct {
 // the previous page, "" for the first.
 type Filter struct {
 	Type, Owner, Status, ReportID, AppID string
-	Limit                                int
-	Cursor                               string
+	// CreatedBy keeps the records one client created (a non-admin listing:
+	// owner isolation between tenants that share a resource namespace).
+	CreatedBy string
+	Limit     int
+	Cursor    string
 }
 
 // Match reports whether r passes every non-empty field of f.
 func (f Filter) Match(r Record) bool {
 	return (f.Type == "" || r.Type == f.Type) &&
+		(f.CreatedBy == "" || r.CreatedBy == f.CreatedBy) &&
 		(f.Owner == "" || r.Owner == f.Owner) &&
 		(f.Status == "" || string(r.Status) == f.Status) &&
 		(f.ReportID == "" || r.ReportID == f.ReportID) &&
@@ -224,6 +231,15 @@ func ApplyUpdate(stored, next Record) (Record, error) {
 		next.Status = StatusGeneratedActive
 	}
 	return next, nil
+}
+
+// CheckGeneration is UpdateRecordIf's precondition on the stored record:
+// its current generation is jti and it is not revoked (ErrConflict otherwise).
+func CheckGeneration(stored Record, jti string) error {
+	if stored.JTI != jti || stored.Status == StatusRevoked {
+		return ErrConflict
+	}
+	return nil
 }
 
 // ApplyUse records a successful use at at on r, as MarkUsed does: LastUsedAt

@@ -18,9 +18,10 @@ import (
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
-// Issuer mints signed tokens; token.Issuer satisfies it.
+// Issuer mints signed tokens; token.Issuer satisfies it. MintUntil gives
+// the token exactly expiresAt (whole seconds) as exp, none when nil.
 type Issuer interface {
-	Mint(c token.Claims, ttl time.Duration) (string, *token.Claims, error)
+	MintUntil(c token.Claims, expiresAt *time.Time) (string, *token.Claims, error)
 }
 
 // Revoker puts ids on the revocation denylist; revocation.Service and
@@ -84,10 +85,11 @@ type ServiceConfig struct {
 
 // Service manages registered token records on behalf of API callers. It is
 // safe for concurrent use. Update and Generate each read a record and write
-// it back whole: when both run at once on one record, the last write wins
-// for the name, scopes and generation fields (the store keeps usage). That
-// never weakens revocation: every generation carries the record id as tid,
-// and Delete denies it.
+// it back only if its generation (jti) is still the one they read
+// (Store.UpdateRecordIf, a compare-and-swap), retrying from the new record
+// otherwise: so exactly one JWT per record is live and an update never
+// brings back an older generation. Every generation also carries the
+// record id as tid, which Delete denies.
 type Service struct {
 	store   Store
 	issuer  Issuer
@@ -149,6 +151,15 @@ type Caller struct {
 
 func (c Caller) allows(resource string) bool {
 	return c.Admin || (c.Allows != nil && c.Allows(resource))
+}
+
+// owns reports whether the caller may see and manage r: an admin, or the
+// client that created it while r's resource is still among its resources.
+// A matching resource pattern alone is not enough: two tenants of one
+// deployment (a cloud) may both hold report:*, and neither may touch the
+// other's tokens.
+func (c Caller) owns(r Record) bool {
+	return c.Admin || (c.ID != "" && r.CreatedBy == c.ID && c.allows(r.Resource()))
 }
 
 // clock reads the clock once, in UTC, truncated to the second.
@@ -255,6 +266,9 @@ func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expir
 	if err := checkText("name", in.Name, MaxNameLen); err != nil {
 		return nil, err
 	}
+	if in.Type != token.KindAPI && len(in.Scopes) > 0 {
+		return nil, errScopesAPIOnly()
+	}
 	scopes, err := s.checkScopes(in.Scopes)
 	if err != nil {
 		return nil, err
@@ -276,8 +290,15 @@ func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expir
 	if !ok {
 		return nil, apperr.Invalid("expiresIn", "must be one of 1d 7d 30d 60d 90d 1y never")
 	}
-	at := now.Add(d)
+	// Whole seconds, like exp: the record and its JWT say the same instant.
+	at := now.Add(d).Truncate(time.Second)
 	return &at, nil
+}
+
+// errScopesAPIOnly refuses scopes on a report or app-view token: a share
+// link grants its one resource, read-only, and nothing a scope would add.
+func errScopesAPIOnly() error {
+	return apperr.Invalid("scopes", "only API tokens carry scopes")
 }
 
 // checkScopes returns scopes without duplicates, in their first order, or
@@ -398,21 +419,26 @@ func shortID(id string) string {
 // status generated-inactive, JTI, TokenHint and, with reveal on, the sealed
 // JWT. The token's exp is r.ExpiresAt (none for a token that never expires).
 func (s *Service) mint(r *Record, caller Caller, now time.Time) (string, error) {
-	var ttl time.Duration
-	if r.ExpiresAt != nil {
-		ttl = r.ExpiresAt.Sub(now)
-		if ttl <= 0 {
-			return "", &apperr.Error{Code: apperr.CodeConflict, Field: "expiresAt", Message: "the token has expired"}
-		}
+	if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
+		return "", &apperr.Error{Code: apperr.CodeConflict, Field: "expiresAt", Message: "the token has expired"}
+	}
+	// client_id is the record's manager, whoever generates: its client and
+	// resource cutoffs (revoke-all) cover every generation.
+	clientID := r.CreatedBy
+	if clientID == "" {
+		clientID = caller.ID
 	}
 	c := token.Claims{
 		Kind: r.Type, TID: r.ID, ReportID: r.ReportID, AppID: r.AppID,
-		Scope: strings.Join(r.Scopes, " "), ReadOnly: r.ReadOnly, ClientID: caller.ID,
+		ReadOnly: r.ReadOnly, ClientID: clientID,
 	}
 	if r.Type == token.KindAPI {
 		c.Subject = r.Owner
+		// Only API tokens carry scopes (a record from before that rule
+		// keeps its list, but its JWTs do not).
+		c.Scope = strings.Join(r.Scopes, " ")
 	}
-	jwt, claims, err := s.issuer.Mint(c, ttl)
+	jwt, claims, err := s.issuer.MintUntil(c, r.ExpiresAt)
 	if err != nil {
 		return "", fmt.Errorf("mint token for record %s: %w", r.ID, err)
 	}
@@ -456,7 +482,7 @@ func (s *Service) load(ctx context.Context, caller Caller, id string) (Record, e
 	if err != nil {
 		return Record{}, fmt.Errorf("get token: %w", err)
 	}
-	if !caller.allows(r.Resource()) {
+	if !caller.owns(r) {
 		return Record{}, errNotFound(nil)
 	}
 	return r, nil
@@ -484,6 +510,36 @@ type UpdateInput struct {
 // a conflict naming "name".
 func (s *Service) Update(ctx context.Context, caller Caller, id string, in UpdateInput) (Record, bool, error) {
 	now := s.clock()
+	for range maxSwapAttempts {
+		r, pending, err := s.update(ctx, caller, id, in)
+		if errors.Is(err, ErrConflict) {
+			continue // regenerated meanwhile: apply the change to the new generation
+		}
+		if err != nil {
+			return Record{}, false, err
+		}
+		s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityUpdate, At: now, By: caller.ID, Result: ResultOK}}})
+		if got, err := s.store.GetRecord(ctx, id); err == nil {
+			r = got // with any use recorded meanwhile
+		}
+		return s.present(r, now), pending, nil
+	}
+	return Record{}, false, errBusy()
+}
+
+// maxSwapAttempts bounds how often Generate and Update retry a
+// compare-and-swap that lost to a concurrent generation.
+const maxSwapAttempts = 32
+
+// errBusy is the 409 of a record regenerated too often concurrently.
+func errBusy() error {
+	return &apperr.Error{Code: apperr.CodeConflict, Message: "the token was regenerated concurrently; try again", Err: ErrConflict}
+}
+
+// update is one attempt of Update: it writes the change only if the
+// record's generation is still the one read (ErrConflict otherwise), so
+// that a concurrent Generate is never undone.
+func (s *Service) update(ctx context.Context, caller Caller, id string, in UpdateInput) (Record, bool, error) {
 	r, err := s.load(ctx, caller, id)
 	if err != nil {
 		return Record{}, false, err
@@ -502,6 +558,9 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, in Updat
 		r.Name = *in.Name
 	}
 	if in.Scopes != nil {
+		if r.Type != token.KindAPI && len(*in.Scopes) > 0 {
+			return Record{}, false, errScopesAPIOnly()
+		}
 		scopes, err := s.checkScopes(*in.Scopes)
 		if err != nil {
 			return Record{}, false, err
@@ -512,8 +571,10 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, in Updat
 		pending = r.JTI != "" && !slices.Equal(scopes, r.Scopes)
 		r.Scopes = scopes
 	}
-	if err := s.store.UpdateRecord(ctx, r); err != nil {
+	if err := s.store.UpdateRecordIf(ctx, r, r.JTI); err != nil {
 		switch {
+		case errors.Is(err, ErrConflict):
+			return Record{}, false, ErrConflict
 		case errors.Is(err, ErrNameTaken):
 			return Record{}, false, errNameTaken(err)
 		case errors.Is(err, ErrNotFound):
@@ -521,11 +582,7 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, in Updat
 		}
 		return Record{}, false, fmt.Errorf("update token: %w", err)
 	}
-	s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityUpdate, At: now, By: caller.ID, Result: ResultOK}}})
-	if got, err := s.store.GetRecord(ctx, id); err == nil {
-		r = got // with any use recorded meanwhile
-	}
-	return s.present(r, now), pending, nil
+	return r, pending, nil
 }
 
 // Generate mints a new JWT for the record, returned this once. The previous
@@ -533,8 +590,32 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, in Updat
 // (wrapping apperr.ErrStoreUnavailable: 503) and nothing changes. Logs
 // GENERATE. An expired record cannot be generated (conflict on expiresAt),
 // nor an API token whose owner lost the api-tokens role (forbidden on owner).
+//
+// Exactly one JWT per record is live: each attempt denies the generation it
+// read, mints, and stores the new one only if the record still holds the
+// generation it read (Store.UpdateRecordIf, a compare-and-swap). An attempt
+// that loses to a concurrent Generate starts over from the record that won,
+// denying that generation in turn, so every JWT but the record's current
+// one is denied; after maxSwapAttempts losses it is a conflict (409).
 func (s *Service) Generate(ctx context.Context, caller Caller, id string) (Record, string, error) {
 	now := s.clock()
+	for range maxSwapAttempts {
+		r, jwt, err := s.generate(ctx, caller, id, now)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return Record{}, "", err
+		}
+		s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.ID, Result: ResultOK}}})
+		return s.present(r, now), jwt, nil
+	}
+	return Record{}, "", errBusy()
+}
+
+// generate is one attempt of Generate; ErrConflict if another generation
+// was stored since the record was read (the new JWT is then dropped unseen).
+func (s *Service) generate(ctx context.Context, caller Caller, id string, now time.Time) (Record, string, error) {
 	r, err := s.load(ctx, caller, id)
 	if err != nil {
 		return Record{}, "", err
@@ -553,20 +634,24 @@ func (s *Service) Generate(ctx context.Context, caller Caller, id string) (Recor
 			return Record{}, "", err
 		}
 	}
+	prev := r.JTI
 	jwt, err := s.mint(&r, caller, now)
 	if err != nil {
 		return Record{}, "", err
 	}
 	// If this write fails the new JWT is never shown; it is still bound to
-	// the record id (tid), which Delete denies.
-	if err := s.store.UpdateRecord(ctx, r); err != nil {
-		if errors.Is(err, ErrNotFound) {
+	// the record id (tid), which Delete denies, and it is not the record's
+	// current jti, which verification requires.
+	if err := s.store.UpdateRecordIf(ctx, r, prev); err != nil {
+		switch {
+		case errors.Is(err, ErrConflict):
+			return Record{}, "", ErrConflict
+		case errors.Is(err, ErrNotFound):
 			return Record{}, "", errNotFound(err)
 		}
 		return Record{}, "", fmt.Errorf("generate token: %w", err)
 	}
-	s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.ID, Result: ResultOK}}})
-	return s.present(r, now), jwt, nil
+	return r, jwt, nil
 }
 
 // denial is the Claims through which Revoker denies id until exp (forever if nil).
@@ -664,6 +749,8 @@ func (s *Service) List(ctx context.Context, caller Caller, f Filter) ([]Record, 
 		if res == "" || !caller.allows(res) {
 			return nil, "", errNotFound(nil)
 		}
+		// Only its own records: the store filters, so pages stay full.
+		f.CreatedBy = caller.ID
 	}
 	want := f.Status
 	if want == string(StatusExpired) {
@@ -678,7 +765,7 @@ func (s *Service) List(ctx context.Context, caller Caller, f Filter) ([]Record, 
 	}
 	out := make([]Record, 0, len(page))
 	for _, r := range page {
-		if !caller.allows(r.Resource()) {
+		if !caller.owns(r) {
 			continue
 		}
 		r = s.present(r, now)
@@ -796,6 +883,70 @@ func (s *Service) SetRole(ctx context.Context, owner string, granted bool) error
 	}
 	if err := s.store.SetRole(ctx, owner, RoleAPITokens, granted); err != nil {
 		return fmt.Errorf("set role: %w", err)
+	}
+	return nil
+}
+
+// RevokePresented revokes the registered token c that a client presents
+// to RFC 7009 revocation. Only a caller that may manage its record (Caller:
+// an admin or the client that created it) may: a forbidden error otherwise,
+// so holding a share link, or another tenant's credentials, is not enough.
+// If c is the record's current generation the record is revoked as Delete
+// revokes it (every generation denied, status revoked, REVOKE logged by the
+// caller, record deleted); an older generation, already denied when it was
+// replaced, or a token whose record is gone, is denied itself and nothing
+// else changes. A denylist failure is returned unchanged (503).
+func (s *Service) RevokePresented(ctx context.Context, caller Caller, c *token.Claims) error {
+	r, err := s.store.GetRecord(ctx, c.TID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return s.revoker.Revoke(ctx, c)
+	case err != nil:
+		return fmt.Errorf("revoke token: %w", err)
+	case !caller.owns(r):
+		return &apperr.Error{Code: apperr.CodeForbidden,
+			Message: "only the client that created this token, or an admin, may revoke it"}
+	case r.JTI != c.ID:
+		return s.revoker.Revoke(ctx, c)
+	}
+	return s.Delete(ctx, caller, r.ID)
+}
+
+// RecordReader reads records; Store satisfies it.
+type RecordReader interface {
+	GetRecord(ctx context.Context, id string) (Record, error)
+}
+
+// Liveness is token.Records over a record store: a registered token is
+// valid only as its record's live generation (DESIGN §10).
+type Liveness struct{ store RecordReader }
+
+var _ token.Records = (*Liveness)(nil)
+
+// NewLiveness returns the Liveness check of the records in st.
+func NewLiveness(st RecordReader) *Liveness { return &Liveness{store: st} }
+
+// CheckRecord returns nil if the record c.TID exists, is not revoked, has
+// c's kind and resource, its current generation is c's jti and c expires no
+// later than it; an error wrapping token.ErrRevoked if not; a store failure
+// otherwise (wrapping apperr.ErrStoreUnavailable).
+func (l *Liveness) CheckRecord(ctx context.Context, c *token.Claims) error {
+	r, err := l.store.GetRecord(ctx, c.TID)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("record %s is gone: %w", c.TID, token.ErrRevoked)
+	}
+	if err != nil {
+		return fmt.Errorf("read record %s: %w", c.TID, err)
+	}
+	switch {
+	case r.Status == StatusRevoked:
+		return fmt.Errorf("record %s is revoked: %w", r.ID, token.ErrRevoked)
+	case r.JTI != c.ID:
+		return fmt.Errorf("record %s has another generation: %w", r.ID, token.ErrRevoked)
+	case r.Type != c.Kind || r.Resource() != c.Resource():
+		return fmt.Errorf("record %s is of another kind or resource: %w", r.ID, token.ErrRevoked)
+	case r.ExpiresAt != nil && (c.ExpiresAt == nil || c.ExpiresAt.After(*r.ExpiresAt)):
+		return fmt.Errorf("token outlives record %s: %w", r.ID, token.ErrRevoked)
 	}
 	return nil
 }

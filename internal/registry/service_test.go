@@ -48,6 +48,8 @@ func TestService_Create_invalid(t *testing.T) {
 		{"UnknownType", admin, registry.CreateInput{Type: "embed", ReportID: "r1"}, apperr.CodeInvalid, "type"},
 		{"EmptyType", admin, registry.CreateInput{ReportID: "r1"}, apperr.CodeInvalid, "type"},
 		{"ReportWithoutReportID", admin, registry.CreateInput{Type: token.KindReport}, apperr.CodeInvalid, "reportId"},
+		{"ReportWithScopes", admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", Scopes: []string{"report:read"}}, apperr.CodeInvalid, "scopes"},
+		{"AppViewWithScopes", admin, registry.CreateInput{Type: token.KindAppView, AppID: "a1", Scopes: []string{"meta:read"}}, apperr.CodeInvalid, "scopes"},
 		{"ReportWithAppID", admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", AppID: "a1"}, apperr.CodeInvalid, "appId"},
 		{"AppViewWithoutAppID", admin, registry.CreateInput{Type: token.KindAppView}, apperr.CodeInvalid, "appId"},
 		{"AppViewWithReportID", admin, registry.CreateInput{Type: token.KindAppView, AppID: "a1", ReportID: "r1"}, apperr.CodeInvalid, "reportId"},
@@ -386,8 +388,18 @@ func TestService_Update(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindAPI, Name: "b", Owner: "alice", Scopes: []string{"meta:read"}})
 	require.NoError(t, err)
-	draft, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", Generate: ptr(false)})
+	draft, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindAPI, Name: "draft", Owner: "alice", Scopes: []string{"meta:read"}, Generate: ptr(false)})
 	require.NoError(t, err)
+	report, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1"})
+	require.NoError(t, err)
+
+	t.Run("ErrScopesOnAReportToken", func(t *testing.T) {
+		_, _, err := f.svc.Update(ctx, admin, report.ID, registry.UpdateInput{Scopes: &[]string{"report:read"}})
+		e, ok := apperr.As(err)
+		require.True(t, ok, "%v", err)
+		require.Equal(t, apperr.CodeInvalid, e.Code)
+		require.Equal(t, "scopes", e.Field)
+	})
 
 	t.Run("Rename", func(t *testing.T) {
 		got, pending, err := f.svc.Update(ctx, admin, api.ID, registry.UpdateInput{Name: ptr("renamed")})

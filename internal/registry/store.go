@@ -26,6 +26,13 @@ type Store interface {
 	// if absent). A new name is claimed atomically first (ErrNameTaken if the
 	// owner has it already; nothing changes then) and the old one freed after.
 	UpdateRecord(ctx context.Context, r Record) error
+	// UpdateRecordIf is UpdateRecord on the condition that the stored record's
+	// current generation is jti ("" for never generated) and it is not
+	// revoked (CheckGeneration), checked and written atomically: a
+	// compare-and-swap on the record, so that of concurrent regenerations of
+	// one generation exactly one succeeds. An error wrapping ErrConflict if
+	// the condition fails (nothing changes), ErrNotFound if absent.
+	UpdateRecordIf(ctx context.Context, r Record, jti string) error
 	// DeleteRecord removes the record, frees its name and removes it from every
 	// index; ErrNotFound if absent. Its logs stay readable for LogRetention.
 	DeleteRecord(ctx context.Context, id string) error

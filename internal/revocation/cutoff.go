@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"strings"
+	"time"
 
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -17,6 +18,12 @@ const (
 	// DimClientSubject is a subject as seen by one client: an issuer may cut
 	// off its own tokens of a user without touching other tenants' tokens.
 	DimClientSubject = "clientsub"
+	// DimClientResource is a dashboard, app or report as seen by one
+	// client: an issuer's resource cutoff covers only the tokens it minted,
+	// so tenants whose patterns overlap (two report:* clients of one cloud)
+	// cannot cut off each other's tokens. Its id is
+	// "<client>\n<dim>:<resource id>".
+	DimClientResource = "clientres"
 )
 
 // clientSubjectSep joins client id and subject; neither can contain it
@@ -37,6 +44,25 @@ func ClientSubject(clientID, sub string) Cutoff {
 	return Cutoff{Dim: DimClientSubject, ID: clientID + clientSubjectSep + sub}
 }
 
+// ClientResource is the cutoff of resource res (a DimDashboard, DimApp or
+// DimReport cutoff) as minted by clientID.
+func ClientResource(clientID string, res Cutoff) Cutoff {
+	return Cutoff{Dim: DimClientResource, ID: clientID + clientSubjectSep + res.Key()}
+}
+
+// splitClientResource is the inverse of ClientResource's id.
+func splitClientResource(id string) (client, dim, resID string, ok bool) {
+	client, res, ok := strings.Cut(id, clientSubjectSep)
+	if !ok {
+		return "", "", "", false
+	}
+	dim, resID, ok = strings.Cut(res, ":")
+	if !ok || resID == "" || (dim != DimDashboard && dim != DimApp && dim != DimReport) {
+		return "", "", "", false
+	}
+	return client, dim, resID, true
+}
+
 // ParseCutoffKey is the inverse of Cutoff.Key.
 func ParseCutoffKey(key string) (Cutoff, bool) {
 	dim, id, ok := strings.Cut(key, ":")
@@ -46,6 +72,10 @@ func ParseCutoffKey(key string) (Cutoff, bool) {
 	switch dim {
 	case DimSubject, DimClient, DimDashboard, DimApp, DimReport, DimClientSubject:
 		return Cutoff{Dim: dim, ID: id}, true
+	case DimClientResource:
+		if _, _, _, ok := splitClientResource(id); ok {
+			return Cutoff{Dim: dim, ID: id}, true
+		}
 	}
 	return Cutoff{}, false
 }
@@ -63,20 +93,57 @@ func cutoffsOf(c *token.Claims) []Cutoff {
 	if c.ClientID != "" {
 		out = append(out, Cutoff{DimClient, c.ClientID})
 	}
+	var res Cutoff
 	switch {
 	case c.DashboardID != "":
-		out = append(out, Cutoff{DimDashboard, c.DashboardID})
+		res = Cutoff{DimDashboard, c.DashboardID}
 	case c.AppID != "":
-		out = append(out, Cutoff{DimApp, c.AppID})
+		res = Cutoff{DimApp, c.AppID}
 	case c.ReportID != "":
-		out = append(out, Cutoff{DimReport, c.ReportID})
+		res = Cutoff{DimReport, c.ReportID}
+	}
+	if res.Dim != "" {
+		out = append(out, res)
+		if c.ClientID != "" {
+			out = append(out, ClientResource(c.ClientID, res))
+		}
 	}
 	return out
 }
 
-// cutBy reports whether a token issued at iat falls to a cutoff at cut.
-// "At or before": a token minted in the cutoff's own second is rejected too,
-// since iat has one-second precision and could predate the cutoff.
+// cutBy reports whether a token falls to a cutoff at cut (Unix ms, as
+// cutoffMilli reads it): its issue instant (token.Claims.IssuedAtMilli: the
+// millisecond of its UUIDv7 jti, or the start of iat's second for older
+// tokens) is at or before the cutoff. So a token minted a millisecond after
+// a revoke-all lives, and one minted before it does not.
 func cutBy(c *token.Claims, cut int64) bool {
-	return cut != 0 && c.IssuedAt != nil && c.IssuedAt.Unix() <= cut
+	return cut != 0 && c.IssuedAt != nil && c.IssuedAtMilli() <= cut
+}
+
+// cutoffAt is the time a cutoff written at now carries: now to the
+// millisecond, moved one millisecond on when it falls on a whole second,
+// because a whole-second value marks an entry written before cutoffs had
+// milliseconds (see cutoffMilli). Later, never earlier: a token minted in
+// that millisecond is cut too.
+func cutoffAt(now time.Time) time.Time {
+	at := now.UTC().Truncate(time.Millisecond)
+	if at.UnixMilli()%1000 == 0 {
+		at = at.Add(time.Millisecond)
+	}
+	return at
+}
+
+// cutoffMilli reads a stored cutoff as Unix ms. A value on a whole second
+// is an entry from when cutoffs had whole seconds and covered that whole
+// second ("at or before" compared iat in seconds): it cuts to the end of
+// that second, so no token it used to reject is accepted now. 0 for none.
+func cutoffMilli(at time.Time) int64 {
+	if at.IsZero() {
+		return 0
+	}
+	ms := at.UnixMilli()
+	if ms%1000 == 0 {
+		ms += 999
+	}
+	return ms
 }

@@ -49,8 +49,9 @@ type Replica struct {
 	// 16 bytes (a fifth of the memory of their text); other ids as strings.
 	deniedUUID map[[16]byte]int64
 	denied     map[string]int64
-	cutoffs    map[string]map[string]int64 // dim → id → Unix seconds
-	clientSub  map[[2]string]int64         // {client, sub} → Unix seconds
+	cutoffs    map[string]map[string]int64 // dim → id → Unix ms (cutoffMilli)
+	clientSub  map[[2]string]int64         // {client, sub} → Unix ms (cutoffMilli)
+	clientRes  map[[3]string]int64         // {client, dim, resource id} → Unix ms (cutoffMilli)
 
 	epoch     string
 	lastFresh atomic.Int64 // Unix ns of the last confirmation of freshness
@@ -91,6 +92,7 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 		deniedUUID: make(map[[16]byte]int64),
 		cutoffs:    make(map[string]map[string]int64),
 		clientSub:  make(map[[2]string]int64),
+		clientRes:  make(map[[3]string]int64),
 		resync:     make(chan struct{}, 1),
 	}
 }
@@ -119,7 +121,24 @@ func (r *Replica) Check(_ context.Context, c *token.Claims) error {
 		cutBy(c, r.cutoffs[DimReport][c.ReportID]) {
 		return token.ErrRevoked
 	}
+	if len(r.clientRes) > 0 && c.ClientID != "" && r.cutByClientResource(c) {
+		return token.ErrRevoked
+	}
 	return nil
+}
+
+// cutByClientResource reports whether a client-scoped resource cutoff
+// covers c; the caller holds the read lock.
+func (r *Replica) cutByClientResource(c *token.Claims) bool {
+	switch {
+	case c.DashboardID != "":
+		return cutBy(c, r.clientRes[[3]string{c.ClientID, DimDashboard, c.DashboardID}])
+	case c.AppID != "":
+		return cutBy(c, r.clientRes[[3]string{c.ClientID, DimApp, c.AppID}])
+	case c.ReportID != "":
+		return cutBy(c, r.clientRes[[3]string{c.ClientID, DimReport, c.ReportID}])
+	}
+	return false
 }
 
 func (r *Replica) isDenied(id string, nowMs int64) bool {
@@ -198,7 +217,7 @@ func (r *Replica) Degraded() bool { return !r.connected.Load() }
 func (r *Replica) Size() (denied, cutoffs int) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	n := len(r.clientSub)
+	n := len(r.clientSub) + len(r.clientRes)
 	for _, m := range r.cutoffs {
 		n += len(m)
 	}
@@ -236,9 +255,10 @@ func (r *Replica) RevokeOnce(ctx context.Context, c *token.Claims) (bool, error)
 	return first, nil
 }
 
-// RevokeAll writes a cutoff at now to the store, then applies it locally.
+// RevokeAll writes a cutoff at now (to the millisecond, cutoffAt) to the
+// store, then applies it locally.
 func (r *Replica) RevokeAll(ctx context.Context, cut Cutoff) (time.Time, error) {
-	at := r.cfg.Now().UTC().Truncate(time.Second)
+	at := cutoffAt(r.cfg.Now())
 	if err := r.cfg.Store.SetCutoff(ctx, cut.Key(), at); err != nil {
 		return time.Time{}, fmt.Errorf("revoke all of %s: %w", cut.Dim, err)
 	}
@@ -277,11 +297,17 @@ func (r *Replica) applyLocked(ev Event) {
 	if !ok {
 		return
 	}
-	at := ev.At.Unix()
+	at := cutoffMilli(ev.At)
 	if cut.Dim == DimClientSubject {
 		client, sub, _ := strings.Cut(cut.ID, clientSubjectSep)
 		k := [2]string{client, sub}
 		r.clientSub[k] = max(r.clientSub[k], at)
+		return
+	}
+	if cut.Dim == DimClientResource {
+		client, dim, id, _ := splitClientResource(cut.ID)
+		k := [3]string{client, dim, id}
+		r.clientRes[k] = max(r.clientRes[k], at)
 		return
 	}
 	m := r.cutoffs[cut.Dim]
@@ -365,11 +391,14 @@ func (r *Replica) reseed(ctx context.Context) error {
 	}
 	for dim, m := range r.cutoffs {
 		for id, at := range m {
-			events = append(events, Event{Cutoff: true, Key: Cutoff{dim, id}.Key(), At: time.Unix(at, 0)})
+			events = append(events, Event{Cutoff: true, Key: Cutoff{dim, id}.Key(), At: time.UnixMilli(at)})
 		}
 	}
 	for k, at := range r.clientSub {
-		events = append(events, Event{Cutoff: true, Key: ClientSubject(k[0], k[1]).Key(), At: time.Unix(at, 0)})
+		events = append(events, Event{Cutoff: true, Key: ClientSubject(k[0], k[1]).Key(), At: time.UnixMilli(at)})
+	}
+	for k, at := range r.clientRes {
+		events = append(events, Event{Cutoff: true, Key: ClientResource(k[0], Cutoff{k[1], k[2]}).Key(), At: time.UnixMilli(at)})
 	}
 	r.mu.RUnlock()
 	r.cfg.Logger.Warn("revocation store came back empty: re-seeding it from this instance's replica",

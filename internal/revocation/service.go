@@ -53,7 +53,7 @@ func (s *Service) Check(ctx context.Context, c *token.Claims) error {
 	if err != nil {
 		return fmt.Errorf("check revocation cutoffs: %w", err)
 	}
-	if !latest.IsZero() && cutBy(c, latest.Unix()) {
+	if cutBy(c, cutoffMilli(latest)) {
 		return token.ErrRevoked
 	}
 	return nil
@@ -88,9 +88,10 @@ func (s *Service) RevokeOnce(ctx context.Context, c *token.Claims) (bool, error)
 	return first, nil
 }
 
-// RevokeAll writes a cutoff at now and returns its time.
+// RevokeAll writes a cutoff at now (to the millisecond, cutoffAt) and
+// returns its time.
 func (s *Service) RevokeAll(ctx context.Context, cut Cutoff) (time.Time, error) {
-	at := s.now().UTC().Truncate(time.Second)
+	at := cutoffAt(s.now())
 	if err := s.store.SetCutoff(ctx, cut.Key(), at); err != nil {
 		return time.Time{}, fmt.Errorf("revoke all of %s: %w", cut.Dim, err)
 	}

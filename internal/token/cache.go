@@ -20,7 +20,9 @@ const cacheShards = 64
 
 // cache remembers tokens that passed steps 1–4, keyed by the SHA-256 of
 // their text, so a repeat skips parsing and the signature. It never holds a
-// revocation verdict: step 5 runs on every hit. Bounded: a full shard drops
+// revocation verdict: step 5 runs on every hit. It does remember that a
+// registered token's record was live, which only revocation (step 5) can
+// undo. Bounded: a full shard drops
 // an arbitrary entry (Go's map iteration order is random).
 type cache struct {
 	perShard int
@@ -39,6 +41,9 @@ type cacheEntry struct {
 	until int64
 	// nbf is when the token becomes valid (Unix ns, leeway applied); 0 if always.
 	nbf int64
+	// recordLive says a registered token's record was found live
+	// (VerifierConfig.Records); until then every use checks it again.
+	recordLive bool
 }
 
 func newCache(size int) *cache {

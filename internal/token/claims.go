@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 )
 
 // Token kinds, the values of the tt claim (DESIGN §1).
@@ -50,9 +51,11 @@ var _ jwt.ClaimsValidator = (*Claims)(nil)
 
 // Validate checks what every sigil token needs whatever its signature: a
 // jti, an iat, a known tt, the binding claim of that kind (embed:
-// dashboardId, report: reportId, app-view: appId, api: sub), and an exp
-// unless the kind is registered (report, app-view, api), whose tokens may
-// never expire. It returns an error wrapping ErrClaims. golang-jwt calls it
+// dashboardId, report: reportId, app-view: appId, api: sub), the record id
+// (tid) of a registered kind (report, app-view, api: a token of those kinds
+// is valid only with its record, so one without a tid is refused here,
+// without any lookup), and an exp unless the kind is registered, whose
+// tokens may never expire. It returns an error wrapping ErrClaims. golang-jwt calls it
 // during parsing (jwt.ClaimsValidator).
 func (c *Claims) Validate() error {
 	if c.ID == "" {
@@ -79,6 +82,9 @@ func (c *Claims) Validate() error {
 	}
 	if binding == "" {
 		return fail(ErrClaims, "missing binding claim for tt "+c.Kind)
+	}
+	if c.Registered() && c.TID == "" {
+		return fail(ErrClaims, "missing tid: a "+c.Kind+" token needs its record")
 	}
 	if c.ExpiresAt == nil && !c.Registered() {
 		return fail(ErrClaims, "missing exp")
@@ -140,4 +146,25 @@ func (c Claims) MarshalJSON() ([]byte, error) {
 		plain
 		Audience any `json:"aud,omitempty"` // shallower, so it hides RegisteredClaims.Audience
 	}{plain(c), aud})
+}
+
+// IssuedAtMilli is the token's issue instant in Unix milliseconds, what
+// revocation cutoffs compare: the timestamp of its jti when that is a
+// UUIDv7 (NewJTI) within iat's second, else the start of iat's second (a
+// token from before UUIDv7 jtis, which a cutoff in that second covers). 0
+// without iat.
+func (c *Claims) IssuedAtMilli() int64 {
+	if c.IssuedAt == nil {
+		return 0
+	}
+	iat := c.IssuedAt.Unix() * 1000
+	u, err := uuid.Parse(c.ID)
+	if err != nil || len(c.ID) != 36 || u.Version() != 7 || u.Variant() != uuid.RFC4122 {
+		return iat
+	}
+	ms := int64(u[0])<<40 | int64(u[1])<<32 | int64(u[2])<<24 | int64(u[3])<<16 | int64(u[4])<<8 | int64(u[5])
+	if ms < iat || ms >= iat+1000 {
+		return iat // not minted with this iat: trust only iat
+	}
+	return ms
 }

@@ -17,7 +17,7 @@ func TestClaims_Validate(t *testing.T) {
 			RegisteredClaims: jwt.RegisteredClaims{
 				ID: "jti-1", Subject: "owner", IssuedAt: jwt.NewNumericDate(epoch), ExpiresAt: jwt.NewNumericDate(epoch.Add(time.Hour)),
 			},
-			Kind: kind, DashboardID: "d", ReportID: "r", AppID: "a",
+			Kind: kind, DashboardID: "d", ReportID: "r", AppID: "a", TID: "rec-1",
 		}
 		if mod != nil {
 			mod(&c)
@@ -38,6 +38,9 @@ func TestClaims_Validate(t *testing.T) {
 		{name: "OK/app-view without exp", claims: base(token.KindAppView, noExp)},
 		{name: "OK/api without exp", claims: base(token.KindAPI, noExp)},
 		{name: "ErrClaims/embed without exp", claims: base(token.KindEmbed, noExp), wantErr: true},
+		{name: "ErrClaims/report without a record id", claims: base(token.KindReport, func(c *token.Claims) { c.TID = "" }), wantErr: true},
+		{name: "ErrClaims/app-view without a record id", claims: base(token.KindAppView, func(c *token.Claims) { c.TID = "" }), wantErr: true},
+		{name: "ErrClaims/api without a record id", claims: base(token.KindAPI, func(c *token.Claims) { c.TID = "" }), wantErr: true},
 		{name: "ErrClaims/missing jti", claims: base(token.KindEmbed, func(c *token.Claims) { c.ID = "" }), wantErr: true},
 		{name: "ErrClaims/missing iat", claims: base(token.KindAPI, func(c *token.Claims) { c.IssuedAt = nil }), wantErr: true},
 		{name: "ErrClaims/missing tt", claims: base("", nil), wantErr: true},

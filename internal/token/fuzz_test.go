@@ -27,9 +27,9 @@ func FuzzVerify(f *testing.F) {
 
 	for _, c := range []token.Claims{
 		embedClaims(),
-		{RegisteredClaims: jwt.RegisteredClaims{Subject: "owner"}, Kind: token.KindReport, ReportID: "r1"},
-		{Kind: token.KindAppView, AppID: "a1"},
-		{RegisteredClaims: jwt.RegisteredClaims{Subject: "owner"}, Kind: token.KindAPI, Scope: "meta:read report:read"},
+		{RegisteredClaims: jwt.RegisteredClaims{Subject: "owner"}, Kind: token.KindReport, ReportID: "r1", TID: "rec-r1"},
+		{Kind: token.KindAppView, AppID: "a1", TID: "rec-a1"},
+		{RegisteredClaims: jwt.RegisteredClaims{Subject: "owner"}, Kind: token.KindAPI, Scope: "meta:read report:read", TID: "rec-api"},
 	} {
 		raw, _ := fx.mint(f, c, 24*time.Hour)
 		signed[raw] = true

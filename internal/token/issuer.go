@@ -28,7 +28,8 @@ type IssuerConfig struct {
 	Keys Keys
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// NewID mints jti values; nil means uuid.NewString.
+	// NewID mints jti values; nil means NewJTI at the clock's instant (a
+	// UUIDv7 whose timestamp is the issue instant in milliseconds).
 	NewID func() string
 }
 
@@ -46,19 +47,31 @@ func NewIssuer(cfg IssuerConfig) *Issuer {
 	if i.now == nil {
 		i.now = time.Now
 	}
-	if i.newID == nil {
-		i.newID = uuid.NewString
-	}
 	return i
+}
+
+// NewJTI returns a UUIDv7 (RFC 9562) whose 48-bit timestamp is at in Unix
+// milliseconds and whose other bits are random. It carries the token's
+// issue instant finer than iat's whole seconds: revocation cutoffs compare
+// it (Claims.IssuedAtMilli), so a token minted just after a revoke-all is
+// told apart from one minted just before.
+func NewJTI(at time.Time) string {
+	u := uuid.New() // version 4: 122 random bits
+	ms := uint64(at.UnixMilli())
+	u[0], u[1], u[2] = byte(ms>>40), byte(ms>>32), byte(ms>>24)
+	u[3], u[4], u[5] = byte(ms>>16), byte(ms>>8), byte(ms)
+	u[6] = 0x70 | u[6]&0x0f // version 7; the variant bits stay RFC 4122's
+	return u.String()
 }
 
 // ErrNoSigningKey is returned by Mint when the key ring has no active key.
 var ErrNoSigningKey = errors.New("token: no active signing key")
 
 // Mint fills the registered claims of c — iss, aud (a single string), iat
-// and nbf (now), jti (NewID) and exp (now+ttl; ttl <= 0 means no exp, which
-// only registered kinds may have) — sets auth_time to now on an embed token
-// that has none (a refresh passes the chain's on), forces readOnly for app-view tokens,
+// and nbf (now), jti (NewID, by default NewJTI(now)) and exp (now+ttl; ttl
+// <= 0 means no exp, which only registered kinds may have) — sets auth_time to
+// now on an embed token that has none (a refresh passes the chain's on), forces
+// readOnly for app-view tokens,
 // validates the claims (Claims.Validate, ValidateParams, ValidatePolicies),
 // and signs them with the active key, whose kid and alg go in the header.
 // The clock is read once, in UTC, truncated to seconds. It returns the
@@ -68,6 +81,30 @@ var ErrNoSigningKey = errors.New("token: no active signing key")
 // ErrClaims where the claims themselves are wrong); a missing key or a
 // misconfigured issuer is a plain error.
 func (i *Issuer) Mint(c Claims, ttl time.Duration) (string, *Claims, error) {
+	return i.mint(c, func(now time.Time) *time.Time {
+		if ttl <= 0 {
+			return nil
+		}
+		exp := now.Add(ttl).Truncate(time.Second)
+		return &exp
+	})
+}
+
+// MintUntil is Mint with an absolute expiry: exp is exactly expiresAt
+// (truncated to whole seconds), or absent when expiresAt is nil. Registered
+// tokens use it so that exp equals their record's expiresAt to the second.
+func (i *Issuer) MintUntil(c Claims, expiresAt *time.Time) (string, *Claims, error) {
+	return i.mint(c, func(time.Time) *time.Time {
+		if expiresAt == nil {
+			return nil
+		}
+		exp := expiresAt.UTC().Truncate(time.Second)
+		return &exp
+	})
+}
+
+// mint is Mint and MintUntil; expiry returns exp for the issue instant.
+func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, *Claims, error) {
 	if i.iss == "" || i.aud == "" {
 		return "", nil, errors.New("token: issuer has no iss or aud configured")
 	}
@@ -83,15 +120,24 @@ func (i *Issuer) Mint(c Claims, ttl time.Duration) (string, *Claims, error) {
 		return "", nil, fmt.Errorf("token: active key has unsupported algorithm %q", key.Alg)
 	}
 
-	now := i.now().UTC().Truncate(time.Second)
+	instant := i.now().UTC()
+	now := instant.Truncate(time.Second)
 	c.Issuer = i.iss
 	c.Audience = jwt.ClaimStrings{i.aud}
 	c.IssuedAt = jwt.NewNumericDate(now)
 	c.NotBefore = jwt.NewNumericDate(now)
-	c.ID = i.newID()
+	if i.newID != nil {
+		c.ID = i.newID()
+	} else {
+		c.ID = NewJTI(instant)
+	}
 	c.ExpiresAt = nil
-	if ttl > 0 {
-		c.ExpiresAt = jwt.NewNumericDate(now.Add(ttl).Truncate(time.Second))
+	if exp := expiry(now); exp != nil {
+		if !exp.After(now) {
+			return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Field: "expiresAt",
+				Message: "the expiry must be after the issue time", Err: fail(ErrClaims, "exp not after iat")}
+		}
+		c.ExpiresAt = jwt.NewNumericDate(*exp)
 	} else if !c.Registered() {
 		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Field: "tokenExpiry",
 			Message: "an expiry is required for this token kind", Err: fail(ErrClaims, "missing exp")}

@@ -57,14 +57,14 @@ func TestIssuer_Mint(t *testing.T) {
 
 	t.Run("OK/registered kind without exp", func(t *testing.T) {
 		f := newFixture(t, ed)
-		raw, got := f.mint(t, token.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "owner"}, Kind: token.KindAPI, Scope: "meta:read"}, 0)
+		raw, got := f.mint(t, token.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "owner"}, Kind: token.KindAPI, Scope: "meta:read", TID: "rec-1"}, 0)
 		require.Nil(t, got.ExpiresAt)
 		require.NotContains(t, decodePayload(t, raw), "exp")
 	})
 
 	t.Run("OK/app-view is always read-only", func(t *testing.T) {
 		f := newFixture(t, ed)
-		raw, got := f.mint(t, token.Claims{Kind: token.KindAppView, AppID: "analytics", ReadOnly: false}, time.Hour)
+		raw, got := f.mint(t, token.Claims{Kind: token.KindAppView, AppID: "analytics", ReadOnly: false, TID: "rec-1"}, time.Hour)
 		require.True(t, got.ReadOnly)
 		require.Equal(t, true, decodePayload(t, raw)["readOnly"])
 	})

@@ -30,6 +30,16 @@ type Revocation interface {
 	Check(ctx context.Context, c *Claims) error
 }
 
+// Records confirms that a token of a registered kind (report, app-view,
+// api) is the live generation of its record (DESIGN §10: a registered kind
+// is valid only with its live record). CheckRecord returns nil if the
+// record c.TID exists, is not revoked, is of c's kind and binding, and its
+// current jti is c's; an error wrapping ErrRevoked if not; any other error
+// (a store failure), which Verify returns wrapped so that callers answer 503.
+type Records interface {
+	CheckRecord(ctx context.Context, c *Claims) error
+}
+
 // VerifierConfig configures a Verifier.
 type VerifierConfig struct {
 	// Issuer and Audience are the required iss and an aud the token must
@@ -41,6 +51,13 @@ type VerifierConfig struct {
 	// Revocation is checked last by Verify; nil skips the check (offline
 	// verification only).
 	Revocation Revocation
+	// Records, when set, is asked about every registered token that passes
+	// steps 1–4 before the cache keeps it, so a cached token costs no record
+	// lookup: what later kills a record's token (regenerate, delete, revoke)
+	// also denylists its jti or tid, which step 5 checks on every request.
+	// nil skips it (offline verification without the registry: a registered
+	// token then needs only a tid).
+	Records Records
 	// Leeway is the clock skew allowed on exp, nbf and iat: zero means
 	// DefaultLeeway, negative means none, and it is capped at MaxLeeway.
 	Leeway time.Duration
@@ -70,6 +87,7 @@ type Verifier struct {
 	iss, aud string
 	keys     Keys
 	rev      Revocation
+	records  Records
 	leeway   time.Duration
 	embedMax int64 // seconds
 	now      func() time.Time
@@ -84,7 +102,7 @@ type Verifier struct {
 // NewVerifier returns a Verifier for cfg; the golang-jwt parsers are built
 // here, once.
 func NewVerifier(cfg VerifierConfig) *Verifier {
-	v := &Verifier{iss: cfg.Issuer, aud: cfg.Audience, keys: cfg.Keys, rev: cfg.Revocation, now: cfg.Now}
+	v := &Verifier{iss: cfg.Issuer, aud: cfg.Audience, keys: cfg.Keys, rev: cfg.Revocation, records: cfg.Records, now: cfg.Now}
 	switch {
 	case cfg.Leeway == 0:
 		v.leeway = DefaultLeeway
@@ -145,7 +163,7 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // The returned Claims may be shared with other callers (the cache hands out
 // the same value for the same token): treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	c, err := v.verifyCached(raw)
+	c, confirm, err := v.verifyCached(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +174,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 			}
 			return nil, fmt.Errorf("token: revocation check: %w", err)
 		}
+	}
+	if confirm != nil {
+		// After revocation, so a revoked token (an old generation, a
+		// deleted record) costs no record lookup.
+		if err := v.checkRecord(ctx, c); err != nil {
+			return nil, err
+		}
+		confirm()
 	}
 	return c, nil
 }
@@ -168,24 +194,50 @@ func (v *Verifier) VerifyIgnoringExpiry(_ context.Context, raw string) (*Claims,
 	return v.verify(raw, true)
 }
 
+// checkRecord asks Records about a registered token.
+func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
+	if v.records == nil || !c.Registered() {
+		return nil
+	}
+	if err := v.records.CheckRecord(ctx, c); err != nil {
+		if errors.Is(err, ErrRevoked) {
+			return failCause(ErrRevoked, "no live record", err)
+		}
+		return fmt.Errorf("token: record check: %w", err)
+	}
+	return nil
+}
+
 // verifyCached is steps 1–4, answered from the cache when the same token
-// text passed them before and is still inside its validity window.
-func (v *Verifier) verifyCached(raw string) (*Claims, error) {
+// text passed them before and is still inside its validity window. confirm
+// is non-nil when a registered token's record has yet to be checked
+// (Records): Verify checks it after revocation and then calls confirm,
+// which remembers in the cache that the record was live.
+func (v *Verifier) verifyCached(raw string) (c *Claims, confirm func(), err error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
 		c, _, err := v.verifyToken(raw, false)
-		return c, err
+		if err != nil {
+			return nil, nil, err
+		}
+		if v.records != nil && c.Registered() {
+			confirm = func() {}
+		}
+		return c, confirm, nil
 	}
 	h := tokenHash(raw)
 	now := v.now().UnixNano()
 	if e, ok := v.cache.get(&h, now); ok {
 		// A key removed from the set (rotation) takes its tokens with it.
 		if _, loaded := v.keys.Lookup(e.kid); loaded {
-			return e.claims, nil
+			if !e.recordLive && v.records != nil && e.claims.Registered() {
+				confirm = v.confirmer(h, e)
+			}
+			return e.claims, confirm, nil
 		}
 	}
 	c, kid, err := v.verifyToken(raw, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e := cacheEntry{claims: c, kid: kid, until: now + int64(noExpiryTTL)}
 	if c.ExpiresAt != nil {
@@ -195,7 +247,20 @@ func (v *Verifier) verifyCached(raw string) (*Claims, error) {
 		e.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
 	}
 	v.cache.put(&h, e)
-	return c, nil
+	if v.records != nil && c.Registered() {
+		confirm = v.confirmer(h, e)
+	}
+	return c, confirm, nil
+}
+
+// confirmer returns what remembers that e's record is live. A function of
+// its own, so that only a registered token's first use pays for the
+// closure (h and e escape only here).
+func (v *Verifier) confirmer(h [32]byte, e cacheEntry) func() {
+	return func() {
+		e.recordLive = true
+		v.cache.put(&h, e)
+	}
 }
 
 func (v *Verifier) verify(raw string, ignoreTime bool) (*Claims, error) {

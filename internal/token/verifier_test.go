@@ -148,8 +148,11 @@ func attacks() []attack {
 		{name: "ErrClaims/auth_time case variant", build: withPayload(`,"AUTH_TIME":` + ts(0)), want: token.ErrClaims},
 		{name: "OK/auth_time before iat", build: withPayload(`,"auth_time":` + ts(-time.Hour))},
 		{name: "OK/exp fractional", build: badExp(ts(time.Hour) + ".25")},
-		{name: "OK/registered kind without exp", build: withPayload(`,"tt":"report","reportId":"r1"`, "exp", "tt", "dashboardId")},
-		{name: "OK/api kind without exp", build: withPayload(`,"tt":"api","scope":"meta:read"`, "exp", "tt", "dashboardId")},
+		{name: "OK/registered kind without exp", build: withPayload(`,"tt":"report","reportId":"r1","tid":"rec-1"`, "exp", "tt", "dashboardId")},
+		{name: "OK/api kind without exp", build: withPayload(`,"tt":"api","scope":"meta:read","tid":"rec-2"`, "exp", "tt", "dashboardId")},
+		{name: "ErrClaims/report token without a record id (offline mint)", build: withPayload(`,"tt":"report","reportId":"r1"`, "exp", "tt", "dashboardId"), want: token.ErrClaims},
+		{name: "ErrClaims/app-view token without a record id", build: withPayload(`,"tt":"app-view","appId":"a1","readOnly":true`, "tt", "dashboardId"), want: token.ErrClaims},
+		{name: "ErrClaims/api token without a record id", build: withPayload(`,"tt":"api","scope":"meta:read"`, "exp", "tt", "dashboardId"), want: token.ErrClaims},
 		{name: "OK/escaped non-claim member name", build: withPayload(`,"params":{"a\u003cb":1,"x\u00e9":"y"}`)},
 		{name: "OK/jku x5u jwk x5c ignored when signed by a loaded key", build: withHeader(func(t testing.TB) string {
 			return `{"alg":"EdDSA","kid":"` + ed(t).KID + `","typ":"JWT","jku":"https://evil.test/jwks.json","x5u":"https://evil.test/c.pem",` +

@@ -19,6 +19,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/policy"
+	"github.com/sigil-dev/sigil/internal/registry"
 	revstore "github.com/sigil-dev/sigil/internal/revocation"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
 	"github.com/sigil-dev/sigil/internal/token"
@@ -45,6 +46,8 @@ type parity struct {
 	set     *keys.Set
 	server  *httptest.Server
 	replica *revstore.Replica
+	records *redisstore.Store // sigil's registry records, in the same Redis
+	ids     int
 	v       *verifier.Verifier
 }
 
@@ -77,6 +80,7 @@ func newParity(t *testing.T) *parity {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
 	st := redisstore.New(client, parityPrefix, redisstore.WithNow(now))
+	p.records = st
 	p.replica = revstore.NewReplica(revstore.ReplicaConfig{Store: st, Leeway: 30 * time.Second, Now: now})
 	require.NoError(t, p.replica.Sync(context.Background()))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -92,6 +96,7 @@ func newParity(t *testing.T) *parity {
 		Minter: token.NewIssuer(token.IssuerConfig{Issuer: parityIssuer, Audience: parityAudience, Keys: ring, Now: now}),
 		Verifier: token.NewVerifier(token.VerifierConfig{
 			Issuer: parityIssuer, Audience: parityAudience, Keys: ring, Revocation: p.replica, Now: now, CacheSize: 1024,
+			Records: registry.NewLiveness(st),
 		}),
 		Revoker: p.replica,
 		Clients: clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("parity-pepper-0123456789abcdef01"), Now: now}),
@@ -126,6 +131,38 @@ func (p *parity) mint(t *testing.T, c token.Claims, alg string, iat time.Time, t
 	}).Mint(c, ttl)
 	require.NoError(t, err)
 	return raw
+}
+
+// registered mints c (a registered kind) like p.mint and stores its record
+// as sigil's registry would, under a fresh record id: a registered token is
+// valid only as its record's current generation, on both sides.
+func (p *parity) registered(t *testing.T, c token.Claims, alg string, iat time.Time, ttl time.Duration) string {
+	t.Helper()
+	p.ids++
+	c.TID = fmt.Sprintf("%s-%d", c.TID, p.ids)
+	raw := p.mint(t, c, alg, iat, ttl, parityIssuer, parityAudience)
+	p.storeRecord(t, raw, iat)
+	return raw
+}
+
+// storeRecord stores the record whose current generation is raw.
+func (p *parity) storeRecord(t *testing.T, raw string, at time.Time) {
+	t.Helper()
+	claims, err := token.NewVerifier(token.VerifierConfig{Issuer: parityIssuer, Audience: parityAudience, Keys: staticKeys{p.set.Active()},
+		Now: func() time.Time { return at }}).VerifyIgnoringExpiry(context.Background(), raw)
+	require.NoError(t, err)
+	r := registry.Record{
+		ID: claims.TID, Type: claims.Kind, Name: claims.TID, Owner: "owner", ReportID: claims.ReportID, AppID: claims.AppID,
+		Status: registry.StatusGeneratedInactive, CreatedAt: at, CreatedBy: "parity", JTI: claims.ID,
+	}
+	if claims.Kind == token.KindAPI {
+		r.Owner = claims.Subject
+	}
+	if claims.ExpiresAt != nil {
+		exp := claims.ExpiresAt.Time
+		r.ExpiresAt = &exp
+	}
+	require.NoError(t, p.records.CreateRecord(context.Background(), r))
 }
 
 type staticKeys struct{ k *keys.Key }
@@ -201,6 +238,9 @@ func TestParity(t *testing.T) {
 	ctx := context.Background()
 	now := p.now
 	ed := func(c token.Claims) string {
+		if c.Registered() {
+			return p.registered(t, c, keys.EdDSA, now, time.Hour)
+		}
 		return p.mint(t, c, keys.EdDSA, now, time.Hour, parityIssuer, parityAudience)
 	}
 	embed := token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view", ClientID: "sales", RegisteredClaims: jwt.RegisteredClaims{Subject: "u1"}}
@@ -235,7 +275,7 @@ func TestParity(t *testing.T) {
 	afterCut := p.mint(t, token.Claims{Kind: token.KindEmbed, DashboardID: "hr", Scope: "dashboard:view"}, keys.EdDSA, now.Add(time.Second), time.Hour, parityIssuer, parityAudience)
 	_, err = p.replica.RevokeAll(ctx, revstore.Cutoff{Dim: revstore.DimDashboard, ID: "hr"})
 	require.NoError(t, err)
-	revokedTID := ed(token.Claims{Kind: token.KindReport, ReportID: "R7", TID: "rec-r7"})
+	revokedTID := p.mint(t, token.Claims{Kind: token.KindReport, ReportID: "R7", TID: "rec-r7"}, keys.EdDSA, now, time.Hour, parityIssuer, parityAudience)
 	// The record is revoked (its id denied, as the registry does on DELETE):
 	// every generation of it is refused.
 	require.NoError(t, p.replica.Revoke(ctx, &token.Claims{Kind: token.KindReport, ReportID: "R7",
@@ -250,7 +290,14 @@ func TestParity(t *testing.T) {
 		{"EmbedES256", p.mint(t, embed, keys.ES256, now, time.Hour, parityIssuer, parityAudience), "ok"},
 		{"EmbedRS256", p.mint(t, embed, keys.RS256, now, time.Hour, parityIssuer, parityAudience), "ok"},
 		{"ReportNeverExpires", ed(report), "ok"},
-		{"ReportNeverExpiresTTL0", p.mint(t, report, keys.EdDSA, now, 0, parityIssuer, parityAudience), "ok"},
+		{"ReportNeverExpiresTTL0", p.registered(t, report, keys.EdDSA, now, 0), "ok"},
+		{"ReportWithoutRecord", p.mint(t, report, keys.EdDSA, now, time.Hour, parityIssuer, parityAudience), "revoked"},
+		{"ReportNotTheCurrentGeneration", func() string {
+			gen := token.Claims{Kind: token.KindReport, ReportID: "R1", TID: "rec-gen"}
+			old := p.mint(t, gen, keys.EdDSA, now, time.Hour, parityIssuer, parityAudience)
+			p.storeRecord(t, p.mint(t, gen, keys.EdDSA, now, time.Hour, parityIssuer, parityAudience), now)
+			return old
+		}(), "revoked"},
 		{"AppView", ed(app), "ok"},
 		{"API", ed(api), "ok"},
 		{"IssuedAfterCutoff", afterCut, "ok"},

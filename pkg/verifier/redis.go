@@ -7,8 +7,10 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
+	"github.com/sigil-dev/sigil/internal/token"
 )
 
 // RedisConfig makes the verifier honour sigil's revocations from the Redis
@@ -28,6 +30,16 @@ type RedisConfig struct {
 	// ResyncInterval is the period of full reloads; default 1m.
 	ResyncInterval time.Duration
 	Logger         *slog.Logger
+}
+
+// recordCacheSize bounds the verified-token cache of a verifier that reads
+// registry records from Redis.
+const recordCacheSize = 10_000
+
+// recordsOf checks registered tokens against sigil's registry records in
+// the Redis of rc (one GET per token not yet cached).
+func recordsOf(rc RedisConfig, now func() time.Time) token.Records {
+	return registry.NewLiveness(redisstore.New(rc.Client, rc.Prefix, redisstore.WithNow(now)))
 }
 
 // startReplica loads the replica and keeps it in sync until stop is called.

@@ -44,8 +44,14 @@ type Config struct {
 	// only where tokens are short-lived enough for that.
 	Revocation Revocation
 	// Redis, when its Client is set (and Revocation is not), checks sigil's
-	// denylist and cutoffs through an in-memory replica of sigil's Redis;
-	// call Close to stop it.
+	// denylist and cutoffs through an in-memory replica of sigil's Redis,
+	// and that a registered token (report, app-view, api) is its record's
+	// live generation, reading the record once per token (verified tokens
+	// are cached; later revocations reach them through the replica), as
+	// sigil does; call Close to stop it. Without Redis there is no record
+	// to read: a registered token then needs only its record id (tid), and
+	// the verifier cannot tell one minted outside sigil's registry with
+	// sigil's key (sigil token mint --offline) from a registered one.
 	Redis RedisConfig
 	// Policy, when set, makes the middleware apply sigil's forward-auth
 	// policy (per-kind paths and methods, API scopes) to each request's own
@@ -96,6 +102,8 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	v := &Verifier{keys: ks, policy: pol, stop: func() {}}
+	var records token.Records
+	cacheSize := 0
 	switch {
 	case cfg.Revocation != nil:
 	case cfg.Redis.Client != nil:
@@ -104,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 			leeway = token.DefaultLeeway
 		}
 		cfg.Revocation, v.stop = startReplica(ctx, cfg.Redis, leeway, cfg.Now)
+		// Records are read once per token: the cache keeps the verdict of
+		// steps 1–4 and the record check, never of revocation.
+		records, cacheSize = recordsOf(cfg.Redis, cfg.Now), recordCacheSize
 	default:
 		cfg.Revocation = noRevocation{}
 	}
@@ -111,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ks,
 		Revocation: cfg.Revocation, Leeway: cfg.Leeway, Now: cfg.Now,
 		EmbedMaxLifetime: cfg.MaxEmbedLifetime,
+		Records:          records, CacheSize: cacheSize,
 	})
 	return v, nil
 }

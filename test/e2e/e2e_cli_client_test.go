@@ -167,6 +167,12 @@ func TestE2E_CLIOfflineMint(t *testing.T) {
 	tok = strings.TrimSpace(tok)
 	inst := e2eStart(t, map[string]string{"SIGIL_KEYS_DIR": keysDir, "SIGIL_ISSUER": e2eIssuer})
 	e2eWantStatus(t, "server verifies the offline token", e2eVerify(t, inst.URL, tok), http.StatusOK)
+	// A registered kind minted offline has no record on the server: 401
+	// (issue 12, A4), on verify and on /view alike.
+	for _, args := range [][]string{{"--type", "report", "--report", "q3"}, {"--type", "app-view", "--app", "analytics"}} {
+		reg, _ := e2eMustRun(t, nil, append([]string{"token", "mint", "--offline", "--keys-dir", keysDir, "--issuer", e2eIssuer, "--expiry", "1h"}, args...)...)
+		e2eWantStatus(t, "server verifies an offline "+args[1]+" token", e2eVerify(t, inst.URL, strings.TrimSpace(reg)), http.StatusUnauthorized)
+	}
 	out, _ := e2eMustRun(t, nil, "token", "verify", tok, "--jwks", inst.URL+"/.well-known/jwks.json", "--issuer", e2eIssuer)
 	if !strings.Contains(out, `"currency": "EUR"`) {
 		t.Errorf("token verify of the offline token:\n%s", out)

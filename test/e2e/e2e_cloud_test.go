@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,6 +100,39 @@ func TestE2E_CloudPublishing(t *testing.T) {
 		list.Tokens[1].ID != pub.ID || !list.Tokens[1].Cloud || list.Tokens[1].URL != pub.URL {
 		t.Fatalf("merged listing: %+v", list)
 	}
+
+	// 3b. A second tenant of the cloud, set up the same way (report:*), can
+	// neither see nor touch acme's published token (issue 12, C15): 404 on
+	// every route, absent from its listings, and the link still works.
+	globex, err := cloudAdmin.CreateClient(ctx, client.NewClient{ID: "globex", Name: "Globex's local sigil", Resources: []string{"report:*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rival := mustClient(t, cloud.URL, "globex", globex.Secret)
+	wantNotFound := func(what string, err error) {
+		t.Helper()
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+			t.Errorf("another tenant's %s of the published token: %v, want 404", what, err)
+		}
+	}
+	_, err = rival.GetToken(ctx, pub.ID)
+	wantNotFound("GET", err)
+	renamed := "pwned"
+	_, err = rival.UpdateToken(ctx, pub.ID, client.UpdateTokenRequest{Name: &renamed})
+	wantNotFound("PATCH", err)
+	_, err = rival.GenerateToken(ctx, pub.ID)
+	wantNotFound("_generate", err)
+	_, err = rival.TokenLogs(ctx, pub.ID, 10, "")
+	wantNotFound("logs", err)
+	wantNotFound("DELETE", rival.DeleteToken(ctx, pub.ID))
+	if list, err := rival.ReportTokens(ctx, "q3"); err != nil || len(list.Tokens) != 0 {
+		t.Errorf("another tenant's listing of report q3: %+v, %v; want no tokens", list, err)
+	}
+	if page, err := rival.ListTokens(ctx, client.TokenFilter{ReportID: "q3"}); err != nil || len(page.Tokens) != 0 {
+		t.Errorf("another tenant's token listing for q3: %+v, %v; want none", page, err)
+	}
+	e2eWantStatus(t, "GET public url after the other tenant's attempts", getNoRedirect(t, pub.URL).Status, http.StatusFound)
 
 	// 4. Cloud stopped: still 200, the local token and a warning.
 	cloud.Stop(t)

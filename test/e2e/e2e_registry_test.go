@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +114,16 @@ func (r *e2eReg) logs(id, tokenID string) []string {
 		out = append(out, l.Activity+" "+l.Result+" "+l.By)
 	}
 	return out
+}
+
+// e2eRevoke answers POST /api/v1/revoke (RFC 7009) of tok as client id:
+// how the client that manages a registered token revokes it by presenting
+// it (invalidate-token refuses registered kinds).
+func e2eRevoke(t testing.TB, base, id, secret, tok string) e2eResponse {
+	t.Helper()
+	hdr := e2eBasic(id, secret)
+	hdr["Content-Type"] = "application/x-www-form-urlencoded"
+	return e2eDo(t, http.MethodPost, base+"/api/v1/revoke", url.Values{"token": {tok}}.Encode(), hdr)
 }
 
 func e2eJSON(t testing.TB, resp e2eResponse, v any) {
@@ -331,5 +343,84 @@ func TestE2E_RegistryBadInput(t *testing.T) {
 	e2eJSON(t, resp, &page)
 	if len(page.Tokens) != 0 {
 		t.Errorf("bad requests created %d tokens: %s", len(page.Tokens), resp.Body)
+	}
+}
+
+// TestE2E_RegistryIntegrity is issue 12's part C against the built binary
+// on a real Redis: concurrent regenerations leave one live JWT (C13), a
+// share link cannot revoke itself and the owner's revocation shows in the
+// record and log (C14), a sign-in right after revoke-all lives (C16), and
+// logs list by event time (C18).
+func TestE2E_RegistryIntegrity(t *testing.T) {
+	r := newE2EReg(t, nil)
+
+	// C13: 20 concurrent _generate calls, exactly one returned JWT verifies.
+	rep := r.create("informer", `{"type":"report","reportId":"q3","name":"race"}`)
+	const n = 20
+	jwts := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := e2eDo(t, http.MethodPost, r.base+"/api/tokens/"+rep.ID+"/_generate", "", e2eBasic("informer", r.secrets["informer"]))
+			if resp.Status == http.StatusOK {
+				var tok e2eToken
+				if err := json.Unmarshal([]byte(resp.Body), &tok); err == nil {
+					jwts[i] = tok.Token
+				}
+			} else if resp.Status != http.StatusConflict {
+				t.Errorf("_generate %d: status %d %s", i, resp.Status, resp.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	live := 0
+	for _, jwt := range append(jwts, rep.Token) {
+		if jwt != "" && r.verify(jwt) == http.StatusOK {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("after %d concurrent _generate calls %d JWTs verify, want exactly 1", n, live)
+	}
+
+	// C14: presenting a share link to invalidate-token does not kill it.
+	app := r.create("informer", `{"type":"app-view","appId":"analytics","name":"wall"}`)
+	e2eWantStatus(t, "invalidate-token with an app-view link", e2eInvalidate(t, r.base, app.Token).Status, http.StatusForbidden)
+	e2eWantStatus(t, "the link after the attempt", r.verify(app.Token), http.StatusOK)
+	form := func(id, tok string) e2eResponse { return e2eRevoke(t, r.base, id, r.secrets[id], tok) }
+	e2eWantStatus(t, "RFC 7009 revoke by a client without the app", form("rival", app.Token).Status, http.StatusForbidden)
+	e2eWantStatus(t, "RFC 7009 revoke by the owner", form("informer", app.Token).Status, http.StatusOK)
+	e2eWantStatus(t, "the link after the owner revoked it", r.verify(app.Token), http.StatusUnauthorized)
+	var logs []string
+	e2eEventually(t, 10*time.Second, "the revocation in the log", func() bool {
+		logs = r.logs("admin", app.ID)
+		return slices.Contains(logs, "REVOKE OK informer")
+	})
+
+	// C16: revoke-all for a subject, then sign in again at once.
+	secretResp := r.as("admin", http.MethodPost, "/api/clients", `{"id":"sales","resources":["dashboard:sales"]}`)
+	e2eWantStatus(t, "create dashboard client", secretResp.Status, http.StatusCreated)
+	var sales struct {
+		Secret string `json:"secret"`
+	}
+	e2eJSON(t, secretResp, &sales)
+	mint := func() string {
+		resp := e2eDo(t, http.MethodPost, r.base+"/api/v1/token", fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q,"sub":"alice"}`, sales.Secret), nil)
+		e2eWantStatus(t, "mint", resp.Status, http.StatusOK)
+		var out struct {
+			AccessToken string `json:"accessToken"`
+		}
+		e2eJSON(t, resp, &out)
+		return out.AccessToken
+	}
+	for try := range 3 {
+		before := mint()
+		e2eWantStatus(t, "revoke-all alice", r.as("admin", http.MethodPost, "/api/v1/revoke-all", `{"sub":"alice"}`).Status, http.StatusOK)
+		time.Sleep(2 * time.Millisecond) // a later millisecond than the cutoff's, not a timed assertion
+		after := mint()
+		e2eWantStatus(t, fmt.Sprintf("try %d: the token minted before revoke-all", try), r.verify(before), http.StatusUnauthorized)
+		e2eWantStatus(t, fmt.Sprintf("try %d: the token minted right after revoke-all", try), r.verify(after), http.StatusOK)
 	}
 }

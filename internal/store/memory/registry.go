@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -18,12 +19,29 @@ const minFailPruneAt = 1024
 // nameKey identifies a claimed record name.
 type nameKey struct{ owner, name string }
 
-// recordLog is the log of one record, oldest first.
+// recordLog is the log of one record, oldest first by event time.
 type recordLog struct {
-	entries []registry.LogEntry
+	entries []logItem
 	// expiresAt is when the log is dropped: set once its record is gone; zero while it lives.
 	expiresAt time.Time
 }
+
+// logItem is a log entry at its place: event time in Unix ms, then the
+// order of appending (seq) among entries of one millisecond.
+type logItem struct {
+	ms    int64
+	seq   uint64
+	entry registry.LogEntry
+}
+
+// before orders log items oldest first.
+func (a logItem) before(b logItem) bool {
+	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq)
+}
+
+// tie is the cursor tie-breaker of the item: its seq, fixed width so that
+// text order is numeric order.
+func (a logItem) tie() string { return fmt.Sprintf("%016x", a.seq) }
 
 // failWindow is one failure counter.
 type failWindow struct {
@@ -47,6 +65,8 @@ type Registry struct {
 	failPruneAt int
 	// nextLogPrune is when AppendLogs next drops logs past their retention.
 	nextLogPrune time.Time
+	// logSeq numbers appended log entries (ties within one millisecond).
+	logSeq uint64
 }
 
 // NewRegistry returns an empty Registry that reads the time from now
@@ -103,9 +123,29 @@ func (s *Registry) GetRecord(_ context.Context, id string) (registry.Record, err
 func (s *Registry) UpdateRecord(_ context.Context, r registry.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.updateLocked(r, nil)
+}
+
+// UpdateRecordIf is UpdateRecord if the stored record's generation is still
+// jti (registry.CheckGeneration), checked under the same lock as the write;
+// registry.ErrConflict otherwise.
+func (s *Registry) UpdateRecordIf(_ context.Context, r registry.Record, jti string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.updateLocked(r, func(old registry.Record) error { return registry.CheckGeneration(old, jti) })
+}
+
+// updateLocked is UpdateRecord with an optional precondition on the stored
+// record; the caller holds the write lock.
+func (s *Registry) updateLocked(r registry.Record, cond func(old registry.Record) error) error {
 	old, ok := s.records[r.ID]
 	if !ok {
 		return fmt.Errorf("update record %q: %w", r.ID, registry.ErrNotFound)
+	}
+	if cond != nil {
+		if err := cond(old); err != nil {
+			return fmt.Errorf("update record %q: %w", r.ID, err)
+		}
 	}
 	next, err := registry.ApplyUpdate(old, r)
 	if err != nil {
@@ -188,9 +228,10 @@ func (s *Registry) ListRecords(_ context.Context, f registry.Filter) ([]registry
 	return out, next, nil
 }
 
-// AppendLogs adds entries to their logs, keeping the newest registry.MaxLogs
-// of each. A log of a record that does not exist expires after
-// registry.LogRetention.
+// AppendLogs adds entries to their logs at their event time (an entry
+// written late, such as a batched AUTHENTICATE, lands where it happened),
+// keeping the newest registry.MaxLogs of each. A log of a record that does
+// not exist expires after registry.LogRetention.
 func (s *Registry) AppendLogs(_ context.Context, entries []registry.RecordLog) error {
 	now := s.now()
 	s.mu.Lock()
@@ -205,7 +246,14 @@ func (s *Registry) AppendLogs(_ context.Context, entries []registry.RecordLog) e
 		if _, live := s.records[e.RecordID]; !live && l.expiresAt.IsZero() {
 			l.expiresAt = now.Add(registry.LogRetention)
 		}
-		l.entries = append(l.entries, e.Entry)
+		s.logSeq++
+		it := logItem{ms: e.Entry.At.UnixMilli(), seq: s.logSeq, entry: e.Entry}
+		// Nearly always the newest: insertion from the end costs nothing then.
+		i := len(l.entries)
+		for i > 0 && it.before(l.entries[i-1]) {
+			i--
+		}
+		l.entries = slices.Insert(l.entries, i, it)
 		// Trimmed once the log holds twice the cap, so a busy token's log
 		// is copied once per MaxLogs appends rather than on every one;
 		// readers see the newest MaxLogs (newestLogs).
@@ -230,31 +278,46 @@ func (s *Registry) dropExpiredLogs(now time.Time) {
 	}
 }
 
-// ListLogs returns a page of id's log, newest first, and the next cursor.
+// ListLogs returns a page of id's log, newest first by event time, and the
+// next cursor (the position of the page's last entry).
 func (s *Registry) ListLogs(_ context.Context, id string, limit int, cursor string) ([]registry.LogEntry, string, error) {
 	limit = registry.ClampLimit(limit)
-	now := s.now()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var all []registry.LogEntry
-	if l, ok := s.logs[id]; ok && (l.expiresAt.IsZero() || now.Before(l.expiresAt)) {
-		all = newestLogs(l.entries)
-	}
-	remaining := len(all) // entries not yet read, counted from the oldest
+	var (
+		after bool
+		cMs   int64
+		cTie  string
+	)
 	if cursor != "" {
-		n, err := registry.DecodeLogCursor(cursor)
+		var err error
+		cMs, cTie, err = registry.DecodeLogCursor(cursor)
 		if err != nil {
 			return nil, "", fmt.Errorf("list logs %q: %w", id, err)
 		}
-		remaining = min(n, len(all))
+		after = true
+	}
+	now := s.now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var all []logItem
+	if l, ok := s.logs[id]; ok && (l.expiresAt.IsZero() || now.Before(l.expiresAt)) {
+		all = newestLogs(l.entries)
+	}
+	// remaining: the entries older than the cursor, counted from the oldest.
+	remaining := len(all)
+	if after {
+		remaining = sort.Search(len(all), func(i int) bool {
+			return all[i].ms > cMs || (all[i].ms == cMs && all[i].tie() >= cTie)
+		})
 	}
 	page := make([]registry.LogEntry, 0, min(limit, remaining))
+	last := -1
 	for i := remaining - 1; i >= 0 && len(page) < limit; i-- {
-		page = append(page, all[i])
+		page = append(page, all[i].entry)
+		last = i
 	}
 	next := ""
-	if rest := remaining - len(page); rest > 0 {
-		next = registry.EncodeLogCursor(rest)
+	if last > 0 {
+		next = registry.EncodeLogCursor(all[last].ms, all[last].tie())
 	}
 	return page, next, nil
 }
@@ -356,6 +419,6 @@ func (s *Registry) CountFailure(_ context.Context, key string, window time.Durat
 }
 
 // newestLogs is the part of a log that is kept: its newest registry.MaxLogs.
-func newestLogs(entries []registry.LogEntry) []registry.LogEntry {
+func newestLogs(entries []logItem) []logItem {
 	return entries[max(0, len(entries)-registry.MaxLogs):]
 }

@@ -2,6 +2,8 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,9 +29,12 @@ var _ registry.Store = (*Store)(nil)
 //	<prefix>recidx:app:<appId>             the same, for one app
 //	<prefix>recidx:owner:<owner>           the same, for one owner
 //	<prefix>recexp                         sorted set of ids scored by expiresAt (Unix ms)
-//	<prefix>reclog:<id>                    list of log entries as JSON, newest first, capped
-//	                                       at registry.MaxLogs; TTL registry.LogRetention once
-//	                                       the record is gone
+//	<prefix>reclogs:<id>                   sorted set of log entries scored by event time
+//	                                       (Unix ms), each member a tie-breaker and the entry
+//	                                       as JSON; capped at the newest registry.MaxLogs;
+//	                                       TTL registry.LogRetention once the record is gone.
+//	                                       (Before, reclog:<id> was a list in append order;
+//	                                       those old logs are not read.)
 //	<prefix>role:<role>                    set of owners holding role
 //	<prefix>fail:<key>                     failure counter, TTL = its window
 //
@@ -45,7 +50,7 @@ func (s *Store) recReportKey(id string) string { return s.prefix + "recidx:repor
 func (s *Store) recAppKey(id string) string    { return s.prefix + "recidx:app:" + id }
 func (s *Store) recOwnerKey(o string) string   { return s.prefix + "recidx:owner:" + o }
 func (s *Store) recExpKey() string             { return s.prefix + "recexp" }
-func (s *Store) recLogKey(id string) string    { return s.prefix + "reclog:" + id }
+func (s *Store) recLogKey(id string) string    { return s.prefix + "reclogs:" + id }
 func (s *Store) roleKey(role string) string    { return s.prefix + "role:" + role }
 func (s *Store) failKey(key string) string     { return s.prefix + "fail:" + key }
 
@@ -256,11 +261,30 @@ func (s *Store) watchRecord(ctx context.Context, op, id string, fn func(tx *gore
 // ErrNotFound if there is no record; Redis failures wrap
 // apperr.ErrStoreUnavailable.
 func (s *Store) UpdateRecord(ctx context.Context, r registry.Record) error {
+	return s.updateRecord(ctx, r, nil)
+}
+
+// UpdateRecordIf is UpdateRecord if the stored record's generation is still
+// jti (registry.CheckGeneration): the condition is checked on the record
+// read under WATCH and the write is its MULTI/EXEC, one key, so it is a
+// compare-and-swap that holds on Redis Cluster. registry.ErrConflict
+// otherwise (nothing written).
+func (s *Store) UpdateRecordIf(ctx context.Context, r registry.Record, jti string) error {
+	return s.updateRecord(ctx, r, func(cur registry.Record) error { return registry.CheckGeneration(cur, jti) })
+}
+
+// updateRecord is UpdateRecord with an optional precondition on the stored record.
+func (s *Store) updateRecord(ctx context.Context, r registry.Record, cond func(cur registry.Record) error) error {
 	op := fmt.Sprintf("update record %q", r.ID)
 	key := s.recKey(r.ID)
 	var prev, next registry.Record
 	claimed := "" // a name this call claimed
 	found, err := s.watchRecord(ctx, op, r.ID, func(tx *goredis.Tx, cur registry.Record) error {
+		if cond != nil {
+			if err := cond(cur); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
 		n, err := registry.ApplyUpdate(cur, r)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
@@ -524,18 +548,33 @@ func positions(zs []goredis.Z) []position {
 	return out
 }
 
-// AppendLogs pushes each record's entries onto its log with LPUSH (newest
-// at the head) and LTRIM to registry.MaxLogs, and checks that the record
-// exists, all in one pipeline; a log whose record does not exist then gets a
-// TTL of registry.LogRetention (EXPIRE NX, a second pipeline, only then).
+// logTieLen is the length of a log member's tie-breaker: 16 hex digits of
+// the append time (ns) and 8 of randomness, so members are unique and
+// entries of one millisecond list in the order they were written.
+const logTieLen = 24
+
+// logMember is the sorted-set member of entry b: its tie-breaker, then the JSON.
+func logMember(appended int64, b []byte) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return fmt.Sprintf("%016x%08x", uint64(appended), binary.BigEndian.Uint32(r[:])) + string(b)
+}
+
+// AppendLogs adds each record's entries to its log, a sorted set scored by
+// event time (ZADD), so an entry written late (a batched AUTHENTICATE)
+// lists where it happened; trims it to the newest registry.MaxLogs
+// (ZREMRANGEBYRANK) and checks that the record exists, all in one pipeline;
+// a log whose record does not exist then gets a TTL of
+// registry.LogRetention (EXPIRE NX, a second pipeline, only then).
 func (s *Store) AppendLogs(ctx context.Context, entries []registry.RecordLog) error {
 	const op = "append logs"
 	if len(entries) == 0 {
 		return nil
 	}
 	var order []string
-	byID := map[string][]any{}
-	for _, e := range entries {
+	byID := map[string][]goredis.Z{}
+	appended := time.Now().UnixNano()
+	for i, e := range entries {
 		b, err := json.Marshal(e.Entry)
 		if err != nil {
 			return fmt.Errorf("%s: encode: %w", op, err)
@@ -543,13 +582,15 @@ func (s *Store) AppendLogs(ctx context.Context, entries []registry.RecordLog) er
 		if _, ok := byID[e.RecordID]; !ok {
 			order = append(order, e.RecordID)
 		}
-		byID[e.RecordID] = append(byID[e.RecordID], b)
+		byID[e.RecordID] = append(byID[e.RecordID], goredis.Z{
+			Score: float64(e.Entry.At.UnixMilli()), Member: logMember(appended+int64(i), b),
+		})
 	}
 	exists := make([]*goredis.IntCmd, len(order))
 	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, id := range order {
-			p.LPush(ctx, s.recLogKey(id), byID[id]...)
-			p.LTrim(ctx, s.recLogKey(id), 0, registry.MaxLogs-1)
+			p.ZAdd(ctx, s.recLogKey(id), byID[id]...)
+			p.ZRemRangeByRank(ctx, s.recLogKey(id), 0, -registry.MaxLogs-1)
 			exists[i] = p.Exists(ctx, s.recKey(id))
 		}
 		return nil
@@ -578,53 +619,74 @@ func (s *Store) AppendLogs(ctx context.Context, entries []registry.RecordLog) er
 	return nil
 }
 
-// logPageScript reads one page of a log list: KEYS[1] the list (newest
-// first), ARGV[1] how many of the oldest entries are still unread (-1: all),
-// ARGV[2] the page size. Returns {unread before this page, entries}.
+// logPageScript reads one page of a log, newest first: KEYS[1] the sorted
+// set, ARGV[1] the page size plus one, ARGV[2] and ARGV[3] the cursor's
+// score and member ("" for the first page). Entries tied with the cursor's
+// score come first, those whose member sorts below the cursor's
+// tie-breaker (ZRANGEBYSCORE of that one score, read backwards; the
+// cursor's own entry, which starts with it, sorts above), then those below
+// it (ZREVRANGEBYSCORE). Returns member, score pairs. Members compare
+// bytewise (Redis runs Lua in the C locale).
 var logPageScript = goredis.NewScript(`
-local len = redis.call('LLEN', KEYS[1])
-local rem = tonumber(ARGV[1])
-if rem < 0 or rem > len then rem = len end
-local start = len - rem
-local stop = math.min(start + tonumber(ARGV[2]), len) - 1
-if stop < start then return {rem, {}} end
-return {rem, redis.call('LRANGE', KEYS[1], start, stop)}
+local n = tonumber(ARGV[1])
+if ARGV[2] == '' then
+	return redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, n)
+end
+local out = {}
+local ties = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[2], 'WITHSCORES')
+for i = #ties - 1, 1, -2 do
+	if #out >= 2 * n then return out end
+	if ties[i] < ARGV[3] then
+		out[#out + 1] = ties[i]
+		out[#out + 1] = ties[i + 1]
+	end
+end
+local left = n - #out / 2
+if left <= 0 then return out end
+local rest = redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '-inf', 'WITHSCORES', 'LIMIT', 0, left)
+for i = 1, #rest do out[#out + 1] = rest[i] end
+return out
 `)
 
-// ListLogs returns one page of id's log, newest first, with one script on
-// the log's key, and the next cursor.
+// ListLogs returns one page of id's log, newest first by event time, with
+// one script on the log's key, and the next cursor (the position of the
+// page's last entry).
 func (s *Store) ListLogs(ctx context.Context, id string, limit int, cursor string) ([]registry.LogEntry, string, error) {
 	op := fmt.Sprintf("list logs %q", id)
 	limit = registry.ClampLimit(limit)
-	remaining := -1
+	cScore, cMember := "", ""
 	if cursor != "" {
-		n, err := registry.DecodeLogCursor(cursor)
+		ms, tie, err := registry.DecodeLogCursor(cursor)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", op, err)
 		}
-		remaining = n
+		cScore, cMember = strconv.FormatInt(ms, 10), tie
 	}
-	res, err := logPageScript.Run(ctx, s.client, []string{s.recLogKey(id)}, remaining, limit).Slice()
+	raw, err := logPageScript.Run(ctx, s.client, []string{s.recLogKey(id)}, limit+1, cScore, cMember).StringSlice()
 	if err != nil {
 		return nil, "", unavailable(op, err)
 	}
-	if len(res) != 2 {
-		return nil, "", fmt.Errorf("%s: unexpected reply", op)
-	}
-	rem, _ := res[0].(int64)
-	raw, _ := res[1].([]any)
-	out := make([]registry.LogEntry, 0, len(raw))
-	for _, v := range raw {
-		str, _ := v.(string)
+	out := make([]registry.LogEntry, 0, min(len(raw)/2, limit))
+	next := ""
+	for i := 0; i+1 < len(raw); i += 2 {
+		member := raw[i]
+		if len(member) <= logTieLen {
+			return nil, "", fmt.Errorf("%s: malformed entry", op)
+		}
+		if len(out) == limit {
+			last := raw[i-2]
+			score, err := strconv.ParseFloat(raw[i-1], 64)
+			if err != nil {
+				return nil, "", fmt.Errorf("%s: malformed score: %w", op, err)
+			}
+			next = registry.EncodeLogCursor(int64(score), last[:logTieLen])
+			break
+		}
 		var e registry.LogEntry
-		if err := json.Unmarshal([]byte(str), &e); err != nil {
+		if err := json.Unmarshal([]byte(member[logTieLen:]), &e); err != nil {
 			return nil, "", fmt.Errorf("%s: decode entry: %w", op, err)
 		}
 		out = append(out, e)
-	}
-	next := ""
-	if left := int(rem) - len(out); left > 0 {
-		next = registry.EncodeLogCursor(left)
 	}
 	return out, next, nil
 }

@@ -54,7 +54,7 @@ func TestRegistry_keys(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{
 		"p:rec:id1", "p:recname:5:alice:n-id1", "p:recidx:all", "p:recidx:owner:alice", "p:recidx:report:r1",
-		"p:recexp", "p:reclog:id1", "p:role:api-tokens", "p:fail:client:c1",
+		"p:recexp", "p:reclogs:id1", "p:role:api-tokens", "p:fail:client:c1",
 	}, keys)
 
 	b, err := raw.Get(ctx, "p:rec:id1").Result()
@@ -66,7 +66,7 @@ func TestRegistry_keys(t *testing.T) {
 	score, err := raw.ZScore(ctx, "p:recidx:all", "id1").Result()
 	require.NoError(t, err)
 	assert.Equal(t, float64(t0.UnixMilli()), score, "scored by createdAt in ms")
-	ttl, err := raw.PTTL(ctx, "p:reclog:id1").Result()
+	ttl, err := raw.PTTL(ctx, "p:reclogs:id1").Result()
 	require.NoError(t, err)
 	assert.Equal(t, time.Duration(-1), ttl, "a live record's log has no TTL")
 	ttl, err = raw.PTTL(ctx, "p:fail:client:c1").Result()
@@ -76,8 +76,8 @@ func TestRegistry_keys(t *testing.T) {
 	require.NoError(t, s.DeleteRecord(ctx, "id1"))
 	keys, err = raw.Keys(ctx, "*").Result()
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"p:reclog:id1", "p:role:api-tokens", "p:fail:client:c1"}, keys, "the record, its name and index entries are gone")
-	ttl, err = raw.PTTL(ctx, "p:reclog:id1").Result()
+	assert.ElementsMatch(t, []string{"p:reclogs:id1", "p:role:api-tokens", "p:fail:client:c1"}, keys, "the record, its name and index entries are gone")
+	ttl, err = raw.PTTL(ctx, "p:reclogs:id1").Result()
 	require.NoError(t, err)
 	assert.InDelta(t, registry.LogRetention, ttl, float64(time.Minute), "the log outlives the record for audit")
 }

@@ -56,6 +56,120 @@ var registryCases = []struct {
 	{"Roles", testRoles},
 	{"ExpiredBefore", testExpiredBefore},
 	{"CountFailure", testCountFailure},
+	{"ConcurrentGenerateLeavesOneGeneration", testConcurrentGenerateLeavesOneGeneration},
+	{"UpdateIfRefusesAStaleGeneration", testUpdateIfRefusesAStaleGeneration},
+	{"LogsNewestFirstByEventTime", testLogsNewestFirstByEventTime},
+}
+
+// testConcurrentGenerateLeavesOneGeneration: 20 concurrent regenerations
+// of one generation (each read the record, then compare-and-swap its own
+// jti in) — exactly one wins, the record holds the winner's jti, and the
+// others get ErrConflict and change nothing (issue 12, C13: 10 concurrent
+// _generate calls left 5–8 JWTs valid).
+func testConcurrentGenerateLeavesOneGeneration(t *testing.T, s registry.Store, _ *Clock) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateRecord(ctx, generated("g")))
+	read := mustGet(t, s, "g")
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := read.Clone()
+			next.JTI = fmt.Sprintf("jti-gen-%d", i)
+			next.TokenHint = fmt.Sprintf("hint%02d", i)
+			next.Status = registry.StatusGeneratedInactive
+			<-start
+			errs[i] = s.UpdateRecordIf(ctx, next, read.JTI)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, winner, "two regenerations of one generation both won: %d and %d", winner, i)
+			winner = i
+			continue
+		}
+		require.ErrorIs(t, err, registry.ErrConflict, "loser %d", i)
+	}
+	require.NotEqual(t, -1, winner, "one regeneration wins")
+	got := mustGet(t, s, "g")
+	assert.Equal(t, fmt.Sprintf("jti-gen-%d", winner), got.JTI, "the record holds the winner's generation")
+	assert.Equal(t, fmt.Sprintf("hint%02d", winner), got.TokenHint)
+}
+
+// testUpdateIfRefusesAStaleGeneration: UpdateRecordIf writes only over the
+// generation it names, never over a revoked record, and not at all for a
+// missing one.
+func testUpdateIfRefusesAStaleGeneration(t *testing.T, s registry.Store, _ *Clock) {
+	ctx := context.Background()
+	r := generated("s")
+	require.NoError(t, s.CreateRecord(ctx, r))
+	stale := r.Clone()
+	stale.Name = "renamed"
+	require.ErrorIs(t, s.UpdateRecordIf(ctx, stale, "jti-older"), registry.ErrConflict)
+	assert.Equal(t, r, mustGet(t, s, "s"), "a refused swap changes nothing")
+	require.NoError(t, s.UpdateRecordIf(ctx, stale, r.JTI))
+	assert.Equal(t, "renamed", mustGet(t, s, "s").Name)
+
+	revoked := mustGet(t, s, "s")
+	revoked.Status = registry.StatusRevoked
+	require.NoError(t, s.UpdateRecord(ctx, revoked))
+	again := revoked.Clone()
+	again.JTI, again.Status = "jti-after-revoke", registry.StatusGeneratedInactive
+	require.ErrorIs(t, s.UpdateRecordIf(ctx, again, revoked.JTI), registry.ErrConflict, "a revoked record is never regenerated")
+	require.ErrorIs(t, s.UpdateRecordIf(ctx, generated("missing"), "x"), registry.ErrNotFound)
+}
+
+// testLogsNewestFirstByEventTime: entries list by when they happened, not
+// by when they were written — a batch of AUTHENTICATE entries flushed after
+// a REVOKE that came later lists below it — with millisecond precision and
+// stable cursor paging (issue 12, C18).
+func testLogsNewestFirstByEventTime(t *testing.T, s registry.Store, _ *Clock) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateRecord(ctx, sampleRecord("e")))
+	base := recCreated.Add(time.Hour)
+	at := func(ms int) time.Time { return base.Add(time.Duration(ms) * time.Millisecond) }
+	entry := func(act string, ms int, by string) registry.RecordLog {
+		return registry.RecordLog{RecordID: "e", Entry: registry.LogEntry{Activity: act, At: at(ms), By: by, Result: registry.ResultOK}}
+	}
+	// Written synchronously: CREATE and GENERATE, then REVOKE.
+	require.NoError(t, s.AppendLogs(ctx, []registry.RecordLog{entry(registry.ActivityCreate, 0, "c"), entry(registry.ActivityGenerate, 0, "c")}))
+	require.NoError(t, s.AppendLogs(ctx, []registry.RecordLog{entry(registry.ActivityRevoke, 900, "c")}))
+	// Flushed later by the recorder: uses from before the revocation.
+	require.NoError(t, s.AppendLogs(ctx, []registry.RecordLog{
+		entry(registry.ActivityAuthenticate, 250, registry.RecorderBy),
+		entry(registry.ActivityAuthenticate, 899, registry.RecorderBy),
+		entry(registry.ActivityAuthenticate, 250, registry.RecorderBy), // the same ms twice
+	}))
+	want := []string{"REVOKE@900", "AUTHENTICATE@899", "AUTHENTICATE@250", "AUTHENTICATE@250", "GENERATE@0", "CREATE@0"}
+	for _, limit := range []int{1, 2, 4, 10} {
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 20)
+			page, next, err := s.ListLogs(ctx, "e", limit, cursor)
+			require.NoError(t, err)
+			for _, e := range page {
+				got = append(got, fmt.Sprintf("%s@%d", e.Activity, e.At.Sub(base).Milliseconds()))
+			}
+			if next == "" {
+				break
+			}
+			if pages == 0 {
+				// A late entry from long ago lands below the pages already read.
+				require.NoError(t, s.AppendLogs(ctx, []registry.RecordLog{entry(registry.ActivityAuthenticate, -500+limit, registry.RecorderBy)}))
+			}
+			cursor = next
+		}
+		require.GreaterOrEqual(t, len(got), len(want), "limit %d: %v", limit, got)
+		assert.Equal(t, want, got[:len(want)], "limit %d: newest first by event time, every entry once", limit)
+	}
 }
 
 // recCreated is the base creation time of sample records.
@@ -482,7 +596,7 @@ func testBadCursor(t *testing.T, s registry.Store, _ *Clock) {
 		"NoID":          b64([]byte("12345:")),
 		"BadScore":      b64([]byte("abc:a")),
 		"NegativeScore": b64([]byte("-5:a")),
-		"LogCursor":     registry.EncodeLogCursor(3),
+		"LogCursor":     registry.EncodeLogCursor(3, "x"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, _, err := s.ListRecords(ctx, registry.Filter{Cursor: c})
