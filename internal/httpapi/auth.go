@@ -58,19 +58,47 @@ func caller(c echo.Context) clients.Client {
 	return cl
 }
 
-// bearerToken returns the token of an "Authorization: Bearer" header, or "".
-func bearerToken(c echo.Context) string {
-	h := c.Request().Header.Get(echo.HeaderAuthorization)
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
+// bearerToken returns the token of the request's "Authorization: Bearer"
+// header, or "" without one. More than one Authorization header is a 400:
+// one credential per request (RFC 6750 §2), and which one a gateway or an
+// upstream reads cannot be known.
+func bearerToken(c echo.Context) (string, error) {
+	hs := c.Request().Header[echo.HeaderAuthorization]
+	if len(hs) > 1 {
+		return "", oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
 	}
-	return strings.TrimSpace(tok)
+	if len(hs) == 0 {
+		return "", nil
+	}
+	scheme, tok, ok := strings.Cut(hs[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", nil
+	}
+	return strings.TrimSpace(tok), nil
 }
 
-// requireBearer returns the bearer token or a 401 asking for one.
+// oneCredential is the 400 of a request that presents more than one
+// credential, or one credential in more than one way (RFC 6750 §2).
+func oneCredential(field, what string) error {
+	return apperr.Invalid(field, "%s: send one token per request, as an Authorization: Bearer header or as ?token=, never both (RFC 6750 §2)", what)
+}
+
+// queryTokens counts the token query parameters of the request itself.
+func queryTokens(c echo.Context) int {
+	_, n := queryToken(c.Request().URL.RawQuery)
+	return n
+}
+
+// requireBearer returns the bearer token or a 401 asking for one. A second
+// credential beside it (another Authorization header, ?token=) is a 400.
 func requireBearer(c echo.Context) (string, error) {
-	tok := bearerToken(c)
+	tok, err := bearerToken(c)
+	if err != nil {
+		return "", err
+	}
+	if tok != "" && queryTokens(c) > 0 {
+		return "", oneCredential("token", "a Bearer header and ?token=")
+	}
 	if tok == "" {
 		return "", &apperr.Error{Code: apperr.CodeTokenRequired, Field: "Authorization", Message: "an Authorization: Bearer token is required"}
 	}

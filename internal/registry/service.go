@@ -304,7 +304,8 @@ func checkText(field, v string, max int) error {
 	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
 		return apperr.Invalid(field, "must not contain control characters")
 	}
-	return nil
+	// owner, reportId and appId reach upstreams in X-Sigil-* headers.
+	return token.CheckHeaderSafe(field, v)
 }
 
 func truncate(s string, n int) string {

@@ -47,8 +47,9 @@ var _ jwt.ClaimsValidator = (*Claims)(nil)
 // jti, an iat, a known tt, the binding claim of that kind (embed:
 // dashboardId, report: reportId, app-view: appId, api: sub), and an exp
 // unless the kind is registered (report, app-view, api), whose tokens may
-// never expire. It returns an error wrapping ErrClaims. golang-jwt calls it
-// during parsing (jwt.ClaimsValidator).
+// never expire; and that every claim forward-auth hands on in an X-Sigil-*
+// header is HeaderSafe. It returns an error wrapping ErrClaims. golang-jwt
+// calls it during parsing (jwt.ClaimsValidator).
 func (c *Claims) Validate() error {
 	if c.ID == "" {
 		return fail(ErrClaims, "missing jti")
@@ -77,6 +78,9 @@ func (c *Claims) Validate() error {
 	}
 	if c.ExpiresAt == nil && !c.Registered() {
 		return fail(ErrClaims, "missing exp")
+	}
+	if name := c.headerUnsafeClaim(); name != "" {
+		return fail(ErrClaims, name+" holds a value no header carries byte for byte")
 	}
 	return nil
 }

@@ -98,14 +98,15 @@ func (i *Issuer) Mint(c Claims, ttl time.Duration) (string, *Claims, error) {
 	if c.Kind == KindAppView {
 		c.ReadOnly = true
 	}
-	if err := c.Validate(); err != nil {
-		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "invalid token claims", Err: err}
-	}
+	// Params and policies first: their errors name the field.
 	if err := ValidateParams(c.Params); err != nil {
 		return "", nil, err
 	}
 	if err := ValidatePolicies(c.SecurityPolicies); err != nil {
 		return "", nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "invalid token claims", Err: err}
 	}
 
 	t := jwt.NewWithClaims(method, &c)
