@@ -17,6 +17,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/token"
 )
 
 const clientKey = "sigil.client"
@@ -85,7 +86,7 @@ func oneCredential(field, what string) error {
 
 // queryTokens counts the token query parameters of the request itself.
 func queryTokens(c echo.Context) int {
-	_, n := queryToken(c.Request().URL.RawQuery)
+	_, n := token.QueryToken(c.Request().URL.RawQuery)
 	return n
 }
 

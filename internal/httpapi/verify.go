@@ -312,7 +312,7 @@ func forwardedToken(c echo.Context) (string, error) {
 		{"token", c.Request().URL.RawQuery},
 		{forwardedURIField(c.Request().Header), forwardedQuery(c.Request().Header)},
 	} {
-		qt, n := queryToken(src.query)
+		qt, n := token.QueryToken(src.query)
 		if n > 1 {
 			return "", oneCredential(src.field, "more than one token query parameter")
 		}
@@ -353,34 +353,6 @@ func forwardedURIField(h http.Header) string {
 		return "X-Original-URI"
 	}
 	return "X-Forwarded-Uri"
-}
-
-// queryToken returns the first token parameter of a raw query and how many
-// there are. Pairs are split at & and at ; (which some servers take as a
-// separator), and names are unescaped (%74oken is token), so that no
-// reading of the query finds a token this count missed.
-func queryToken(raw string) (string, int) {
-	if raw == "" {
-		return "", 0
-	}
-	var tok string
-	n := 0
-	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
-		k, v, _ := strings.Cut(pair, "=")
-		if k != "token" {
-			if uk, err := url.QueryUnescape(k); err != nil || uk != "token" {
-				continue
-			}
-		}
-		if n == 0 {
-			tok = v
-			if uv, err := url.QueryUnescape(v); err == nil {
-				tok = uv
-			}
-		}
-		n++
-	}
-	return tok, n
 }
 
 // invalidate answers POST /api/v1/invalidate-token: logout. 204 only once
