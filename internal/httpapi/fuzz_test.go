@@ -217,6 +217,30 @@ func FuzzForwardAuth(f *testing.F) {
 			if rec.Header().Get(httpapi.HeaderResource) != "dashboard:"+dashID {
 				t.Fatalf("200 with resource %q", rec.Header().Get(httpapi.HeaderResource))
 			}
+			// One credential per request (RFC 6750 §2): a 200 never comes
+			// with a token in two places or twice in one.
+			scheme, bearer, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			hasBearer := strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(bearer) != ""
+			fwd := r.Header.Get("X-Forwarded-Uri")
+			if fwd == "" {
+				fwd = r.Header.Get("X-Original-URI")
+			}
+			_, fq, _ := strings.Cut(fwd, "?")
+			fq, _, _ = strings.Cut(fq, "#")
+			places := 0
+			if hasBearer {
+				places++
+			}
+			for _, q := range []string{r.URL.RawQuery, fq} {
+				v, _ := url.ParseQuery(q)
+				if len(v["token"]) > 1 {
+					t.Fatalf("200 with two token parameters in %q", q)
+				}
+				places += len(v["token"])
+			}
+			if places > 1 {
+				t.Fatalf("200 with a token in %d places: %q %q %q %q", places, authz, query, fwdURI, origURI)
+			}
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
 		default:
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
