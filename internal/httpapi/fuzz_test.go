@@ -68,6 +68,8 @@ func FuzzMintRequest(f *testing.F) {
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET","extra":1}`,
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET","DashboardId":"other"}`,
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET","sub":"a\u0000b"}`,
+		`{"dashboardId":"sales","dashboardSecret":"$SECRET","sub":" admin "}`,
+		`{"dashboardId":"sales","dashboardSecret":"$SECRET","params":{"region":"EU\r\n"}}`,
 		`{"dashboardId":"sales","dashboardSecret":"wrong"}`,
 		`{"dashboardId":["sales"],"dashboardSecret":"$SECRET"}`,
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET"} {}`,
@@ -92,6 +94,7 @@ func FuzzMintRequest(f *testing.F) {
 			DashboardSecret  string          `json:"dashboardSecret"`
 			Params           json.RawMessage `json:"params"`
 			SecurityPolicies json.RawMessage `json:"securityPolicies"`
+			Sub              string          `json:"sub"`
 		}
 		if err := json.Unmarshal([]byte(body), &asked); err != nil || asked.DashboardID != dashID || asked.DashboardSecret != fx.dashSecret {
 			t.Fatalf("minted for a body without the real credentials: %q", body)
@@ -105,6 +108,12 @@ func FuzzMintRequest(f *testing.F) {
 		v := fuzzServe(t, fx.h, vr)
 		if v.Code != http.StatusOK {
 			t.Fatalf("minted token does not verify: %d %s", v.Code, v.Body)
+		}
+		// X-Sigil-Subject is the asked sub byte for byte, and nothing an
+		// HTTP implementation would trim or split (issue 12 A6).
+		if got := v.Header().Get(httpapi.HeaderSubject); got != asked.Sub || strings.TrimSpace(got) != got ||
+			strings.ContainsFunc(got, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			t.Fatalf("X-Sigil-Subject %q for an asked sub %q", got, asked.Sub)
 		}
 		requireSameHeaderJSON(t, "params", asked.Params, v.Header().Get(httpapi.HeaderParams))
 		// securityPolicies are a typed list: what was asked is what the
