@@ -537,7 +537,12 @@ func TestE2E_Nginx(t *testing.T) {
 		hdr := e2eBearer(embed)
 		hdr["Referer"] = "https://portal.example.com/page?token=" + report
 		wantUpstream(t, g.send(t, "GET", "/dashboards/sales/from-a-link?x=1", hdr), "referer", "/dashboards/sales/from-a-link?x=1")
-		log := g.nginx.AccessLog()
+		// nginx writes a request's log line after its answer: wait for the last one.
+		var log string
+		e2eEventually(t, 10*time.Second, "nginx to log the last request", func() bool {
+			log = g.nginx.AccessLog()
+			return strings.Contains(log, "/dashboards/sales/from-a-link")
+		})
 		for _, want := range []string{`"GET /dashboards/sales/big?[query] HTTP/1.1" 200`, `"GET /view/[token] HTTP/1.1" 401`, `"GET /dashboards/sales/from-a-link?[query] HTTP/1.1" 200 `, `"https://portal.example.com"`, `"DELETE /api/reports/R1?[query] HTTP/1.1" 403`} {
 			if !strings.Contains(log, want) {
 				t.Fatalf("the access log lacks %q:\n%s", want, log)
