@@ -273,6 +273,9 @@ func TestParity(t *testing.T) {
 		{"DuplicateCaseVariant", forge(t, hdr(""), claimsJSON(fmt.Sprintf(`,"EXP":%d`, now.Add(100*time.Hour).Unix())), "EdDSA", edKey.SigningKey()), "claims"},
 		{"UnknownKind", forge(t, hdr(""), strings.Replace(claimsJSON(""), `"tt":"embed"`, `"tt":"admin"`, 1), "EdDSA", edKey.SigningKey()), "claims"},
 		{"MissingBinding", forge(t, hdr(""), strings.Replace(claimsJSON(""), `,"dashboardId":"sales"`, ``, 1), "EdDSA", edKey.SigningKey()), "claims"},
+		// Issue 12 A6: a claim no header carries byte for byte, signed with the real key.
+		{"UntrimmedSubject", forge(t, hdr(""), claimsJSON(`,"sub":" admin "`), "EdDSA", edKey.SigningKey()), "claims"},
+		{"CRLFInBinding", forge(t, hdr(""), strings.Replace(claimsJSON(""), `"dashboardId":"sales"`, `"dashboardId":"sales\r\nX-Sigil-Kind: api"`, 1), "EdDSA", edKey.SigningKey()), "claims"},
 		{"Garbage", "a.b.c", "malformed"},
 		{"TooLarge", strings.Repeat("A", 9000) + ".e30.e30", "malformed"},
 		{"Padded", valid + "=", "malformed"},
