@@ -470,6 +470,25 @@ func TestE2E_Nginx(t *testing.T) {
 		g.wantDenied(t, r, "two Authorization headers", "GET", "/dashboards/sales/two", http.StatusBadRequest)
 	})
 
+	// Issue 12 A6: what reaches the upstream is what was signed; sigil
+	// mints nothing a header would trim or split.
+	t.Run("SubjectAHeaderWouldAlterIsRefused", func(t *testing.T) {
+		for field, extra := range map[string]string{
+			"sub":           `,"sub":" admin "`,
+			"params.region": `,"params":{"region":"EU\r\n"}`,
+		} {
+			r := e2eDo(t, http.MethodPost, base+"/api/v1/token",
+				fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q%s}`, salesSecret, extra), nil)
+			if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, fmt.Sprintf(`"field":%q`, field)) {
+				t.Fatalf("mint with %s: %d %s", extra, r.Status, r.Body)
+			}
+		}
+		r := e2eDo(t, http.MethodPost, base+"/api/tokens", `{"type":"report","name":"r-ws","reportId":"R1 "}`, g.adminHdr())
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"field":"reportId"`) {
+			t.Fatalf("registered token with reportId %q: %d %s", "R1 ", r.Status, r.Body)
+		}
+	})
+
 	// Issue 12 D22: the largest token sigil mints, and the identity headers
 	// it makes, pass through the snippet's buffers, as Bearer and as ?token=.
 	t.Run("LargestTokenReachesUpstream", func(t *testing.T) {
