@@ -15,7 +15,8 @@ type Gateway struct {
 	// ("GET HEAD POST /dashboards/{dashboardId}"); default GET and HEAD.
 	DashboardPrefix string `yaml:"dashboard_prefix" env:"DASHBOARD_PREFIX"`
 	// AppAPIWhitelist maps an appId to space-separated glob patterns of the
-	// paths below /view/api that its app-view tokens may reach. In the
+	// paths below /api/apps/{appId}/view/api that its app-view tokens may
+	// reach (matched against the part after view/api). In the
 	// environment: SIGIL_GATEWAY_APP_API_WHITELIST="analytics=/datasets/* /queries/**,hr=/people/*".
 	AppAPIWhitelist map[string]string `yaml:"app_api_whitelist" env:"APP_API_WHITELIST" envKeyValSeparator:"="`
 	// APIRoutes maps route rules to the scope API tokens need there. A rule

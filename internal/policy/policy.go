@@ -70,9 +70,10 @@ type Config struct {
 	// DefaultMethods when it names none.
 	DashboardPrefix string
 	// AppAPIWhitelist maps an appId to the glob patterns (doublestar: * within a
-	// segment, ** across segments) of the paths below /view/api that its
-	// app-view tokens may reach; the part after /view/api is matched, with
-	// its leading slash. An app without patterns reaches none.
+	// segment, ** across segments) of the paths below
+	// /api/apps/{appId}/view/api that its app-view tokens may reach; the
+	// part after view/api is matched, with its leading slash. An app without
+	// patterns reaches none.
 	AppAPIWhitelist map[string][]string
 	// APIRoutes maps route rules to the scope they need. A rule is a glob
 	// pattern, optionally preceded by the methods it applies to,
