@@ -25,6 +25,9 @@ const clientKey = "sigil.client"
 // requireClient authenticates the caller with HTTP Basic clientId:clientSecret.
 func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if len(c.Request().Header[echo.HeaderAuthorization]) > 1 {
+			return oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
+		}
 		id, secret, ok := c.Request().BasicAuth()
 		if !ok || id == "" || secret == "" {
 			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")

@@ -269,3 +269,20 @@ func TestVerify_TwoCredentialsAreRefused(t *testing.T) {
 	require.Equal(t, http.StatusOK, send(http.MethodGet, "/api/v1/verify", with(bearer(good), "X-Original-Method", "GET", "X-Original-URI", "/dashboards/sales?my_token=1&tokens=2")).Code)
 	require.Equal(t, http.StatusFound, send(http.MethodGet, "/view/"+report, nil).Code)
 }
+
+// A7, for client authentication too (DESIGN §10): two Authorization headers
+// are a 400 whichever one is right, never the first one winning.
+func TestClientAuth_TwoAuthorizationHeadersAreRefused(t *testing.T) {
+	f := newAPI(t)
+	basic := func(id, secret string) string {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.SetBasicAuth(id, secret)
+		return r.Header.Get("Authorization")
+	}
+	for _, second := range []string{basic(clients.AdminID, "wrong"), basic(clients.AdminID, f.adminSecret), "Bearer " + f.mint(nil).AccessToken} {
+		r := httptest.NewRequest(http.MethodGet, "/api/clients", nil)
+		r.Header["Authorization"] = []string{basic(clients.AdminID, f.adminSecret), second}
+		requireError(t, f.serve(r), http.StatusBadRequest, "invalid_request", "Authorization")
+	}
+	require.Equal(t, http.StatusOK, f.asAdmin(http.MethodGet, "/api/clients", "").Code)
+}
