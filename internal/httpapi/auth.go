@@ -84,7 +84,7 @@ func bearerToken(c echo.Context) (string, error) {
 // oneCredential is the 400 of a request that presents more than one
 // credential, or one credential in more than one way (RFC 6750 §2).
 func oneCredential(field, what string) error {
-	return apperr.Invalid(field, "%s: send one token per request, as an Authorization: Bearer header or as ?token=, never both (RFC 6750 §2)", what)
+	return apperr.Invalid(field, "%s: send one credential per request, in one Authorization header or one ?token=, never both (RFC 6750 §2)", what)
 }
 
 // queryTokens counts the token query parameters of the request itself.
