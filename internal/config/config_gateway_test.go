@@ -50,7 +50,30 @@ func TestLoad_Gateway(t *testing.T) {
 			APIRoutes:       map[string]string{"/api/meta/**": "meta:read", "/api/reports/**": "report:read"},
 		}, cfg.Gateway.Policy())
 	})
+	// A2: a rule names its methods before its path; without them, GET and HEAD.
+	t.Run("MethodsInRules", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sigil.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(`gateway:
+  dashboard_prefix: GET HEAD POST /embed/{dashboardId}
+  api_routes:
+    /api/meta/**: meta:read
+    "POST PUT /api/meta/**": meta:write
+`), 0o600))
+		cfg, err := config.Load(path, nil)
+		require.NoError(t, err)
+		require.Equal(t, "GET HEAD POST /embed/{dashboardId}", cfg.Gateway.Policy().DashboardPrefix)
+		require.Equal(t, map[string]string{"/api/meta/**": "meta:read", "POST PUT /api/meta/**": "meta:write"}, cfg.Gateway.Policy().APIRoutes)
+		cfg, err = config.Load("", []string{
+			"SIGIL_GATEWAY_API_ROUTES=/api/meta/**=meta:read,POST PUT /api/meta/**=meta:write",
+			"SIGIL_GATEWAY_DASHBOARD_PREFIX=GET POST /d/{dashboardId}",
+		})
+		require.NoError(t, err)
+		require.Equal(t, map[string]string{"/api/meta/**": "meta:read", "POST PUT /api/meta/**": "meta:write"}, cfg.Gateway.Policy().APIRoutes)
+		require.Equal(t, "GET POST /d/{dashboardId}", cfg.Gateway.Policy().DashboardPrefix)
+	})
 	for name, tc := range map[string]struct{ env, key string }{
+		"PrefixLowerCaseMethod":    {"SIGIL_GATEWAY_DASHBOARD_PREFIX=post /dashboards/{dashboardId}", "gateway.dashboard_prefix"},
+		"RouteBadMethod":           {"SIGIL_GATEWAY_API_ROUTES=G*T /api/**=meta:read", "gateway.api_routes"},
 		"PrefixWithoutPlaceholder": {"SIGIL_GATEWAY_DASHBOARD_PREFIX=/dashboards", "gateway.dashboard_prefix"},
 		"BadWhitelistGlob":         {"SIGIL_GATEWAY_APP_API_WHITELIST=analytics=/[x", "gateway.app_api_whitelist"},
 		"BadRouteGlob":             {"SIGIL_GATEWAY_API_ROUTES=/api/[=meta:read", "gateway.api_routes"},

@@ -11,15 +11,20 @@ import (
 type Gateway struct {
 	// DashboardPrefix is the path under which embed tokens may be used,
 	// {dashboardId} replaced by the token's; default /dashboards/{dashboardId}.
+	// The methods embed tokens may use there may precede it, space-separated
+	// ("GET HEAD POST /dashboards/{dashboardId}"); default GET and HEAD.
 	DashboardPrefix string `yaml:"dashboard_prefix" env:"DASHBOARD_PREFIX"`
 	// AppAPIWhitelist maps an appId to space-separated glob patterns of the
-	// paths below /view/api that its app-view tokens may reach. In the
+	// paths below /api/apps/{appId}/view/api that its app-view tokens may
+	// reach (matched against the part after view/api). In the
 	// environment: SIGIL_GATEWAY_APP_API_WHITELIST="analytics=/datasets/* /queries/**,hr=/people/*".
 	AppAPIWhitelist map[string]string `yaml:"app_api_whitelist" env:"APP_API_WHITELIST" envKeyValSeparator:"="`
-	// APIRoutes maps route glob patterns to the scope API tokens need there;
-	// unset keeps the defaults (/api/meta/** meta:read, /api/reports/**
-	// report:read). In the environment:
-	// SIGIL_GATEWAY_API_ROUTES="/api/meta/**=meta:read,/api/reports/**=report:read".
+	// APIRoutes maps route rules to the scope API tokens need there. A rule
+	// is a glob pattern, optionally preceded by the methods it applies to
+	// ("POST PUT /api/meta/**"); a rule without methods applies to GET and
+	// HEAD only. Unset keeps the defaults (/api/meta/** meta:read,
+	// /api/reports/** report:read, both GET and HEAD). In the environment:
+	// SIGIL_GATEWAY_API_ROUTES="/api/meta/**=meta:read,POST /api/meta/**=meta:write".
 	APIRoutes map[string]string `yaml:"api_routes" env:"API_ROUTES" envKeyValSeparator:"="`
 }
 

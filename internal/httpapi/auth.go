@@ -16,6 +16,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/token"
 )
 
 const clientKey = "sigil.client"
@@ -23,6 +24,9 @@ const clientKey = "sigil.client"
 // requireClient authenticates the caller with HTTP Basic clientId:clientSecret.
 func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if len(c.Request().Header[echo.HeaderAuthorization]) > 1 {
+			return oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
+		}
 		id, secret, ok := c.Request().BasicAuth()
 		if !ok || id == "" || secret == "" {
 			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
@@ -57,19 +61,47 @@ func caller(c echo.Context) clients.Client {
 	return cl
 }
 
-// bearerToken returns the token of an "Authorization: Bearer" header, or "".
-func bearerToken(c echo.Context) string {
-	h := c.Request().Header.Get(echo.HeaderAuthorization)
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
+// bearerToken returns the token of the request's "Authorization: Bearer"
+// header, or "" without one. More than one Authorization header is a 400:
+// one credential per request (RFC 6750 §2), and which one a gateway or an
+// upstream reads cannot be known.
+func bearerToken(c echo.Context) (string, error) {
+	hs := c.Request().Header[echo.HeaderAuthorization]
+	if len(hs) > 1 {
+		return "", oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
 	}
-	return strings.TrimSpace(tok)
+	if len(hs) == 0 {
+		return "", nil
+	}
+	scheme, tok, ok := strings.Cut(hs[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", nil
+	}
+	return strings.TrimSpace(tok), nil
 }
 
-// requireBearer returns the bearer token or a 401 asking for one.
+// oneCredential is the 400 of a request that presents more than one
+// credential, or one credential in more than one way (RFC 6750 §2).
+func oneCredential(field, what string) error {
+	return apperr.Invalid(field, "%s: send one credential per request, in one Authorization header or one ?token=, never both (RFC 6750 §2)", what)
+}
+
+// queryTokens counts the token query parameters of the request itself.
+func queryTokens(c echo.Context) int {
+	_, n := token.QueryToken(c.Request().URL.RawQuery)
+	return n
+}
+
+// requireBearer returns the bearer token or a 401 asking for one. A second
+// credential beside it (another Authorization header, ?token=) is a 400.
 func requireBearer(c echo.Context) (string, error) {
-	tok := bearerToken(c)
+	tok, err := bearerToken(c)
+	if err != nil {
+		return "", err
+	}
+	if tok != "" && queryTokens(c) > 0 {
+		return "", oneCredential("token", "a Bearer header and ?token=")
+	}
 	if tok == "" {
 		return "", &apperr.Error{Code: apperr.CodeTokenRequired, Field: "Authorization", Message: "an Authorization: Bearer token is required"}
 	}

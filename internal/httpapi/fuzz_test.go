@@ -68,6 +68,8 @@ func FuzzMintRequest(f *testing.F) {
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET","extra":1}`,
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET","DashboardId":"other"}`,
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET","sub":"a\u0000b"}`,
+		`{"dashboardId":"sales","dashboardSecret":"$SECRET","sub":" admin "}`,
+		`{"dashboardId":"sales","dashboardSecret":"$SECRET","params":{"region":"EU\r\n"}}`,
 		`{"dashboardId":"sales","dashboardSecret":"wrong"}`,
 		`{"dashboardId":["sales"],"dashboardSecret":"$SECRET"}`,
 		`{"dashboardId":"sales","dashboardSecret":"$SECRET"} {}`,
@@ -92,6 +94,7 @@ func FuzzMintRequest(f *testing.F) {
 			DashboardSecret  string          `json:"dashboardSecret"`
 			Params           json.RawMessage `json:"params"`
 			SecurityPolicies json.RawMessage `json:"securityPolicies"`
+			Sub              string          `json:"sub"`
 		}
 		if err := json.Unmarshal([]byte(body), &asked); err != nil || asked.DashboardID != dashID || asked.DashboardSecret != fx.dashSecret {
 			t.Fatalf("minted for a body without the real credentials: %q", body)
@@ -105,6 +108,12 @@ func FuzzMintRequest(f *testing.F) {
 		v := fuzzServe(t, fx.h, vr)
 		if v.Code != http.StatusOK {
 			t.Fatalf("minted token does not verify: %d %s", v.Code, v.Body)
+		}
+		// X-Sigil-Subject is the asked sub byte for byte, and nothing an
+		// HTTP implementation would trim or split (issue 12 A6).
+		if got := v.Header().Get(httpapi.HeaderSubject); got != asked.Sub || strings.TrimSpace(got) != got ||
+			strings.ContainsFunc(got, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			t.Fatalf("X-Sigil-Subject %q for an asked sub %q", got, asked.Sub)
 		}
 		requireSameHeaderJSON(t, "params", asked.Params, v.Header().Get(httpapi.HeaderParams))
 		// securityPolicies are a typed list: what was asked is what the
@@ -216,6 +225,30 @@ func FuzzForwardAuth(f *testing.F) {
 			}
 			if rec.Header().Get(httpapi.HeaderResource) != "dashboard:"+dashID {
 				t.Fatalf("200 with resource %q", rec.Header().Get(httpapi.HeaderResource))
+			}
+			// One credential per request (RFC 6750 §2): a 200 never comes
+			// with a token in two places or twice in one.
+			scheme, bearer, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			hasBearer := strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(bearer) != ""
+			fwd := r.Header.Get("X-Forwarded-Uri")
+			if fwd == "" {
+				fwd = r.Header.Get("X-Original-URI")
+			}
+			_, fq, _ := strings.Cut(fwd, "?")
+			fq, _, _ = strings.Cut(fq, "#")
+			places := 0
+			if hasBearer {
+				places++
+			}
+			for _, q := range []string{r.URL.RawQuery, fq} {
+				v, _ := url.ParseQuery(q)
+				if len(v["token"]) > 1 {
+					t.Fatalf("200 with two token parameters in %q", q)
+				}
+				places += len(v["token"])
+			}
+			if places > 1 {
+				t.Fatalf("200 with a token in %d places: %q %q %q %q", places, authz, query, fwdURI, origURI)
 			}
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
 		default:

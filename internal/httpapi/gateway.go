@@ -36,8 +36,8 @@ func defaultPolicy() Policy {
 
 // forwardedRequest returns the method and URI the gateway forwards, and
 // whether the policy step applies: it does when a URI is forwarded. Without
-// a forwarded method the method is unknown, which only read-only (app-view)
-// tokens care about: they are refused. A method without a URI is a 400
+// a forwarded method the method is unknown, and every kind refuses it (403
+// read_only): each kind and route lists the methods it allows. A method without a URI is a 400
 // naming the missing header, and so are both spellings (X-Forwarded-* and
 // X-Original-*) with different values: a client may have added one of
 // them, and the gateway's cannot be told apart. No forwarded header at all

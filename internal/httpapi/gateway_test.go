@@ -100,7 +100,7 @@ func TestVerify_Policy(t *testing.T) {
 		}
 		for _, c := range []struct{ tok, method, uri string }{
 			{app, "GET", "/api/apps/analytics/view"},
-			{app, "HEAD", "/view/api/datasets/orders"},
+			{app, "HEAD", "/api/apps/analytics/view/api/datasets/orders"},
 			{report, "GET", "/api/reports/q3/rows"},
 			{report, "GET", "/view/" + report},
 			{api, "GET", "/api/meta/tables"},
@@ -117,7 +117,7 @@ func TestVerify_Policy(t *testing.T) {
 			{embed, "GET", "/dashboards/sales%2F..%2Fhr", "forbidden"},
 			{embed, "GET", "//dashboards/sales", "forbidden"},
 			{app, "POST", "/api/apps/analytics/view", "read_only"},
-			{app, "DELETE", "/contents/x", "read_only"},
+			{app, "DELETE", "/api/apps/analytics/contents/x", "read_only"},
 			{app, "GET", "/api/apps/finance/view", "forbidden"},
 			{app, "GET", "/view/api/secrets", "forbidden"},
 			{report, "GET", "/api/reports/q4", "forbidden"},
@@ -149,11 +149,13 @@ func TestVerify_Policy(t *testing.T) {
 		require.Equal(t, http.StatusOK, f.verify(app).Code)
 	})
 	t.Run("URIWithoutMethod", func(t *testing.T) {
-		// Unknown method: read-only tokens are refused, others judged on the path.
-		rec := f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+app, "X-Forwarded-Uri", "/api/apps/analytics/view")
-		requireError(t, rec, http.StatusForbidden, "read_only", "")
-		rec = f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+embed, "X-Forwarded-Uri", "/dashboards/sales")
-		require.Equal(t, http.StatusOK, rec.Code)
+		// Unknown method: no kind may use it, since every kind's methods are listed.
+		for _, c := range []struct{ tok, uri string }{
+			{app, "/api/apps/analytics/view"}, {embed, "/dashboards/sales"}, {report, "/api/reports/q3"}, {api, "/api/meta/tables"},
+		} {
+			rec := f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+c.tok, "X-Forwarded-Uri", c.uri)
+			requireError(t, rec, http.StatusForbidden, "read_only", "")
+		}
 	})
 	t.Run("MethodWithoutURI", func(t *testing.T) {
 		rec := f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+embed, "X-Forwarded-Method", "GET")

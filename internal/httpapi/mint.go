@@ -59,11 +59,15 @@ func (r *mintRequest) Validate() error {
 	return token.ValidatePolicies(r.SecurityPolicies)
 }
 
-// validSubject accepts an optional subject of printable characters, since it
-// travels on to upstreams in the X-Sigil-Subject header.
+// validSubject accepts an optional subject of printable characters without
+// leading or trailing white space, since it travels on to upstreams in the
+// X-Sigil-Subject header, which must carry it byte for byte.
 func validSubject(sub string) error {
 	if len(sub) > 256 {
 		return apperr.Invalid("sub", "must be at most 256 characters")
+	}
+	if err := token.CheckHeaderSafe("sub", sub); err != nil {
+		return err
 	}
 	if strings.IndexFunc(sub, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 		return apperr.Invalid("sub", "must contain printable characters only")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -293,29 +294,65 @@ func isJSONNumber(s string) bool {
 }
 
 // forwardedToken finds the token of a forward-auth request: the Bearer
-// header, then ?token=, then the token query of the original URI that the
-// gateway forwards.
+// header, ?token= of the verify request, or the token query of the original
+// URI that the gateway forwards (the URI the policy step reads). Exactly one
+// of them may carry a token, once (RFC 6750 §2): two Authorization headers,
+// two token parameters, or a token in two places is a 400, since a gateway,
+// sigil and the upstream could each read another one.
 func forwardedToken(c echo.Context) (string, error) {
-	if tok := bearerToken(c); tok != "" {
-		return tok, nil
+	tok, err := bearerToken(c)
+	if err != nil {
+		return "", err
 	}
-	if tok := c.QueryParam("token"); tok != "" {
-		return tok, nil
+	sources := 0
+	if tok != "" {
+		sources++
 	}
-	for _, h := range []string{"X-Forwarded-Uri", "X-Original-URI"} {
-		v := c.Request().Header.Get(h)
-		if v == "" {
-			continue
+	for _, src := range []struct{ field, query string }{
+		{"token", c.Request().URL.RawQuery},
+		{forwardedURIField(c.Request().Header), forwardedQuery(c.Request().Header)},
+	} {
+		qt, n := token.QueryToken(src.query)
+		if n > 1 {
+			return "", oneCredential(src.field, "more than one token query parameter")
 		}
-		u, err := url.ParseRequestURI(v)
-		if err != nil {
-			return "", apperr.Invalid(h, "%s is not a valid request URI", h)
-		}
-		if tok := u.Query().Get("token"); tok != "" {
-			return tok, nil
+		if n == 1 {
+			sources++
+			if tok == "" {
+				tok = qt
+			}
 		}
 	}
-	return "", &apperr.Error{Code: apperr.CodeTokenRequired, Message: "a token is required: Authorization: Bearer, or ?token="}
+	if v, _ := first(c.Request().Header, hdrForwardedURI, hdrOriginalURI); v != "" && sources == 0 {
+		// The only place left for the token: say so when it cannot be read.
+		if _, err := url.ParseRequestURI(v); err != nil {
+			name := forwardedURIField(c.Request().Header)
+			return "", apperr.Invalid(name, "%s is not a valid request URI", name)
+		}
+	}
+	if sources > 1 {
+		return "", oneCredential("token", "a token in more than one place (Authorization, ?token=, the forwarded URI)")
+	}
+	if tok == "" {
+		return "", &apperr.Error{Code: apperr.CodeTokenRequired, Message: "a token is required: Authorization: Bearer, or ?token="}
+	}
+	return tok, nil
+}
+
+// forwardedQuery is the query of the URI the gateway forwards (the one the
+// policy step reads), "" without one.
+func forwardedQuery(h http.Header) string {
+	v, _ := first(h, hdrForwardedURI, hdrOriginalURI)
+	_, q, _ := strings.Cut(v, "?")
+	q, _, _ = strings.Cut(q, "#")
+	return q
+}
+
+func forwardedURIField(h http.Header) string {
+	if _, n := first(h, hdrForwardedURI, hdrOriginalURI); n == hdrOriginalURI {
+		return "X-Original-URI"
+	}
+	return "X-Forwarded-Uri"
 }
 
 // invalidate answers POST /api/v1/invalidate-token: logout. 204 only once

@@ -51,6 +51,14 @@ func (s *Server) view(c echo.Context) error {
 	noStore(c)
 	// The token is in this URL and in the viewer's: never hand it on in a Referer.
 	h.Set("Referrer-Policy", "no-referrer")
+	// The token is the path: another one beside it is a second credential (RFC 6750 §2).
+	bearer, err := bearerToken(c)
+	if err != nil {
+		return err
+	}
+	if bearer != "" || queryTokens(c) > 0 {
+		return oneCredential("token", "a token in the path and another in the Authorization header or ?token=")
+	}
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
 	reason := token.Reason(err)
 	if err == nil && claims.Kind != token.KindReport {

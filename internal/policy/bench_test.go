@@ -17,7 +17,7 @@ func BenchmarkCheck(b *testing.B) {
 		req  policy.Request
 	}{
 		{"embed", policy.Request{Method: "GET", URI: "/dashboards/sales/widgets/7?lang=de"}},
-		{"app-view-whitelist", policy.Request{Method: "GET", URI: "/view/api/queries/a/b%20c"}},
+		{"app-view-whitelist", policy.Request{Method: "GET", URI: "/api/apps/A/view/api/queries/a/b%20c"}},
 		{"api", policy.Request{Method: "GET", URI: "/api/meta/tables"}},
 	} {
 		claims := embedS

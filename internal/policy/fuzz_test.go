@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/token"
@@ -21,13 +22,15 @@ var escapeRE = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
 // a path it accepts is one that sigil and an upstream cannot read
 // differently — absolute, valid UTF-8 without control characters or
 // backslashes, no escape left in it (double encoding), no empty or dot
-// segment (with or without a ;parameter), already what path.Clean makes of
-// it (but for a trailing slash), and read the same once escaped again.
+// segment (with or without a ;parameter), no character whose NFKC form
+// holds ASCII (full-width ．／ and letters), already what path.Clean makes
+// of it (but for a trailing slash), and read the same once escaped again.
 func FuzzClean(f *testing.F) {
 	for _, s := range []string{
 		"/", "/dashboards/d1", "/dashboards/d1/", "/a/./b", "/a/../b", "/a//b", "/a/%2e%2e/b", "/a/%2E./b",
 		"/a/..;x/b", "/a/%2fb", "/a/%5cb", "/a%00", "/a/%252e%252e", "/a/%zz", "/ä", "/a%C3%A4", "/%ff",
 		"/a\\b", "a/b", "", "/a?b", "/a#b", "/view/-/x", "/api/reports/r1/../r2",
+		"/a/%EF%BC%8E%EF%BC%8E/b", "/a%EF%BC%8Fb", "/a%EF%BC%BCb", "/%EF%BD%81", "/caf%C3%A9", "/%E6%97%A5",
 	} {
 		f.Add(s)
 	}
@@ -45,6 +48,11 @@ func FuzzClean(f *testing.F) {
 			t.Fatalf("Clean(%q) = %q: control character or backslash", raw, p)
 		case escapeRE.MatchString(p):
 			t.Fatalf("Clean(%q) = %q: still holds an escape", raw, p)
+		}
+		for _, r := range p {
+			if r >= utf8.RuneSelf && strings.ContainsFunc(norm.NFKC.String(string(r)), func(n rune) bool { return n < utf8.RuneSelf }) {
+				t.Fatalf("Clean(%q) = %q: %q normalises (NFKC) to ASCII", raw, p, r)
+			}
 		}
 		for i, seg := range strings.Split(p[1:], "/") {
 			base, _, _ := strings.Cut(seg, ";")
@@ -67,9 +75,10 @@ func FuzzClean(f *testing.F) {
 // token of each kind and checks that an allowed request is inside the
 // token's binding, as read from the canonical path: an embed token under
 // its dashboard, a report token under its report (or its own /view URL),
-// an app-view token GET or HEAD on its app's paths or the whitelisted API
-// paths, an API token on a route whose scope it holds. A refusal is always
-// a *policy.Denied.
+// an app-view token on its app's view paths or the whitelisted API paths
+// below them, an API token on a route whose scope it holds; and every
+// allowed request is GET or HEAD (the default methods of every kind). A
+// refusal is always a *policy.Denied.
 func FuzzCheck(f *testing.F) {
 	p, err := policy.New(policy.Config{AppAPIWhitelist: map[string][]string{"a1": {"/public/**"}}})
 	if err != nil {
@@ -89,6 +98,9 @@ func FuzzCheck(f *testing.F) {
 			{"HEAD", "/api/apps/a1/view/x"}, {"POST", "/api/apps/a1/view"}, {"GET", "/view/api/public/a/b"},
 			{"GET", "/view/api/private"}, {"GET", "/api/meta/x"}, {"GET", "/api/reports/x"}, {"get", "/contents/x"},
 			{"GET", "//dashboards/d1"}, {"GET", "/dashboards/d1#/../d2"},
+			{"GET", "/api/apps/a1/view/api/public/x"}, {"GET", "/api/apps/a1/view/api/admin"}, {"GET", "/api/apps/a1/contents/x"},
+			{"GET", "/api/apps/a1/view/-/x"}, {"DELETE", "/api/reports/r1"}, {"POST", "/dashboards/d1"}, {"POST", "/api/meta/x"},
+			{"GET", "/api/apps/a1/view/api/public%EF%BC%8F..%EF%BC%8Fadmin"}, {"GET", "/view/-/x"},
 		} {
 			f.Add(uint8(i), s[0], s[1])
 		}
@@ -108,6 +120,9 @@ func FuzzCheck(f *testing.F) {
 		if !ok {
 			t.Fatalf("%s %q allowed for %s though its path is not canonical", method, uri, c.Kind)
 		}
+		if method != http.MethodGet && method != http.MethodHead {
+			t.Fatalf("%s %q allowed for a %s token: only GET and HEAD are", method, uri, c.Kind)
+		}
 		under := func(base string) bool { return pth == base || strings.HasPrefix(pth, base+"/") }
 		var inside bool
 		switch c.Kind {
@@ -116,9 +131,9 @@ func FuzzCheck(f *testing.F) {
 		case token.KindReport:
 			inside = under("/api/reports/r1") || pth == "/view/"+tok
 		case token.KindAppView:
-			inside = (method == http.MethodGet || method == http.MethodHead) &&
-				(under("/api/apps/a1/view") || strings.HasPrefix(pth, "/view/-/") || strings.HasPrefix(pth, "/contents/") ||
-					under("/view/api/public"))
+			const app = "/api/apps/a1"
+			inside = pth == app+"/view" || pth == app+"/view/" || strings.HasPrefix(pth, app+"/view/-/") ||
+				strings.HasPrefix(pth, app+"/contents/") || under(app+"/view/api/public")
 		case token.KindAPI:
 			inside = under("/api/meta") && !under("/api/reports") // "/api/meta/**" matches /api/meta itself
 		}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -24,14 +25,20 @@ const DefaultDashboardPrefix = "/dashboards/{dashboardId}"
 // DashboardPlaceholder is the part of the dashboard prefix template replaced by the token's dashboardId.
 const DashboardPlaceholder = "{dashboardId}"
 
-// DefaultAPIRoutes is the route → scope map of API tokens when none is configured.
+// DefaultMethods are the methods of a rule (the dashboard prefix, an API
+// route) that names none: reads only.
+var DefaultMethods = []string{http.MethodGet, http.MethodHead}
+
+// DefaultAPIRoutes is the route → scope map of API tokens when none is
+// configured; like every route that names no methods, both allow GET and
+// HEAD only.
 func DefaultAPIRoutes() map[string]string {
 	return map[string]string{"/api/meta/**": "meta:read", "/api/reports/**": "report:read"}
 }
 
 // Denial codes: why a genuine, live token may not be used for a request.
 const (
-	CodeReadOnly          = "read_only"          // app-view tokens: a method other than GET or HEAD
+	CodeReadOnly          = "read_only"          // a method the token's kind or route does not allow
 	CodeForbidden         = "forbidden"          // a path outside the token's binding
 	CodeInsufficientScope = "insufficient_scope" // api tokens: a route scope the token lacks
 )
@@ -57,37 +64,94 @@ func IsDenied(err error) (*Denied, bool) {
 // Config holds the per-deployment parts of the rules.
 type Config struct {
 	// DashboardPrefix is the path under which an embed token may be used,
-	// with {dashboardId} replaced by its dashboardId; default
-	// DefaultDashboardPrefix.
+	// with {dashboardId} replaced by its dashboardId, optionally preceded by
+	// the methods allowed there, space-separated ("GET HEAD POST
+	// /dashboards/{dashboardId}"); default DefaultDashboardPrefix, and
+	// DefaultMethods when it names none.
 	DashboardPrefix string
 	// AppAPIWhitelist maps an appId to the glob patterns (doublestar: * within a
-	// segment, ** across segments) of the paths below /view/api that its
-	// app-view tokens may reach; the part after /view/api is matched, with
-	// its leading slash. An app without patterns reaches none.
+	// segment, ** across segments) of the paths below
+	// /api/apps/{appId}/view/api that its app-view tokens may reach; the
+	// part after view/api is matched, with its leading slash. An app without
+	// patterns reaches none.
 	AppAPIWhitelist map[string][]string
-	// APIRoutes maps route glob patterns to the scope they need; an API token
-	// must hold the scope of every pattern that matches the path, and a
-	// path no pattern matches is refused. Nil means DefaultAPIRoutes.
+	// APIRoutes maps route rules to the scope they need. A rule is a glob
+	// pattern, optionally preceded by the methods it applies to,
+	// space-separated ("POST PUT /api/meta/**"); a rule that names none
+	// applies to DefaultMethods. An API token must hold the scope of every
+	// rule whose pattern matches the path and whose methods hold the
+	// request's; a path no pattern matches is refused (forbidden), and so is
+	// a method no rule of a matching pattern allows (read_only). Nil means
+	// DefaultAPIRoutes.
 	APIRoutes map[string]string
 }
 
 // Policy decides requests; it is safe for concurrent use.
 type Policy struct {
-	prefix    string
-	whitelist map[string][]string
-	routes    []route
+	prefix       string
+	embedMethods []string
+	whitelist    map[string][]string
+	routes       []route
 }
 
-type route struct{ pattern, scope string }
+type route struct {
+	pattern, scope string
+	methods        []string
+}
+
+// readMethods are the only methods of tokens that travel in URLs and
+// public pages (report, app-view): they never write (DESIGN §10).
+var readMethods = []string{http.MethodGet, http.MethodHead}
+
+// splitRule splits a rule "[METHOD ...] /path" into its methods
+// (DefaultMethods when it names none) and its path. Methods are compared
+// exactly, so they must be written as sent: upper case.
+func splitRule(rule string) (methods []string, path string, err error) {
+	fields := strings.Fields(rule)
+	if len(fields) == 0 {
+		return nil, "", errors.New("is empty")
+	}
+	path = fields[len(fields)-1]
+	for _, m := range fields[:len(fields)-1] {
+		if !validMethod(m) {
+			return nil, path, fmt.Errorf("method %q must be an upper-case HTTP method such as GET", m)
+		}
+		if !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
+	}
+	if len(methods) == 0 {
+		methods = slices.Clone(DefaultMethods)
+	}
+	return methods, path, nil
+}
+
+func validMethod(m string) bool {
+	if m == "" || len(m) > 32 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if c := m[i]; !(c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 // New checks the configuration and returns the Policy. Errors name the
 // offending part (dashboard_prefix, app_api_whitelist, api_routes).
 func New(cfg Config) (*Policy, error) {
-	p := &Policy{prefix: cfg.DashboardPrefix, whitelist: map[string][]string{}}
-	if p.prefix == "" {
-		p.prefix = DefaultDashboardPrefix
+	p := &Policy{whitelist: map[string][]string{}}
+	prefix := cfg.DashboardPrefix
+	if strings.TrimSpace(prefix) == "" {
+		prefix = DefaultDashboardPrefix
 	}
 	var errs []error
+	methods, path, err := splitRule(prefix)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("dashboard_prefix: %w", err))
+	}
+	p.prefix, p.embedMethods = path, methods
 	if !strings.HasPrefix(p.prefix, "/") || !strings.Contains(p.prefix, DashboardPlaceholder) {
 		errs = append(errs, fmt.Errorf("dashboard_prefix: must start with / and contain %s, got %q", DashboardPlaceholder, p.prefix))
 	} else if c, ok := Clean(strings.ReplaceAll(p.prefix, DashboardPlaceholder, "x")); !ok || c == "/" {
@@ -107,15 +171,19 @@ func New(cfg Config) (*Policy, error) {
 	if routes == nil {
 		routes = DefaultAPIRoutes()
 	}
-	for _, pat := range slices.Sorted(maps.Keys(routes)) {
-		scope := routes[pat]
+	for _, rule := range slices.Sorted(maps.Keys(routes)) {
+		scope := routes[rule]
+		methods, pat, err := splitRule(rule)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("api_routes: rule %q: %w", rule, err))
+		}
 		if !strings.HasPrefix(pat, "/") || !doublestar.ValidatePattern(pat) {
 			errs = append(errs, fmt.Errorf("api_routes: pattern %q must start with / and be a valid glob", pat))
 		}
 		if scope == "" || strings.ContainsAny(scope, " \t\"\\") {
 			errs = append(errs, fmt.Errorf("api_routes: pattern %q: scope %q must be one scope name", pat, scope))
 		}
-		p.routes = append(p.routes, route{pat, scope})
+		p.routes = append(p.routes, route{pattern: pat, scope: scope, methods: methods})
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -131,49 +199,69 @@ type Request struct {
 	Token  string
 }
 
-// Check returns nil when c may make req, else a *Denied.
+// Check returns nil when c may make req, else a *Denied. The method is
+// checked first: report and app-view tokens may only read (GET, HEAD)
+// wherever they are used, embed tokens may use the methods of the
+// dashboard prefix, API tokens those of the routes that match the path.
 func (p *Policy) Check(c *token.Claims, req Request) error {
 	raw, _, _ := strings.Cut(req.URI, "?")
 	raw, _, _ = strings.Cut(raw, "#")
 	path, ok := Clean(raw)
 	if !ok {
-		return deny(CodeForbidden, "the request path is not canonical (dot segments, empty segments, encoded slashes or bad escapes)")
+		return deny(CodeForbidden, "the request path is not canonical (dot segments, empty segments, encoded slashes, bad escapes or characters that normalise to ASCII)")
 	}
 	switch c.Kind {
 	case token.KindAppView:
 		return p.appView(c, req.Method, path)
 	case token.KindReport:
-		return report(c, path, req.Token)
+		return report(c, req.Method, path, req.Token)
 	case token.KindEmbed:
-		return p.embed(c, path)
+		return p.embed(c, req.Method, path)
 	case token.KindAPI:
-		return p.api(c, path)
+		return p.api(c, req.Method, path)
 	}
 	return deny(CodeForbidden, "this token kind may not be used through a gateway")
 }
 
+// appView allows an app-view token to read its app's paths, read as
+// sub-paths of /api/apps/{appId} (DESIGN §1): view itself, view/-/**,
+// contents/**, and view/api/** where the part after view/api is on the
+// app's whitelist. Nothing outside /api/apps/{appId} binds to an app, so the
+// app-less /view/-, /view/api and /contents paths are refused.
 func (p *Policy) appView(c *token.Claims, method, path string) error {
-	if method != http.MethodGet && method != http.MethodHead {
+	if !slices.Contains(readMethods, method) {
 		return deny(CodeReadOnly, "app-view tokens are read-only: GET and HEAD only")
 	}
 	if !segmentID(c.AppID) {
 		return deny(CodeForbidden, "the token's appId cannot be matched against a path")
 	}
-	if under(path, "/api/apps/"+c.AppID+"/view") || strings.HasPrefix(path, "/view/-/") || strings.HasPrefix(path, "/contents/") {
-		return nil
+	base := "/api/apps/" + c.AppID
+	if !under(path, base) {
+		return deny(CodeForbidden, "this path is outside the token's app")
 	}
-	if rest, ok := strings.CutPrefix(path, "/view/api/"); ok {
+	rest := path[len(base):]
+	switch {
+	case rest == "/view" || rest == "/view/" || strings.HasPrefix(rest, "/view/-/") || strings.HasPrefix(rest, "/contents/"):
+		return nil
+	case under(rest, "/view/api"):
+		sub := strings.TrimPrefix(rest, "/view/api")
+		if sub == "" {
+			sub = "/"
+		}
 		for _, g := range p.whitelist[c.AppID] {
-			if doublestar.MatchUnvalidated(g, "/"+rest) {
+			if doublestar.MatchUnvalidated(g, sub) {
 				return nil
 			}
 		}
 		return deny(CodeForbidden, "this API path is not on the app's whitelist")
 	}
-	return deny(CodeForbidden, "this path is outside the token's app")
+	return deny(CodeForbidden, "this path is not one of the app's view paths")
 }
 
-func report(c *token.Claims, path, tok string) error {
+func report(c *token.Claims, method, path, tok string) error {
+	if !slices.Contains(readMethods, method) {
+		return deny(CodeReadOnly, "report tokens are read-only: GET and HEAD only")
+	}
 	if segmentID(c.ReportID) && under(path, "/api/reports/"+c.ReportID) {
 		return nil
 	}
@@ -183,19 +271,26 @@ func report(c *token.Claims, path, tok string) error {
 	return deny(CodeForbidden, "this path is outside the token's report")
 }
 
-func (p *Policy) embed(c *token.Claims, path string) error {
+func (p *Policy) embed(c *token.Claims, method, path string) error {
+	if !slices.Contains(p.embedMethods, method) {
+		return deny(CodeReadOnly, "embed tokens may use "+strings.Join(p.embedMethods, ", ")+" only")
+	}
 	if segmentID(c.DashboardID) && under(path, strings.ReplaceAll(p.prefix, DashboardPlaceholder, c.DashboardID)) {
 		return nil
 	}
 	return deny(CodeForbidden, "this path is outside the token's dashboard")
 }
 
-func (p *Policy) api(c *token.Claims, path string) error {
+func (p *Policy) api(c *token.Claims, method, path string) error {
 	have := c.Scopes()
 	var missing []string
-	matched := false
+	pathMatched, matched := false, false
 	for _, r := range p.routes {
 		if !doublestar.MatchUnvalidated(r.pattern, path) {
+			continue
+		}
+		pathMatched = true
+		if !slices.Contains(r.methods, method) {
 			continue
 		}
 		matched = true
@@ -203,8 +298,11 @@ func (p *Policy) api(c *token.Claims, path string) error {
 			missing = append(missing, r.scope)
 		}
 	}
-	if !matched {
+	if !pathMatched {
 		return deny(CodeForbidden, "API tokens may not be used on this path")
+	}
+	if !matched {
+		return deny(CodeReadOnly, "no API route allows this method on this path")
 	}
 	if len(missing) > 0 {
 		return &Denied{Code: CodeInsufficientScope, Message: "the token lacks the scope this route requires", Scope: strings.Join(missing, " ")}
@@ -232,8 +330,11 @@ func deny(code, msg string) *Denied { return &Denied{Code: code, Message: msg} }
 // holds bytes outside printable ASCII, a backslash, an encoded slash,
 // backslash or NUL (%2f %5c %00), a bad or double escape (%252e), control
 // characters or invalid UTF-8 once decoded, an empty segment (//) other
-// than a trailing slash, or a dot segment (. or .., also as %2e%2e or
-// with a ;parameter as in ..;).
+// than a trailing slash, a dot segment (. or .., also as %2e%2e or with a
+// ;parameter as in ..;), or a non-ASCII character whose compatibility form
+// (NFKC) holds an ASCII character: full-width ．／＼％ and letters, which an
+// upstream that normalises would read as dot segments, separators, escapes
+// or another route (see asciiLookalike).
 func Clean(raw string) (string, bool) {
 	if raw == "" || raw[0] != '/' {
 		return "", false
@@ -260,6 +361,9 @@ func Clean(raw string) (string, bool) {
 		if dec[i] == '%' && i+2 < len(dec) && ishex(dec[i+1]) && ishex(dec[i+2]) {
 			return "", false // still an escape once decoded: double encoding
 		}
+		if dec[i] >= utf8.RuneSelf && utf8.RuneStart(dec[i]) && asciiLookalike(dec[i:]) {
+			return "", false
+		}
 	}
 	segs := strings.Split(dec[1:], "/")
 	for i, s := range segs {
@@ -271,6 +375,25 @@ func Clean(raw string) (string, bool) {
 		}
 	}
 	return dec, true
+}
+
+// asciiLookalike reports whether the rune s starts with, a non-ASCII one,
+// has a compatibility form (NFKC) holding an ASCII character: "．" is ".",
+// "／" is "/", "ａ" is "a". Characters that stay non-ASCII ("é", "ä",
+// "日") are kept.
+func asciiLookalike(s string) bool {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || r < utf8.RuneSelf {
+		return false
+	}
+	var buf [4 * utf8.UTFMax]byte
+	nf := norm.NFKC.AppendString(buf[:0], s[:size])
+	for _, b := range nf {
+		if b < utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 func ishex(b byte) bool {

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,11 +54,31 @@ func TestCheck(t *testing.T) {
 		// app-view: read-only, its own paths only.
 		{appA, "GET", "/api/apps/A/view", ok},
 		{appA, "HEAD", "/api/apps/A/view", ok},
-		{appA, "GET", "/api/apps/A/view/pages/1?token=x", ok},
-		{appA, "GET", "/view/-/index.html", ok},
-		{appA, "GET", "/contents/logo.png", ok},
-		{appA, "GET", "/view/api/datasets/orders", ok},
-		{appA, "GET", "/view/api/queries/a/b/c", ok},
+		{appA, "GET", "/api/apps/A/view/", ok},
+		{appA, "GET", "/api/apps/A/view/-/pages/1?token=x", ok},
+		{appA, "GET", "/api/apps/A/contents/logo.png", ok},
+		{appA, "GET", "/api/apps/A/view/api/datasets/orders", ok},
+		{appA, "GET", "/api/apps/A/view/api/queries/a/b/c", ok},
+		// The app-less paths bind to no app: no app's token reaches them.
+		{appA, "GET", "/view/-/index.html", no},
+		{appA, "GET", "/contents/logo.png", no},
+		{appA, "GET", "/view/api/datasets/orders", no},
+		{appA, "GET", "/api/apps/A/view/pages/1", no},
+		{appA, "GET", "/api/apps/A/view/-", no},
+		{appA, "GET", "/api/apps/A/contents", no},
+		{appA, "GET", "/api/apps/B/contents/logo.png", no},
+		{appA, "GET", "/api/apps/B/view/-/index.html", no},
+		{appA, "GET", "/api/apps/B/view/api/datasets/orders", no},
+		// The whitelist holds under the app's own prefix.
+		{appA, "GET", "/api/apps/A/view/api/admin/users", no},
+		{appA, "GET", "/api/apps/A/view/api", no},
+		{appA, "GET", "/api/apps/A/view/api/datasets/orders/rows", no},
+		// Characters an upstream could normalise (NFKC) into . / \ or letters.
+		{appA, "GET", "/api/apps/A/view/api/datasets/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin", no},
+		{appA, "GET", "/api/apps/A/view/-/%EF%BC%8E%EF%BC%8E/%EF%BC%8E%EF%BC%8E/B/view", no},
+		{appA, "GET", "/api/apps/A/contents/a%EF%BC%8Fb", no},
+		{appA, "GET", "/api/apps/A/contents/a%EF%BC%BCb", no},
+		{appA, "GET", "/api/apps/A/contents/caf%C3%A9.png", ok},
 		{appA, "POST", "/api/apps/A/view", ro},
 		{appA, "PUT", "/view/-/index.html", ro},
 		{appA, "DELETE", "/contents/logo.png", ro},
@@ -71,6 +92,8 @@ func TestCheck(t *testing.T) {
 		{appA, "GET", "/view/api/datasets/orders/rows", no},
 		{appA, "GET", "/view/api/secrets", no},
 		{appA, "GET", "/view/-", no},
+		{appA, "DELETE", "/api/apps/A/view/api/datasets/orders", ro},
+		{appA, "POST", "/api/apps/A/contents/logo.png", ro},
 		{appA, "GET", "/", no},
 		{appA, "GET", "/api/apps/A/view/../../B/view", no},
 		{appA, "GET", "/api/apps/A/view/%2e%2e/%2E%2E/B/view", no},
@@ -78,7 +101,7 @@ func TestCheck(t *testing.T) {
 		{appA, "GET", "/api/apps/A/view/..%2F..%2FB%2Fview", no},
 		{appA, "GET", "/api/apps/A/view/..;/..;/B/view", no},
 		{appA, "GET", "/api/apps/A/view/..%5c..%5cB", no},
-		{appA, "GET", "/contents/..\\api", no},
+		{appA, "GET", "/api/apps/A/contents/..\\api", no},
 		{appA, "GET", "//api/apps/A/view", no},
 		{appA, "GET", "/api/apps//A/view", no},
 		{appA, "GET", "/api/apps/A/./view", no},
@@ -95,7 +118,14 @@ func TestCheck(t *testing.T) {
 		// report: its report and /view/{its token}.
 		{reportQ, "GET", "/api/reports/q3", ok},
 		{reportQ, "GET", "/api/reports/q3/data?token=x", ok},
-		{reportQ, "POST", "/api/reports/q3/data", ok},
+		{reportQ, "POST", "/api/reports/q3/data", ro},
+		{reportQ, "DELETE", "/api/reports/q3", ro},
+		{reportQ, "POST", "/api/reports/q3/_cloud-publish", ro},
+		{reportQ, "POST", "/api/reports/q3/tokens", ro},
+		{reportQ, "DELETE", "/api/reports/q3/tokens/t1", ro},
+		{reportQ, "GET", "/api/reports/q3/tokens", ok},
+		{reportQ, "HEAD", "/api/reports/q3", ok},
+		{reportQ, "DELETE", "/view/" + reportTok, ro},
 		{reportQ, "GET", "/view/" + reportTok, ok},
 		{reportQ, "GET", "/api/reports/q4", no},
 		{reportQ, "GET", "/api/reports/q3x", no},
@@ -109,7 +139,8 @@ func TestCheck(t *testing.T) {
 		// embed: under /dashboards/{dashboardId}.
 		{embedS, "GET", "/dashboards/sales", ok},
 		{embedS, "GET", "/dashboards/sales/", ok},
-		{embedS, "POST", "/dashboards/sales/filters", ok},
+		{embedS, "POST", "/dashboards/sales/filters", ro},
+		{embedS, "HEAD", "/dashboards/sales/filters", ok},
 		{embedS, "GET", "/dashboards/sales/widgets/3?x=1", ok},
 		{embedS, "GET", "/dashboards/hr", no},
 		{embedS, "GET", "/dashboards/salesforce", no},
@@ -130,6 +161,9 @@ func TestCheck(t *testing.T) {
 		{apiBoth, "GET", "/api/reports/q3", ok},
 		{apiBoth, "GET", "/api/reports/q3/export", scope},
 		{apiBoth, "GET", "/api/meta/x", ok},
+		{apiMeta, "POST", "/api/meta/tables", ro},
+		{apiMeta, "DELETE", "/api/meta/tables", ro},
+		{apiBoth, "PUT", "/api/reports/q3", ro},
 	}
 	require.GreaterOrEqual(t, len(rows), 40)
 	for _, r := range rows {
@@ -225,4 +259,126 @@ func TestClean(t *testing.T) {
 		_, ok := policy.Clean(raw)
 		require.False(t, ok, "%q", raw)
 	}
+}
+
+// TestCheck_MethodsByKindAndPathClass is the method table (DESIGN §1, §10):
+// for every kind, every method on every class of path. Report and app-view
+// tokens travel in URLs and public pages: they read (GET, HEAD) and nothing
+// else, anywhere. Embed tokens use the methods of the dashboard prefix and
+// API tokens those of the route (GET and HEAD unless configured).
+func TestCheck_MethodsByKindAndPathClass(t *testing.T) {
+	def := newPolicy(t)
+	withWrites, err := policy.New(policy.Config{
+		DashboardPrefix: "GET HEAD POST /dashboards/{dashboardId}",
+		AppAPIWhitelist: map[string][]string{"A": {"/datasets/*"}},
+		APIRoutes:       map[string]string{"/api/meta/**": "meta:read", "POST PUT /api/meta/**": "meta:write"},
+	})
+	require.NoError(t, err)
+	apiWriter := &token.Claims{Kind: token.KindAPI, RegisteredClaims: jwt.RegisteredClaims{Subject: "w"}, Scope: "meta:read meta:write"}
+
+	// Path classes: each kind's own paths, then everyone else's.
+	paths := map[string]string{
+		"dashboard":   "/dashboards/sales/w",
+		"report":      "/api/reports/q3/data",
+		"publish":     "/api/reports/q3/_cloud-publish",
+		"tokens":      "/api/reports/q3/tokens/t1",
+		"reportView":  "/view/" + reportTok,
+		"appView":     "/api/apps/A/view",
+		"appAsset":    "/api/apps/A/view/-/app.js",
+		"appContents": "/api/apps/A/contents/logo.png",
+		"appAPI":      "/api/apps/A/view/api/datasets/orders",
+		"meta":        "/api/meta/tables",
+		"other":       "/admin/users",
+	}
+	own := map[*token.Claims][]string{
+		embedS:  {"dashboard"},
+		reportQ: {"report", "publish", "tokens", "reportView"},
+		appA:    {"appView", "appAsset", "appContents", "appAPI"},
+		apiMeta: {"meta"},
+	}
+	const (
+		ok = ""
+		ro = policy.CodeReadOnly
+		no = policy.CodeForbidden
+	)
+	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "get", ""}
+	check := func(p *policy.Policy, c *token.Claims, method, class, want string) {
+		t.Helper()
+		err := p.Check(c, policy.Request{Method: method, URI: paths[class], Token: reportTok})
+		name := c.Kind + " " + method + " " + class
+		if want == ok {
+			require.NoError(t, err, name)
+			return
+		}
+		d, denied := policy.IsDenied(err)
+		require.True(t, denied, "%s: want %s, got %v", name, want, err)
+		require.Equal(t, want, d.Code, name)
+	}
+	n := 0
+	for c, mine := range own {
+		for _, m := range methods {
+			read := m == "GET" || m == "HEAD"
+			for class := range paths {
+				want := no
+				switch {
+				case c.Kind == token.KindAPI && !strings.HasPrefix(paths[class], "/api/meta/") && !strings.HasPrefix(paths[class], "/api/reports/"):
+					want = no // no route: forbidden whatever the method
+				case c.Kind == token.KindAPI && read && strings.HasPrefix(paths[class], "/api/reports/"):
+					want = policy.CodeInsufficientScope // report:read, which apiMeta lacks
+				case !read:
+					want = ro
+				case slices.Contains(mine, class):
+					want = ok
+				}
+				check(def, c, m, class, want)
+				n++
+			}
+		}
+	}
+	require.Equal(t, 4*len(methods)*len(paths), n)
+
+	// Configured writes: the dashboard prefix and an API route name their methods.
+	for _, m := range methods {
+		want := ro
+		if m == "GET" || m == "HEAD" || m == "POST" {
+			want = ok
+		}
+		check(withWrites, embedS, m, "dashboard", want)
+		switch m {
+		case "GET", "HEAD":
+			check(withWrites, apiMeta, m, "meta", ok)
+			check(withWrites, apiWriter, m, "meta", ok)
+		case "POST", "PUT":
+			d, denied := policy.IsDenied(withWrites.Check(apiMeta, policy.Request{Method: m, URI: paths["meta"]}))
+			require.True(t, denied, m)
+			require.Equal(t, policy.CodeInsufficientScope, d.Code, m)
+			require.Equal(t, "meta:write", d.Scope, m)
+			check(withWrites, apiWriter, m, "meta", ok)
+		default:
+			check(withWrites, apiWriter, m, "meta", ro)
+		}
+		// Report and app-view tokens stay read-only whatever the configuration.
+		if m != "GET" && m != "HEAD" {
+			check(withWrites, reportQ, m, "report", ro)
+			check(withWrites, appA, m, "appView", ro)
+		}
+	}
+}
+
+func TestNew_MethodRules(t *testing.T) {
+	for name, cfg := range map[string]policy.Config{
+		"PrefixLowerCaseMethod": {DashboardPrefix: "get /dashboards/{dashboardId}"},
+		"PrefixBadMethod":       {DashboardPrefix: "GET, /dashboards/{dashboardId}"},
+		"PrefixOnlyMethods":     {DashboardPrefix: "GET HEAD"},
+		"RouteBadMethod":        {APIRoutes: map[string]string{"G*T /api/**": "meta:read"}},
+		"RouteOnlyMethods":      {APIRoutes: map[string]string{"GET": "meta:read"}},
+	} {
+		_, err := policy.New(cfg)
+		require.Error(t, err, name)
+	}
+	p, err := policy.New(policy.Config{DashboardPrefix: "  POST   /embed/{dashboardId}  "})
+	require.NoError(t, err)
+	require.NoError(t, p.Check(embedS, policy.Request{Method: "POST", URI: "/embed/sales"}))
+	d, _ := policy.IsDenied(p.Check(embedS, policy.Request{Method: "GET", URI: "/embed/sales"}))
+	require.Equal(t, policy.CodeReadOnly, d.Code)
 }

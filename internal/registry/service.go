@@ -325,7 +325,9 @@ func checkText(field, v string, max int) error {
 	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
 		return apperr.Invalid(field, "must not contain control characters")
 	}
-	return nil
+	// owner, reportId and appId reach upstreams in X-Sigil-* headers, byte
+	// for byte; the name is held to the same rule.
+	return token.CheckHeaderSafe(field, v)
 }
 
 func truncate(s string, n int) string {

@@ -55,8 +55,9 @@ var _ jwt.ClaimsValidator = (*Claims)(nil)
 // (tid) of a registered kind (report, app-view, api: a token of those kinds
 // is valid only with its record, so one without a tid is refused here,
 // without any lookup), and an exp unless the kind is registered, whose
-// tokens may never expire. It returns an error wrapping ErrClaims. golang-jwt calls it
-// during parsing (jwt.ClaimsValidator).
+// tokens may never expire; and that every claim forward-auth hands on in an
+// X-Sigil-* header is HeaderSafe. It returns an error wrapping ErrClaims.
+// golang-jwt calls it during parsing (jwt.ClaimsValidator).
 func (c *Claims) Validate() error {
 	if c.ID == "" {
 		return fail(ErrClaims, "missing jti")
@@ -91,6 +92,9 @@ func (c *Claims) Validate() error {
 	}
 	if c.AuthTime != nil && c.AuthTime.After(c.IssuedAt.Time) {
 		return fail(ErrClaims, "auth_time after iat")
+	}
+	if name := c.headerUnsafeClaim(); name != "" {
+		return fail(ErrClaims, name+" holds a value no header carries byte for byte")
 	}
 	return nil
 }

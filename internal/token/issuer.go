@@ -148,14 +148,15 @@ func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, 
 	if c.Kind == KindEmbed && c.AuthTime == nil {
 		c.AuthTime = jwt.NewNumericDate(now) // a new refresh chain starts
 	}
-	if err := c.Validate(); err != nil {
-		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "invalid token claims", Err: err}
-	}
+	// Params and policies first: their errors name the field.
 	if err := ValidateParams(c.Params); err != nil {
 		return "", nil, err
 	}
 	if err := ValidatePolicies(c.SecurityPolicies); err != nil {
 		return "", nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "invalid token claims", Err: err}
 	}
 
 	t := jwt.NewWithClaims(method, &c)

@@ -77,6 +77,9 @@ func ValidateParams(p map[string]any) error {
 		if !isScalar(v) {
 			return apperr.Invalid(field, "must be a string, number or boolean")
 		}
+		if err := checkStringValue(field, v); err != nil {
+			return err
+		}
 	}
 	if encodedSizeBound(p) <= MaxParamsBytes {
 		return nil // small enough whatever the escaping: skip encoding
@@ -130,6 +133,9 @@ func ValidatePolicies(ps []Policy) error {
 		case n > MaxPolicyNameLen || !utf8.ValidString(p.Name):
 			return apperr.Invalid(prefix+".name", "must be valid UTF-8 of at most %d characters", MaxPolicyNameLen)
 		}
+		if err := CheckHeaderSafe(prefix+".name", p.Name); err != nil {
+			return err
+		}
 		field := prefix + ".params"
 		if len(p.Params) > MaxPolicyParams {
 			return apperr.Invalid(field, "at most %d params allowed, got %d", MaxPolicyParams, len(p.Params))
@@ -143,6 +149,9 @@ func ValidatePolicies(ps []Policy) error {
 			}
 			if !isScalar(p.Params[k]) {
 				return apperr.Invalid(field+"."+k, "must be a string, number or boolean")
+			}
+			if err := checkStringValue(field+"."+k, p.Params[k]); err != nil {
+				return err
 			}
 		}
 	}
@@ -197,6 +206,17 @@ func checkKey(parent, k string) error {
 		return apperr.Invalid(parent, "keys must not be empty")
 	case n > MaxParamKeyLen || !utf8.ValidString(k):
 		return apperr.Invalid(parent, "key %s must be valid UTF-8 of at most %d characters", echo(k), MaxParamKeyLen)
+	case !HeaderSafe(k):
+		return apperr.Invalid(parent, "key %s must not hold control characters or leading or trailing white space", echo(k))
+	}
+	return nil
+}
+
+// checkStringValue refuses a string value that X-Sigil-Params or
+// X-Sigil-Policies could not hand on byte for byte (see HeaderSafe).
+func checkStringValue(field string, v any) error {
+	if s, ok := v.(string); ok {
+		return CheckHeaderSafe(field, s)
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/sigil-dev/sigil/internal/token"
 )
 
 type ctxKey struct{}
@@ -56,7 +58,10 @@ func (v *Verifier) Echo() echo.MiddlewareFunc {
 }
 
 func (v *Verifier) check(r *http.Request) (*Claims, int, error) {
-	raw := requestToken(r)
+	raw, err := requestToken(r)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
 	if raw == "" {
 		return nil, http.StatusUnauthorized, errMissing
 	}
@@ -82,19 +87,38 @@ func (v *Verifier) check(r *http.Request) (*Claims, int, error) {
 
 // requestToken is the Bearer token, else the ?token= query parameter (as
 // sigil's forward-auth reads it: report links carry their token in the URL).
-func requestToken(r *http.Request) string {
-	if scheme, raw, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if raw = strings.TrimSpace(raw); raw != "" {
-			return raw
+// As sigil does, it refuses (errTwoCredentials) a second credential: two
+// Authorization headers, two token parameters, or both ways at once
+// (RFC 6750 §2).
+func requestToken(r *http.Request) (string, error) {
+	hs := r.Header.Values("Authorization")
+	if len(hs) > 1 {
+		return "", errTwoCredentials
+	}
+	var bearer string
+	if len(hs) == 1 {
+		if scheme, raw, ok := strings.Cut(hs[0], " "); ok && strings.EqualFold(scheme, "Bearer") {
+			bearer = strings.TrimSpace(raw)
 		}
 	}
-	if r.URL == nil || !strings.Contains(r.URL.RawQuery, "token=") {
-		return ""
+	var q string
+	n := 0
+	if r.URL != nil {
+		q, n = token.QueryToken(r.URL.RawQuery)
 	}
-	return r.URL.Query().Get("token")
+	switch {
+	case n > 1, n > 0 && bearer != "":
+		return "", errTwoCredentials
+	case bearer != "":
+		return bearer, nil
+	}
+	return q, nil
 }
 
-var errMissing = errors.New("missing bearer token")
+var (
+	errMissing        = errors.New("missing bearer token")
+	errTwoCredentials = errors.New("more than one credential")
+)
 
 // writeError answers like sigil does: JSON error body, RFC 6750 header, no
 // token text and no internal detail.
@@ -110,6 +134,8 @@ func writeError(w http.ResponseWriter, status int, err error) {
 		if denied.Code == "insufficient_scope" {
 			h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, denied.Scope))
 		}
+	case errors.Is(err, errTwoCredentials):
+		code, msg = "invalid_request", "send one token per request, as an Authorization: Bearer header or as ?token=, never both (RFC 6750 §2)"
 	case errors.Is(err, errMissing):
 		code, msg = "token_required", "a token is required: Authorization: Bearer, or ?token="
 		h.Set("WWW-Authenticate", `Bearer realm="sigil"`)

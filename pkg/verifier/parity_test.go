@@ -322,6 +322,9 @@ func TestParity(t *testing.T) {
 		{"DuplicateCaseVariant", forge(t, hdr(""), claimsJSON(fmt.Sprintf(`,"EXP":%d`, now.Add(100*time.Hour).Unix())), "EdDSA", edKey.SigningKey()), "claims"},
 		{"UnknownKind", forge(t, hdr(""), strings.Replace(claimsJSON(""), `"tt":"embed"`, `"tt":"admin"`, 1), "EdDSA", edKey.SigningKey()), "claims"},
 		{"MissingBinding", forge(t, hdr(""), strings.Replace(claimsJSON(""), `,"dashboardId":"sales"`, ``, 1), "EdDSA", edKey.SigningKey()), "claims"},
+		// Issue 12 A6: a claim no header carries byte for byte, signed with the real key.
+		{"UntrimmedSubject", forge(t, hdr(""), claimsJSON(`,"sub":" admin "`), "EdDSA", edKey.SigningKey()), "claims"},
+		{"CRLFInBinding", forge(t, hdr(""), strings.Replace(claimsJSON(""), `"dashboardId":"sales"`, `"dashboardId":"sales\r\nX-Sigil-Kind: api"`, 1), "EdDSA", edKey.SigningKey()), "claims"},
 		{"Garbage", "a.b.c", "malformed"},
 		{"TooLarge", strings.Repeat("A", 9000) + ".e30.e30", "malformed"},
 		{"Padded", valid + "=", "malformed"},
@@ -384,6 +387,21 @@ func TestParity(t *testing.T) {
 			{ed(api), "GET", "/api/meta/tables"},
 			{ed(api), "GET", "/api/reports/R1"},
 			{ed(api), "GET", "/api/other"},
+			// Issue 12: share links never write, whitelists hold under the
+			// app prefix, methods per route, NFKC lookalikes.
+			{reportTok, "DELETE", "/api/reports/R1"},
+			{reportTok, "POST", "/api/reports/R1/_cloud-publish"},
+			{reportTok, "PUT", "/api/reports/R1/tokens/t1"},
+			{reportTok, "HEAD", "/api/reports/R1/tokens"},
+			{valid, "HEAD", "/dashboards/sales/w"},
+			{valid, "DELETE", "/dashboards/sales/w"},
+			{valid, "GET", "/dashboards/sales/%EF%BC%8E%EF%BC%8E/hr"},
+			{ed(app), "GET", "/api/apps/A/view/api/datasets/orders"},
+			{ed(app), "GET", "/api/apps/A/view/api/admin/users"},
+			{ed(app), "GET", "/api/apps/A/contents/x.png"},
+			{ed(app), "GET", "/api/apps/A/view/-/app.js"},
+			{ed(app), "GET", "/contents/x.png"},
+			{ed(api), "POST", "/api/meta/tables"},
 		}
 		seen := map[int]bool{}
 		for _, c := range cases {
@@ -470,4 +488,38 @@ var descByReason = map[string]string{
 	"audience":      "the token is not meant for this audience",
 	"claims":        "the token claims are not acceptable",
 	"revoked":       "the token has been revoked",
+}
+
+// TestParity_OneCredential: sigil's forward-auth and the middleware both
+// refuse a request that carries a second credential (RFC 6750 §2) with 400.
+func TestParity_OneCredential(t *testing.T) {
+	p := newParity(t)
+	tok := p.mint(t, token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view", ClientID: "sales"},
+		keys.EdDSA, p.now, time.Hour, parityIssuer, parityAudience)
+	h := p.v.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for name, c := range map[string]struct {
+		query string
+		auth  []string
+	}{
+		"TwoAuthorizationHeaders": {"", []string{"Bearer " + tok, "Bearer " + tok}},
+		"BearerAndQuery":          {"token=" + tok, []string{"Bearer " + tok}},
+		"TwoQueryTokens":          {"token=" + tok + "&token=" + tok, nil},
+		"EscapedQueryName":        {"%74oken=" + tok, []string{"Bearer " + tok}},
+	} {
+		req, err := http.NewRequest(http.MethodGet, p.server.URL+"/api/v1/verify?"+c.query, nil)
+		require.NoError(t, err)
+		req.Header["Authorization"] = c.auth
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode, "server: %s", name)
+
+		mreq := httptest.NewRequest(http.MethodGet, "/dashboards/sales?"+c.query, nil)
+		mreq.Header["Authorization"] = c.auth
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, mreq)
+		require.Equal(t, http.StatusBadRequest, rec.Code, "middleware: %s", name)
+		require.Contains(t, rec.Body.String(), `"invalid_request"`, name)
+		require.NotContains(t, rec.Body.String(), tok, name)
+	}
 }

@@ -7,8 +7,10 @@ import (
 )
 
 // PolicyConfig is sigil's forward-auth policy configuration (gateway.* keys):
-// the dashboard prefix of embed tokens, the /view/api whitelist of each app
-// and the route → scope map of API tokens.
+// the dashboard prefix of embed tokens and the methods allowed there, the
+// /api/apps/{appId}/view/api whitelist of each app, and the route → scope
+// rules of API tokens with their methods (GET and HEAD unless a rule names
+// others). Report and app-view tokens only ever GET and HEAD.
 type PolicyConfig = policy.Config
 
 // Denied is the error of a genuine token used where its kind, binding,

@@ -79,7 +79,8 @@ func e2eStartGateway(t *testing.T) *e2eGateway {
 	if err != nil {
 		t.Fatalf("go env GOMOD: %v", err)
 	}
-	snippet := filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), "configs", "nginx", "sigil-auth.conf")
+	confDir := filepath.Join(filepath.Dir(strings.TrimSpace(string(gomod))), "configs", "nginx")
+	snippet, logConf := filepath.Join(confDir, "sigil-auth.conf"), filepath.Join(confDir, "sigil-log.conf")
 	g := &e2eGateway{}
 	g.sigil = e2eStart(t, map[string]string{
 		"SIGIL_TOKENS_LEEWAY":              "1s",
@@ -94,14 +95,19 @@ func e2eStartGateway(t *testing.T) *e2eGateway {
 	g.upstream = e2eStartUpstream(t)
 	sigilHost := strings.TrimPrefix(g.sigil.URL, "http://")
 	appHost := strings.TrimPrefix(g.upstream.srv.URL, "http://")
+	// The shipped files as the snippet's header tells: the log format in
+	// http { }, the snippet in the server; logs/access.log is the file
+	// nginxserver's AccessLog reads (relative to nginx's prefix).
 	g.nginx = nginxserver.Start(t, fmt.Sprintf(`
+    include %s;
     upstream sigil { server %s; keepalive 4; }
     upstream app { server %s; }
     server {
         listen 127.0.0.1:%s;
+        access_log logs/access.log sigil;
         include %s;
         location / { proxy_pass http://app; }
-    }`, sigilHost, appHost, nginxserver.PortPlaceholder, snippet))
+    }`, logConf, sigilHost, appHost, nginxserver.PortPlaceholder, snippet))
 	return g
 }
 
@@ -113,13 +119,23 @@ var e2eNginxClient = &http.Client{Timeout: 10 * time.Second}
 // send sends method rawURI (path and query exactly as given, no cleaning) to nginx.
 func (g *e2eGateway) send(t testing.TB, method, rawURI string, hdr map[string]string) e2eResponse {
 	t.Helper()
+	h := http.Header{}
+	for k, v := range hdr {
+		h.Set(k, v)
+	}
+	return g.sendHeader(t, method, rawURI, h)
+}
+
+// sendHeader is send with any header (a field may repeat).
+func (g *e2eGateway) sendHeader(t testing.TB, method, rawURI string, hdr http.Header) e2eResponse {
+	t.Helper()
 	req, err := http.NewRequest(method, g.nginx.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.URL = &url.URL{Scheme: "http", Host: g.nginx.Addr(), Opaque: rawURI}
 	for k, v := range hdr {
-		req.Header.Set(k, v)
+		req.Header[k] = v
 	}
 	resp, err := e2eNginxClient.Do(req)
 	if err != nil {
@@ -251,10 +267,11 @@ func TestE2E_Nginx(t *testing.T) {
 		if ans.Headers["X-Sigil-Kind"] != "app-view" || ans.Headers["X-Sigil-Resource"] != "app:A" {
 			t.Fatalf("app-view identity: %v", ans.Headers)
 		}
-		if r := g.send(t, "HEAD", "/view/-/index.html", e2eBearer(appA)); r.Status != http.StatusOK || r.Header.Get("X-Upstream") != "app" || !g.upstream.reached("HEAD", "/view/-/index.html") {
+		if r := g.send(t, "HEAD", "/api/apps/A/view/-/index.html", e2eBearer(appA)); r.Status != http.StatusOK || r.Header.Get("X-Upstream") != "app" || !g.upstream.reached("HEAD", "/api/apps/A/view/-/index.html") {
 			t.Fatalf("app-view HEAD: %d %v", r.Status, r.Header)
 		}
-		wantUpstream(t, g.send(t, "GET", "/view/api/datasets/orders", e2eBearer(appA)), "whitelisted app API", "/view/api/datasets/orders")
+		wantUpstream(t, g.send(t, "GET", "/api/apps/A/view/api/datasets/orders", e2eBearer(appA)), "whitelisted app API", "/api/apps/A/view/api/datasets/orders")
+		wantUpstream(t, g.send(t, "GET", "/api/apps/A/contents/logo.png", e2eBearer(appA)), "app contents", "/api/apps/A/contents/logo.png")
 		ans = wantUpstream(t, g.send(t, "GET", "/api/meta/tables", e2eBearer(api)), "api", "/api/meta/tables")
 		if ans.Headers["X-Sigil-Subject"] != "alice" || ans.Headers["X-Sigil-Scope"] != "meta:read" {
 			t.Fatalf("api identity: %v", ans.Headers)
@@ -320,8 +337,11 @@ func TestE2E_Nginx(t *testing.T) {
 			{appA, "/api/apps/A/view/..%2F..%2FB/view"},
 			{appA, "/api/apps/A/view/..;/..;/B/view"},
 			{appA, "/api/apps/A/view/..%5c..%5cB%5cview"},
-			{appA, "/contents/%252e%252e/api/apps/B/view"},
-			{appA, "/view/-/..//..//api/apps/B/view"},
+			{appA, "/api/apps/A/contents/%252e%252e/%252e%252e/B/view"},
+			{appA, "/api/apps/A/view/-/..//..//B/view"},
+			{appA, "/api/apps/A/view/api/datasets/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin"},
+			{appA, "/api/apps/A/view/-/%EF%BC%8E%EF%BC%8E/%EF%BC%8E%EF%BC%8E/B/view"},
+			{embed, "/dashboards/sales/%EF%BC%8E%EF%BC%8E/hr"},
 			{appA, "/api/apps/A//view/../../B/view"},
 			{embed, "/dashboards/sales/../hr"},
 			{embed, "/dashboards/sales/%2e%2e/hr"},
@@ -405,6 +425,156 @@ func TestE2E_Nginx(t *testing.T) {
 		v := e2eDo(t, http.MethodGet, base+"/view/"+rep, "", nil)
 		if v.Status != http.StatusUnauthorized || !strings.Contains(v.Body, "Session expired") || strings.Contains(v.Body, rep) {
 			t.Fatalf("/view of a revoked token: %d %s", v.Status, v.Body)
+		}
+	})
+
+	// Issue 12 A1: a report link never writes, through the shipped snippet
+	// either: no method but GET and HEAD reaches the upstream.
+	t.Run("ReportTokenCannotWrite", func(t *testing.T) {
+		for _, path := range []string{"/api/reports/R1", "/api/reports/R1/rows", "/api/reports/R1/_cloud-publish", "/api/reports/R1/tokens", "/api/reports/R1/tokens/x"} {
+			for _, m := range []string{"DELETE", "PUT", "POST", "PATCH"} {
+				g.wantDenied(t, g.send(t, m, path, e2eBearer(report)), "report token Bearer", m, path, http.StatusForbidden)
+				uri := path + "?token=" + report
+				g.wantDenied(t, g.send(t, m, uri, nil), "report token ?token=", m, uri, http.StatusForbidden)
+			}
+			wantUpstream(t, g.send(t, "GET", path, e2eBearer(report)), "report GET", path)
+		}
+		// sigil's answer, by the document: 403 read_only.
+		hdr := e2eBearer(report)
+		hdr["X-Forwarded-Method"], hdr["X-Forwarded-Uri"] = "DELETE", "/api/reports/R1"
+		if r := e2eDo(t, http.MethodGet, base+"/api/v1/verify", "", hdr); r.Status != http.StatusForbidden || !strings.Contains(r.Body, `"read_only"`) {
+			t.Fatalf("verify DELETE with a report token: %d %s", r.Status, r.Body)
+		}
+	})
+
+	// Issue 12 A3: every path under an app binds to it, and view/api to its
+	// whitelist; the app-less paths bind to no app.
+	t.Run("AppWhitelistHoldsUnderTheAppPrefix", func(t *testing.T) {
+		for _, uri := range []string{
+			"/api/apps/A/view/api/admin/users", "/api/apps/A/view/api/datasets/orders/rows", "/api/apps/A/settings",
+			"/contents/logo.png", "/view/-/index.html", "/view/api/datasets/orders",
+			"/api/apps/B/contents/logo.png", "/api/apps/B/view/api/datasets/orders",
+		} {
+			g.wantDenied(t, g.send(t, "GET", uri, e2eBearer(appA)), "app A on "+uri, "GET", uri, http.StatusForbidden)
+		}
+	})
+
+	// Issue 12 A7: one credential per request; nginx hands sigil's 400 on.
+	t.Run("TwoCredentialsAre400", func(t *testing.T) {
+		uri := "/api/reports/R1/two?token=" + report
+		g.wantDenied(t, g.send(t, "GET", uri, e2eBearer(api)), "Bearer and ?token=", "GET", uri, http.StatusBadRequest)
+		uri = "/dashboards/sales?token=" + embed + "&token=" + embed
+		g.wantDenied(t, g.send(t, "GET", uri, nil), "two ?token=", "GET", uri, http.StatusBadRequest)
+		// Two Authorization headers: nginx itself or sigil refuses them.
+		r := g.sendHeader(t, "GET", "/dashboards/sales/two", http.Header{"Authorization": {"Bearer " + embed, "Bearer " + api}})
+		g.wantDenied(t, r, "two Authorization headers", "GET", "/dashboards/sales/two", http.StatusBadRequest)
+	})
+
+	// Issue 12 A6: what reaches the upstream is what was signed; sigil
+	// mints nothing a header would trim or split.
+	t.Run("SubjectAHeaderWouldAlterIsRefused", func(t *testing.T) {
+		for field, extra := range map[string]string{
+			"sub":           `,"sub":" admin "`,
+			"params.region": `,"params":{"region":"EU\r\n"}`,
+		} {
+			r := e2eDo(t, http.MethodPost, base+"/api/v1/token",
+				fmt.Sprintf(`{"dashboardId":"sales","dashboardSecret":%q%s}`, salesSecret, extra), nil)
+			if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, fmt.Sprintf(`"field":%q`, field)) {
+				t.Fatalf("mint with %s: %d %s", extra, r.Status, r.Body)
+			}
+		}
+		r := e2eDo(t, http.MethodPost, base+"/api/tokens", `{"type":"report","name":"r-ws","reportId":"R1 "}`, g.adminHdr())
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"field":"reportId"`) {
+			t.Fatalf("registered token with reportId %q: %d %s", "R1 ", r.Status, r.Body)
+		}
+	})
+
+	// Issue 12 D22: the largest token sigil mints, and the identity headers
+	// it makes, pass through the snippet's buffers, as Bearer and as ?token=.
+	t.Run("LargestTokenReachesUpstream", func(t *testing.T) {
+		mint := func(policies, names, pad int) (string, int) {
+			pols := make([]map[string]any, policies)
+			for i := range pols {
+				pols[i] = map[string]any{"name": fmt.Sprintf("p%02d-%s", i, strings.Repeat("n", names)), "params": map[string]any{"tenant": "t1", "region": "EU"}}
+			}
+			body, err := json.Marshal(map[string]any{
+				"dashboardId": "sales", "dashboardSecret": salesSecret, "sub": "user-7",
+				"params": map[string]any{"filler": strings.Repeat("f", pad)}, "securityPolicies": pols,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := e2eDo(t, http.MethodPost, base+"/api/v1/token", string(body), nil)
+			var out struct {
+				AccessToken string `json:"accessToken"`
+			}
+			_ = json.Unmarshal([]byte(r.Body), &out)
+			return out.AccessToken, r.Status
+		}
+		// The issue's case: 24 small policies, about 4.9 KB.
+		small, st := mint(24, 85, 0)
+		if st != http.StatusOK {
+			t.Fatalf("mint 24 policies: %d", st)
+		}
+		// The largest: 32 long policy names, then the filler param as long as the 8 KiB limit allows.
+		lo, hi := 0, 4096
+		for lo < hi {
+			mid := (lo + hi + 1) / 2
+			if _, st := mint(32, 100, mid); st == http.StatusOK {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		largest, st := mint(32, 100, lo)
+		if st != http.StatusOK || len(largest) < 8100 || len(largest) > 8192 {
+			t.Fatalf("largest token: status %d, %d bytes (filler %d)", st, len(largest), lo)
+		}
+		for _, c := range []struct{ name, tok string }{{"4.9 KB", small}, {"largest", largest}} {
+			uri := "/dashboards/sales/big"
+			ans := wantUpstream(t, g.send(t, "GET", uri, e2eBearer(c.tok)), c.name+" Bearer", uri)
+			t.Logf("%s token: %d bytes; X-Sigil-Params %d, X-Sigil-Policies %d bytes", c.name, len(c.tok), len(ans.Headers["X-Sigil-Params"]), len(ans.Headers["X-Sigil-Policies"]))
+			if pols, _ := decodeSigilJSON(t, ans.Headers["X-Sigil-Policies"]).([]any); c.tok == largest && len(pols) != 32 {
+				t.Fatalf("X-Sigil-Policies holds %d policies", len(pols))
+			}
+			if ans.Headers["X-Sigil-Subject"] != "user-7" {
+				t.Fatalf("identity: %v", ans.Headers["X-Sigil-Subject"])
+			}
+			uri = "/dashboards/sales/big?token=" + c.tok
+			wantUpstream(t, g.send(t, "GET", uri, nil), c.name+" ?token=", uri)
+		}
+		if p := decodeSigilJSON(t, wantUpstream(t, g.send(t, "GET", "/dashboards/sales/big", e2eBearer(largest)), "largest", "/dashboards/sales/big").Headers["X-Sigil-Params"]); len(fmt.Sprint(p)) < lo {
+			t.Fatalf("X-Sigil-Params lost the filler: %v", p)
+		}
+	})
+
+	// Issue 12 D22: the "sigil" log format keeps tokens out of the access log.
+	t.Run("AccessLogHoldsNoToken", func(t *testing.T) {
+		// sigil's own /view/{token} is not behind nginx here; the path is logged all the same.
+		g.send(t, "GET", "/view/"+report, nil)
+		g.send(t, "GET", "/%76iew/"+report, nil)
+		hdr := e2eBearer(embed)
+		hdr["Referer"] = "https://portal.example.com/page?token=" + report
+		wantUpstream(t, g.send(t, "GET", "/dashboards/sales/from-a-link?x=1", hdr), "referer", "/dashboards/sales/from-a-link?x=1")
+		// nginx writes a request's log line after its answer: wait for the last one.
+		var log string
+		e2eEventually(t, 10*time.Second, "nginx to log the last request", func() bool {
+			log = g.nginx.AccessLog()
+			return strings.Contains(log, "/dashboards/sales/from-a-link")
+		})
+		for _, want := range []string{`"GET /dashboards/sales/big?[query] HTTP/1.1" 200`, `"GET /view/[token] HTTP/1.1" 401`, `"GET /dashboards/sales/from-a-link?[query] HTTP/1.1" 200 `, `"https://portal.example.com"`, `"DELETE /api/reports/R1?[query] HTTP/1.1" 403`} {
+			if !strings.Contains(log, want) {
+				t.Fatalf("the access log lacks %q:\n%s", want, log)
+			}
+		}
+		for _, tok := range []string{embed, appA, report, api} {
+			parts := strings.Split(tok, ".")
+			if strings.Contains(log, tok) || strings.Contains(log, parts[len(parts)-1]) {
+				t.Fatalf("the access log holds a token:\n%s", log)
+			}
+		}
+		if strings.Contains(log, "eyJ") {
+			t.Fatalf("the access log holds something like a JWT:\n%s", log)
 		}
 	})
 
