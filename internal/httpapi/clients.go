@@ -77,13 +77,18 @@ func (s *Server) getClient(c echo.Context) error {
 // delete then fails, the tokens are dead and a retry finishes the job; the
 // other order could leave a deleted client's tokens verifying. A client
 // later created again under the same id mints tokens issued after the
-// cutoff, which it does not touch.
+// cutoff, which it does not touch. The registered tokens it created are
+// marked revoked in their records and logs.
 func (s *Server) deleteClient(c echo.Context) error {
 	ctx, id := c.Request().Context(), c.Param("id")
 	if _, err := s.cfg.Clients.Get(ctx, id); err != nil {
 		return clientErr(err)
 	}
-	if _, err := s.cfg.Revoker.RevokeAll(ctx, revocation.Cutoff{Dim: revocation.DimClient, ID: id}); err != nil {
+	at, err := s.cfg.Revoker.RevokeAll(ctx, revocation.Cutoff{Dim: revocation.DimClient, ID: id})
+	if err != nil {
+		return err
+	}
+	if err := s.revokeCoveredRecords(ctx, caller(c), revokeAllRequest{ClientID: id}, at); err != nil {
 		return err
 	}
 	if err := s.cfg.Clients.Delete(ctx, id); err != nil {

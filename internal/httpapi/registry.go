@@ -51,6 +51,9 @@ type Registry interface {
 	// the record is marked revoked and REVOKE logged when it is the current
 	// generation.
 	RevokePresented(ctx context.Context, caller registry.Caller, c *token.Claims) error
+	// RevokeCovered marks revoked (and logs REVOKE by by) every record whose
+	// current JWT a cutoff written at at rejects, and returns how many.
+	RevokeCovered(ctx context.Context, by string, cov registry.Covered, at time.Time) (int, error)
 	// RevealToken returns the record's current JWT when it is kept sealed,
 	// "" otherwise; registry.ErrUnseal if it does not open.
 	RevealToken(r registry.Record) (string, error)

@@ -288,7 +288,7 @@ func TestRevokeAll_OtherTenantCannotCutOffATenantsTokens(t *testing.T) {
 	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 	var b tokenJSON
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b))
-	rf.clock.Advance(time.Millisecond)
+	rf.clock.Advance(10 * time.Millisecond)
 
 	rec = rf.asClient(http.MethodPost, "/api/v1/revoke-all", `{"reportId":"q3"}`, tenantBID, tenantB)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -299,13 +299,79 @@ func TestRevokeAll_OtherTenantCannotCutOffATenantsTokens(t *testing.T) {
 	// A regeneration by an admin still carries the record's client: the
 	// owner's own cutoff covers it.
 	gen := rf.generate(clients.AdminID, a.ID)
-	rf.clock.Advance(time.Millisecond)
+	rf.clock.Advance(10 * time.Millisecond)
 	require.Equal(t, http.StatusOK, rf.as(informerID, http.MethodPost, "/api/v1/revoke-all", `{"reportId":"q3"}`).Code)
 	requireInvalidToken(t, rf.verify(gen.Token), descRevoked)
 
-	rf.clock.Advance(time.Millisecond)
+	rf.clock.Advance(10 * time.Millisecond)
 	c := rf.create(informerID, `{"type":"report","reportId":"q3","name":"c"}`, true)
-	rf.clock.Advance(time.Millisecond)
+	rf.clock.Advance(10 * time.Millisecond)
 	require.Equal(t, http.StatusOK, rf.as(clients.AdminID, http.MethodPost, "/api/v1/revoke-all", `{"reportId":"q3"}`).Code)
 	requireInvalidToken(t, rf.verify(c.Token), descRevoked)
+}
+
+// TestRegistry_CutoffsMarkRecordsRevoked: a registered token rejected by a
+// revoke-all cutoff or by its client's deletion says so in its record and
+// log, as a DELETE would (C14: record, logs and verification agree whichever
+// path revoked it); what the cutoff does not cover is untouched.
+func TestRegistry_CutoffsMarkRecordsRevoked(t *testing.T) {
+	var tenantB string
+	rf := newRegAPI(t, nil, withTenantB(&tenantB))
+	q3a := rf.create(informerID, `{"type":"report","reportId":"q3","name":"a"}`, true)
+	q3b := rf.create(informerID, `{"type":"report","reportId":"q3","name":"b"}`, true)
+	q4 := rf.create(informerID, `{"type":"report","reportId":"q4"}`, true)
+	app := rf.create(informerID, `{"type":"app-view","appId":"analytics"}`, true)
+	notGenerated := rf.create(informerID, `{"type":"report","reportId":"q3","name":"later","generate":false}`, false)
+	res := rf.asClient(http.MethodPost, "/api/tokens", `{"type":"report","reportId":"q3","name":"theirs"}`, tenantBID, tenantB)
+	require.Equal(t, http.StatusCreated, res.Code, res.Body.String())
+	var theirs tokenJSON
+	require.NoError(t, json.Unmarshal(res.Body.Bytes(), &theirs))
+
+	revoked := func(tok tokenJSON, by string) {
+		t.Helper()
+		requireInvalidToken(t, rf.verify(tok.Token), descRevoked)
+		requireError(t, rf.as(clients.AdminID, http.MethodGet, "/api/tokens/"+tok.ID, ""), http.StatusNotFound, "not_found", "")
+		require.Equal(t, "REVOKE OK "+by, rf.activity(clients.AdminID, tok.ID)[0], "the log says who revoked it")
+	}
+	untouched := func(tok tokenJSON) {
+		t.Helper()
+		require.Equal(t, http.StatusOK, rf.verify(tok.Token).Code)
+		require.NotContains(t, strings.Join(rf.activity(clients.AdminID, tok.ID), "\n"), "REVOKE")
+	}
+
+	// The issuer's report cutoff: its q3 records, not tenant B's, not q4's, not the app's.
+	rec := rf.as(informerID, http.MethodPost, "/api/v1/revoke-all", `{"reportId":"q3"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	revoked(q3a, informerID)
+	revoked(q3b, informerID)
+	untouched(theirs)
+	untouched(q4)
+	untouched(app)
+	// A record with no JWT has nothing the cutoff rejects: it stays, and
+	// its first generation (issued after the cutoff) verifies.
+	require.Equal(t, "not-generated", rf.get(informerID, notGenerated.ID).Status)
+	rf.clock.Advance(10 * time.Millisecond)
+	require.Equal(t, http.StatusOK, rf.verify(rf.generate(informerID, notGenerated.ID).Token).Code)
+
+	// A subject cutoff: the owner's API tokens (their sub), each record by
+	// whoever asked; the issuer's own cutoff covers only the records it created.
+	requireNoContent(t, rf.as(clients.AdminID, http.MethodPut, "/api/owners/alice/roles/api-tokens", ""))
+	requireNoContent(t, rf.as(clients.AdminID, http.MethodPut, "/api/owners/bob/roles/api-tokens", ""))
+	ci := rf.create(enviziID, `{"type":"api","owner":"alice","name":"CI","scopes":["meta:read"]}`, true)
+	bob := rf.create(enviziID, `{"type":"api","owner":"bob","name":"CI","scopes":["meta:read"]}`, true)
+	byAdmin := rf.create(clients.AdminID, `{"type":"api","owner":"alice","name":"admin's","scopes":["meta:read"]}`, true)
+	rec = rf.as(enviziID, http.MethodPost, "/api/v1/revoke-all", `{"sub":"alice"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	revoked(ci, enviziID)
+	untouched(bob)
+	untouched(byAdmin)
+	rec = rf.as(clients.AdminID, http.MethodPost, "/api/v1/revoke-all", `{"sub":"alice"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	revoked(byAdmin, clients.AdminID)
+	untouched(bob)
+
+	// Deleting tenant B's client: every record it created is revoked, by the admin.
+	require.Equal(t, http.StatusNoContent, rf.as(clients.AdminID, http.MethodDelete, "/api/clients/"+tenantBID, "").Code)
+	revoked(theirs, clients.AdminID)
+	untouched(q4)
 }

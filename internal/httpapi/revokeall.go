@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 )
 
@@ -101,6 +103,9 @@ func (s *Server) revokeAll(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.revokeCoveredRecords(c.Request().Context(), who, req, at); err != nil {
+		return err
+	}
 	dim, id := cut.Dim, cut.ID
 	switch cut.Dim {
 	case revocation.DimClientSubject:
@@ -109,4 +114,21 @@ func (s *Server) revokeAll(c echo.Context) error {
 		dim, id = res.Dim, res.ID // as asked; the scope is the caller's tokens
 	}
 	return c.JSON(http.StatusOK, revokeAllResponse{Dimension: dim, ID: id, RevokedBefore: at})
+}
+
+// revokeCoveredRecords has the registered tokens that the cutoff asked
+// for rejects say so in their records and logs (DESIGN §10): the cutoff
+// already refuses their JWTs. An issuer's cutoff covers the records it
+// created, as the cutoff itself covers the tokens it minted. Embed tokens
+// have no records, so a dashboard cutoff has none to mark.
+func (s *Server) revokeCoveredRecords(ctx context.Context, who clients.Client, req revokeAllRequest, at time.Time) error {
+	if s.cfg.Registry == nil || req.DashboardID != "" {
+		return nil
+	}
+	cov := registry.Covered{Owner: req.Sub, ReportID: req.ReportID, AppID: req.AppID, CreatedBy: req.ClientID}
+	if who.Role != clients.RoleAdmin {
+		cov.CreatedBy = who.ID
+	}
+	_, err := s.cfg.Registry.RevokeCovered(ctx, who.ID, cov, at)
+	return err
 }

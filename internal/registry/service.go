@@ -673,11 +673,17 @@ func denial(id string, exp *time.Time) *token.Claims {
 // apperr.ErrStoreUnavailable: 503, never a false success) and the record
 // stays; retrying is safe. The log stays readable for LogRetention.
 func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
-	now := s.clock()
 	r, err := s.load(ctx, caller, id)
 	if err != nil {
 		return err
 	}
+	return s.revokeRecord(ctx, r, caller.ID, s.clock())
+}
+
+// revokeRecord is Delete once the record is loaded and the caller allowed:
+// by names who revoked it in the REVOKE log entry.
+func (s *Service) revokeRecord(ctx context.Context, r Record, by string, now time.Time) error {
+	id := r.ID
 	if err := s.revoker.Revoke(ctx, denial(r.ID, r.ExpiresAt)); err != nil {
 		return err
 	}
@@ -692,13 +698,65 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 			return fmt.Errorf("revoke token: %w", err)
 		}
 	}
-	if err := s.store.AppendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityRevoke, At: now, By: caller.ID, Result: ResultOK}}}); err != nil {
+	if err := s.store.AppendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityRevoke, At: now, By: by, Result: ResultOK}}}); err != nil {
 		return fmt.Errorf("revoke token: log: %w", err)
 	}
 	if err := s.store.DeleteRecord(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("revoke token: delete: %w", err)
 	}
 	return nil
+}
+
+// Covered selects the records whose current generation a revoke-all
+// cutoff rejects. Set the fields of the cutoff's dimension: Owner for a
+// subject (only API tokens carry their owner as sub), ReportID or AppID for
+// a resource, CreatedBy for a client (registered tokens carry their
+// record's creator as client_id) or, beside another field, to keep an
+// issuer's cutoff to the records it created.
+type Covered struct {
+	Owner, ReportID, AppID, CreatedBy string
+}
+
+// RevokeCovered brings the records in line with a cutoff written at at:
+// every record that cov selects and whose current JWT was generated at or
+// before at is revoked as Delete revokes it (denied, status revoked, REVOKE
+// logged by by, record deleted), so record, log and verification agree
+// (DESIGN §10) whichever path revoked the token. The cutoff itself already
+// rejects those JWTs; this is the records' side. It returns how many
+// records it revoked; on a store failure, the ones revoked so far stay
+// revoked and a retry (the same revoke-all) finishes the job.
+func (s *Service) RevokeCovered(ctx context.Context, by string, cov Covered, at time.Time) (int, error) {
+	f := Filter{Owner: cov.Owner, ReportID: cov.ReportID, AppID: cov.AppID, CreatedBy: cov.CreatedBy, Limit: MaxLimit}
+	if cov.Owner != "" {
+		f.Type = token.KindAPI
+	}
+	if f == (Filter{Limit: MaxLimit}) {
+		return 0, nil // selects nothing: not every record
+	}
+	// Collect first: revoking deletes records, which would move a cursor.
+	var hit []Record
+	for {
+		page, next, err := s.store.ListRecords(ctx, f)
+		if err != nil {
+			return 0, fmt.Errorf("revoke covered tokens: %w", err)
+		}
+		for _, r := range page {
+			if r.JTI != "" && r.Status != StatusRevoked && r.GeneratedAt != nil && !r.GeneratedAt.After(at) {
+				hit = append(hit, r)
+			}
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	now := s.clock()
+	for i, r := range hit {
+		if err := s.revokeRecord(ctx, r, by, now); err != nil {
+			return i, err
+		}
+	}
+	return len(hit), nil
 }
 
 // checkPage validates a page size and maps 0 to DefaultLimit.
