@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -420,7 +421,7 @@ func (s *Server) introspect(c echo.Context) error {
 	if errors.Is(err, token.ErrInvalidToken) {
 		s.recordRejected(c, raw, err, caller(c).Allows)
 	}
-	if errors.Is(err, token.ErrInvalidToken) || (err == nil && !caller(c).Allows(claims.Resource())) {
+	if errors.Is(err, token.ErrInvalidToken) || (err == nil && !mayIntrospect(caller(c), claims)) {
 		return c.JSON(http.StatusOK, introspectResponse{Active: false})
 	}
 	if err != nil {
@@ -443,6 +444,21 @@ func (s *Server) introspect(c echo.Context) error {
 		resp.Nbf = claims.NotBefore.Unix()
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// mayIntrospect reports whether the caller may learn that a live token is
+// active: the token must be of the caller's resources and, for a registered
+// kind, of a record the caller created (its JWTs carry the record's creator
+// as client_id), as for every other access to a registered token; an admin
+// may introspect any token.
+func mayIntrospect(who clients.Client, claims *token.Claims) bool {
+	if who.Role == clients.RoleAdmin {
+		return true
+	}
+	if !who.Allows(claims.Resource()) {
+		return false
+	}
+	return !claims.Registered() || claims.ClientID == who.ID
 }
 
 // revoke answers POST /api/v1/revoke (RFC 7009). An invalid token is a 200
