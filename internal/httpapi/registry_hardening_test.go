@@ -375,3 +375,24 @@ func TestRegistry_CutoffsMarkRecordsRevoked(t *testing.T) {
 	revoked(theirs, clients.AdminID)
 	untouched(q4)
 }
+
+// TestRegistry_OtherTenantCannotIntrospectAToken: introspection is access
+// to a registered token too: another tenant whose patterns match learns
+// nothing (inactive) and leaves no AUTHENTICATE entry in the token's log.
+func TestRegistry_OtherTenantCannotIntrospectAToken(t *testing.T) {
+	var tenantB string
+	rf := newRegAPI(t, nil, withTenantB(&tenantB))
+	rep := rf.create(informerID, `{"type":"report","reportId":"q3"}`, true)
+	introspect := func(id, secret string) map[string]any {
+		rec := rf.postForm("/api/v1/introspect", url.Values{"token": {rep.Token}}, id, secret)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m))
+		return m
+	}
+	require.Equal(t, map[string]any{"active": false}, introspect(tenantBID, tenantB))
+	rf.rec.flush(t)
+	require.NotContains(t, strings.Join(rf.activity(informerID, rep.ID), "\n"), "AUTHENTICATE")
+	require.Equal(t, true, introspect(informerID, rf.informer)["active"])
+	require.Equal(t, true, introspect(clients.AdminID, rf.secretOf(clients.AdminID))["active"])
+}
