@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
@@ -47,12 +48,14 @@ func newBenchStack(tb testing.TB, rec httpapi.Recorder) benchStack {
 		CacheTTL: 10 * time.Second, StaleTTL: time.Minute})
 	_, secret, err := clientSvc.Create(context.Background(), clients.NewClient{ID: "sales", Resources: []string{"dashboard:sales"}})
 	require.NoError(tb, err)
+	tokens, err := embed.New(embed.Config{Minter: iss, Verifier: ver, Revoker: rev, Clients: clientSvc,
+		DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour})
+	require.NoError(tb, err)
 	cfg := httpapi.Config{
-		Issuer: "https://sigil.test", Minter: iss, Verifier: ver, Revoker: rev, Keys: ring,
+		Issuer: "https://sigil.test", Verifier: ver, Tokens: tokens, Keys: ring,
 		Clients:  clientSvc,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Observer: m, MetricsHandler: m.Handler(),
-		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
 		VerifyNeverWaits: true, // as serve sets it for the memory store and replica mode
 	}
 	if rec != nil {
