@@ -326,7 +326,7 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 		f.tweak(&cfg)
 	}
 	if cfg.Tokens == nil {
-		cfg.Tokens = f.newTokens(cfg.Registry)
+		cfg.Tokens = f.newTokens(nil)
 	}
 	f.h = httpapi.New(cfg)
 	tb.Cleanup(f.checkRecords)
@@ -335,7 +335,7 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 
 // newTokens builds the embed service on the fixture's parts, with reg (may
 // be nil) revoking presented registered tokens.
-func (f *fixture) newTokens(reg httpapi.Registry) httpapi.Tokens {
+func (f *fixture) newTokens(reg embed.Registry) httpapi.Tokens {
 	f.tb.Helper()
 	cfg := embed.Config{
 		Minter: f.issuer, Verifier: f.verifier, Revoker: f.rev, Clients: f.clients, Registry: reg,
