@@ -24,7 +24,8 @@ type Server struct {
 	URL string
 	// AdminSecret is the secret of the client "admin".
 	AdminSecret string
-	// KeysDir holds the server's signing key (EdDSA, PEM).
+	// KeysDir is the server's keys dir (keys.dir): by default a TempDir
+	// holding one fresh Ed25519 key (PEM).
 	KeysDir string
 	// Active is the signing key.
 	Active *keys.Key
@@ -106,7 +107,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	srv := &Server{
-		URL: base, AdminSecret: s.Config.AdminSecret, KeysDir: dir, Active: a.Info.ActiveKey,
+		URL: base, AdminSecret: s.Config.AdminSecret, KeysDir: s.Config.Keys.Dir, Active: a.Info.ActiveKey,
 		stop: stop, done: make(chan error, 1),
 	}
 	go func() { srv.done <- a.Run(ctx) }()
