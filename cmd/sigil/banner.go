@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/url"
 
 	"github.com/sigil-dev/sigil/internal/keys"
 )
@@ -54,13 +53,4 @@ func printBanner(out io.Writer, b banner) {
 	fmt.Fprintf(out, "    -d '{\"id\":\"sales\",\"name\":\"Sales dashboard\",\"resources\":[\"dashboard:sales\"]}' %s/api/clients\n", b.base)
 	fmt.Fprintf(out, "  curl -s -H 'Content-Type: application/json' \\\n")
 	fmt.Fprintf(out, "    -d '{\"dashboardId\":\"sales\",\"dashboardSecret\":\"<secret from above>\"}' %s/api/v1/token\n", b.base)
-}
-
-// redactURL drops any password from a Redis URL before it is shown.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	return u.Redacted()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/token"
 	"github.com/sigil-dev/sigil/pkg/client"
@@ -189,16 +190,16 @@ func mintOffline(cmd *cobra.Command, f mintFlags, params map[string]any) error {
 	if iss == "" {
 		iss = defaultServer
 	}
-	c := token.Claims{Kind: f.kind, DashboardID: f.dashboard, ReportID: f.report, AppID: f.app, Params: params, Scope: strings.Join(f.scopes, " ")}
+	c := token.Claims{Kind: f.kind, DashboardID: f.dashboard, ReportID: f.report, AppID: f.app, Params: params}
 	c.Subject = f.sub
 	switch f.kind {
 	case token.KindEmbed:
 		if f.expiry <= 0 {
 			return fmt.Errorf("--expiry is required for an offline embed token")
 		}
-		if c.Scope == "" {
-			c.Scope = "dashboard:view"
-		}
+		// The claims the server's mint gives (no client: no server minted it).
+		c = embed.Claims(embed.Grant{DashboardID: f.dashboard, Subject: f.sub, Params: params})
+		c.ReportID, c.AppID = f.report, f.app // as given, as before
 	case token.KindReport, token.KindAppView, token.KindAPI:
 		// A registered kind is valid only with its record: an offline
 		// token gets a record id that no server holds, so a server refuses
@@ -206,6 +207,9 @@ func mintOffline(cmd *cobra.Command, f mintFlags, params map[string]any) error {
 		c.TID = uuid.NewString()
 	default:
 		return fmt.Errorf("--type must be embed, report, app-view or api, got %q", f.kind)
+	}
+	if len(f.scopes) > 0 {
+		c.Scope = strings.Join(f.scopes, " ")
 	}
 	raw, minted, err := token.NewIssuer(token.IssuerConfig{Issuer: iss, Audience: f.audience, Keys: ring}).Mint(c, f.expiry)
 	if err != nil {

@@ -4,6 +4,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Codes, each mapped to one HTTP status by the HTTP layer.
@@ -36,7 +37,10 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
-	Err     error
+	// RetryAfter, when positive, tells the client when to try again
+	// (Retry-After on a 429 or 503).
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sigil-dev/sigil/internal/cloud"
+	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/pkg/client"
 	"github.com/sigil-dev/sigil/test/apiserver"
@@ -48,10 +48,10 @@ func newPair(t *testing.T, cloudURL, secretOverride string) *pair {
 	if secretOverride != "" {
 		secret = secretOverride
 	}
-	api, err := client.New(cloudURL, client.WithCredentials("acme", secret))
-	require.NoError(t, err)
-	pub := cloud.New(cloud.Config{API: api, PublicURL: "https://public.example.com/", Timeout: 500 * time.Millisecond})
-	p.local = apiserver.Start(t, func(c *httpapi.Config) { c.Cloud = pub })
+	p.local = apiserver.Start(t, apiserver.WithConfig(func(c *config.Config) {
+		c.Cloud = config.Cloud{URL: cloudURL, PublicURL: "https://public.example.com/", ClientID: "acme", ClientSecret: secret,
+			Timeout: 500 * time.Millisecond}
+	}))
 	admin, err := client.New(p.local.URL, client.WithCredentials("admin", p.local.AdminSecret))
 	require.NoError(t, err)
 	inf, err := admin.CreateClient(ctx, client.NewClient{ID: "informer", Resources: []string{"report:q3"}})

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,7 +14,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sigil-dev/sigil/internal/app"
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
@@ -22,17 +26,50 @@ import (
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
-// benchStack is the production middleware stack (request id, JSON log at
-// info, metrics, body limit, timeouts) over the memory store, wired as serve
-// wires it, with a dashboard client "sales" whose secret is secret.
+// benchStack is the application sigil serve runs (internal/app, from
+// config.Default() on the memory store, JSON log at info), with a dashboard
+// client "sales" whose secret is secret; issuer signs with the server's key.
 type benchStack struct {
 	api    http.Handler
 	issuer *token.Issuer
 	secret string
 }
 
-// newBenchStack builds a benchStack with rec as the usage Recorder (nil for none).
-func newBenchStack(tb testing.TB, rec httpapi.Recorder) benchStack {
+// newBenchStack builds a benchStack.
+func newBenchStack(tb testing.TB) benchStack {
+	tb.Helper()
+	dir := tb.TempDir()
+	_, k, err := keys.WritePEM(dir, testSigner(tb, keys.EdDSA))
+	require.NoError(tb, err)
+	cfg := config.Default()
+	cfg.Issuer, cfg.Audience, cfg.Keys.Dir = "https://sigil.test", "sigil", dir
+	cfg.Addr, cfg.AdminSecret = "127.0.0.1:0", "bench-admin-secret-0123456789abcdef"
+	a, err := app.New(context.Background(), cfg,
+		app.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	require.NoError(tb, err)
+	tb.Cleanup(a.Close)
+	bs := benchStack{api: a.Handler()}
+
+	req := httptest.NewRequest(http.MethodPost, "/api/clients", strings.NewReader(`{"id":"sales","resources":["dashboard:sales"]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("admin", cfg.AdminSecret)
+	w := httptest.NewRecorder()
+	bs.api.ServeHTTP(w, req)
+	require.Equal(tb, http.StatusCreated, w.Code, w.Body.String())
+	var created struct{ Secret string }
+	require.NoError(tb, json.Unmarshal(w.Body.Bytes(), &created))
+	bs.secret = created.Secret
+
+	ring, err := keys.NewRing(func() (*keys.Set, error) { return keys.NewSet([]*keys.Key{k}, "") })
+	require.NoError(tb, err)
+	bs.issuer = token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring})
+	return bs
+}
+
+// newRecorderStack is the HTTP API over the memory store with rec as its
+// usage Recorder (nil for none), the one part app.New does not take: the
+// recorder benchmarks compare recorders on one stack.
+func newRecorderStack(tb testing.TB, rec httpapi.Recorder) benchStack {
 	tb.Helper()
 	_, k, err := keys.WritePEM(tb.TempDir(), testSigner(tb, keys.EdDSA))
 	require.NoError(tb, err)
@@ -45,20 +82,18 @@ func newBenchStack(tb testing.TB, rec httpapi.Recorder) benchStack {
 	m := metrics.New()
 	clientSvc := clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("0123456789abcdef0123456789abcdef"),
 		CacheTTL: 10 * time.Second, StaleTTL: time.Minute})
-	_, secret, err := clientSvc.Create(context.Background(), clients.NewClient{ID: "sales", Resources: []string{"dashboard:sales"}})
+	tokens, err := embed.New(embed.Config{Minter: iss, Verifier: ver, Revoker: rev, Clients: clientSvc})
 	require.NoError(tb, err)
 	cfg := httpapi.Config{
-		Issuer: "https://sigil.test", Minter: iss, Verifier: ver, Revoker: rev, Keys: ring,
-		Clients:  clientSvc,
+		Issuer: "https://sigil.test", Verifier: ver, Tokens: tokens, Keys: ring, Clients: clientSvc,
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Observer: m, MetricsHandler: m.Handler(),
-		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
-		VerifyNeverWaits: true, // as serve sets it for the memory store and replica mode
+		VerifyNeverWaits: true, // as app sets it for the memory store and replica mode
 	}
 	if rec != nil {
 		cfg.Recorder = rec
 	}
-	return benchStack{api: httpapi.New(cfg), issuer: iss, secret: secret}
+	return benchStack{api: httpapi.New(cfg), issuer: iss}
 }
 
 // verifyRequest mints a token with claims c living ttl (0: no exp) and
@@ -93,7 +128,7 @@ func benchServe(b *testing.B, h http.Handler, req *http.Request) {
 // cache and an in-process denylist, beside a bare Echo handler and bare
 // signing: the ratios are what sigil's HTTP layer costs before any network.
 func BenchmarkVerifyEndpoint(b *testing.B) {
-	bs := newBenchStack(b, nil)
+	bs := newBenchStack(b)
 	c := token.Claims{Kind: token.KindEmbed, DashboardID: "sales", ClientID: "sales", Scope: "dashboard:view",
 		Params: map[string]any{"locale": "de-DE", "currency": "EUR"}}
 	c.Subject = "user-42"

@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/clients"
-	"github.com/sigil-dev/sigil/internal/revocation"
 )
 
 // createClientRequest is the body of POST /api/clients. It is a defined type,
@@ -73,25 +72,9 @@ func (s *Server) getClient(c echo.Context) error {
 }
 
 // deleteClient answers DELETE /api/clients/{id}: the client goes, and so
-// does every token it minted. The client cutoff is written first: if the
-// delete then fails, the tokens are dead and a retry finishes the job; the
-// other order could leave a deleted client's tokens verifying. A client
-// later created again under the same id mints tokens issued after the
-// cutoff, which it does not touch. The registered tokens it created are
-// marked revoked in their records and logs.
+// does every token it minted (embed.Service.DeleteClient).
 func (s *Server) deleteClient(c echo.Context) error {
-	ctx, id := c.Request().Context(), c.Param("id")
-	if _, err := s.cfg.Clients.Get(ctx, id); err != nil {
-		return clientErr(err)
-	}
-	at, err := s.cfg.Revoker.RevokeAll(ctx, revocation.Cutoff{Dim: revocation.DimClient, ID: id})
-	if err != nil {
-		return err
-	}
-	if err := s.revokeCoveredRecords(ctx, caller(c), revokeAllRequest{ClientID: id}, at); err != nil {
-		return err
-	}
-	if err := s.cfg.Clients.Delete(ctx, id); err != nil {
+	if err := s.cfg.Tokens.DeleteClient(c.Request().Context(), embedCaller(c), c.Param("id")); err != nil {
 		return clientErr(err)
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -125,7 +125,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	case apperr.CodeUnauthorized:
 		h.Set("WWW-Authenticate", `Basic realm="sigil"`)
 	case apperr.CodeUnavailable, apperr.CodeRateLimited:
-		if h.Get("Retry-After") == "" {
+		if e.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.FormatInt(max(int64(math.Ceil(e.RetryAfter.Seconds())), 1), 10))
+		} else if h.Get("Retry-After") == "" {
 			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(s.cfg.RetryAfter.Seconds()))))
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // forwarded headers (plain token check) and with nginx's X-Original-Method
 // and X-Original-URI (policy step): the difference is what the policy costs.
 func BenchmarkVerifyPolicy(b *testing.B) {
-	bs := newBenchStack(b, nil)
+	bs := newBenchStack(b)
 	plain := bs.verifyRequest(b, token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view"}, time.Hour)
 	raw := strings.TrimPrefix(plain.Header.Get("Authorization"), "Bearer ")
 	gated := httptest.NewRequest(http.MethodGet, "/api/v1/verify", nil)

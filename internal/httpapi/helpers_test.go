@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/revocation"
@@ -173,6 +174,7 @@ type fixture struct {
 	wrapStore func(*memory.Store) apiStore          // replaces the store the services use
 	ready     []httpapi.Check                       // readiness checks
 	tweak     func(*httpapi.Config)                 // last word on the API config
+	embedCfg  func(*embed.Config)                   // last word on the embed service's config
 	seed      func(f *fixture, ctx context.Context) // extra clients etc.
 
 	h http.Handler
@@ -185,6 +187,8 @@ type fixture struct {
 	mem         *memory.Store
 	clients     *clients.Service
 	issuer      *token.Issuer
+	verifier    *token.Verifier
+	rev         *revocation.Service
 	pepper      []byte
 	adminSecret string
 	dashSecret  string
@@ -291,10 +295,10 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 	f.clients = clients.NewService(clients.ServiceConfig{
 		Store: st, Pepper: f.pepper, MaxTokenExpiry: 86400, Now: f.clock.Now,
 	})
-	rev := revocation.NewService(st, testLeeway, f.clock.Now)
+	f.rev = revocation.NewService(st, testLeeway, f.clock.Now)
 	f.issuer = token.NewIssuer(token.IssuerConfig{Issuer: testIssuer, Audience: testAudience, Keys: ring, Now: f.clock.Now})
-	verifier := token.NewVerifier(token.VerifierConfig{
-		Issuer: testIssuer, Audience: testAudience, Keys: ring, Revocation: rev, Leeway: testLeeway, Now: f.clock.Now,
+	f.verifier = token.NewVerifier(token.VerifierConfig{
+		Issuer: testIssuer, Audience: testAudience, Keys: ring, Revocation: f.rev, Leeway: testLeeway, Now: f.clock.Now,
 		CacheSize: 1024, // on, as in production: a cache hit must never skip revocation or expiry
 		Records:   &f.recordCheck,
 	})
@@ -312,9 +316,8 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 	}
 
 	cfg := httpapi.Config{
-		Issuer: testIssuer, Minter: f.issuer, Verifier: verifier, Revoker: rev, Clients: f.clients, Keys: ring,
-		Ready:           f.ready,
-		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour,
+		Issuer: testIssuer, Verifier: f.verifier, Clients: f.clients, Keys: ring,
+		Ready:      f.ready,
 		RetryAfter: retryAfter, StoreTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    f.clock.Now,
@@ -322,9 +325,41 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 	if f.tweak != nil {
 		f.tweak(&cfg)
 	}
+	if cfg.Tokens == nil {
+		cfg.Tokens = f.newTokens(nil)
+	}
 	f.h = httpapi.New(cfg)
 	tb.Cleanup(f.checkRecords)
 	return f
+}
+
+// newTokens builds the embed service on the fixture's parts, with reg (may
+// be nil) revoking presented registered tokens.
+func (f *fixture) newTokens(reg embed.Registry) httpapi.Tokens {
+	f.tb.Helper()
+	cfg := embed.Config{
+		Minter: f.issuer, Verifier: f.verifier, Revoker: f.rev, Clients: f.clients, Registry: reg,
+		DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour, Now: f.clock.Now,
+	}
+	if f.embedCfg != nil {
+		f.embedCfg(&cfg)
+	}
+	svc, err := embed.New(cfg)
+	require.NoError(f.tb, err)
+	return svc
+}
+
+// withEmbed adds fn to the fixture's last word on the embed service's config.
+func withEmbed(fn func(*embed.Config)) func(*fixture) {
+	return func(f *fixture) {
+		prev := f.embedCfg
+		f.embedCfg = func(c *embed.Config) {
+			if prev != nil {
+				prev(c)
+			}
+			fn(c)
+		}
+	}
 }
 
 // lateRecords is a token.Records set after the verifier is built; until

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/store/memory"
@@ -312,7 +313,7 @@ func TestRefresh_LoopCannotFloodDenylist(t *testing.T) {
 // often it is refreshed: the last token's exp is capped there and a
 // refresh after that is refused.
 func TestRefresh_ChainPastMaxLifetimeRefused(t *testing.T) {
-	f := newAPI(t, withTweak(func(c *httpapi.Config) { c.RefreshMaxLifetime = 3 * time.Hour }))
+	f := newAPI(t, withEmbed(func(c *embed.Config) { c.RefreshMaxLifetime = 3 * time.Hour }))
 	start := f.clock.Now()
 	tr := f.mint(nil) // 1h tokens
 	for range 3 {

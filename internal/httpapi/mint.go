@@ -2,24 +2,19 @@ package httpapi
 
 import (
 	"errors"
-	"math"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/token"
 )
-
-// ScopeDashboardView is the scope of every embed token.
-const ScopeDashboardView = "dashboard:view"
 
 var resourceIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
@@ -85,157 +80,57 @@ type tokenResponse struct {
 
 // mint answers POST /api/v1/token: a dashboard credential buys an embed token.
 func (s *Server) mint(c echo.Context) error {
-	req := mintRequest{maxExpiry: s.cfg.EmbedMaxTTL}
+	req := mintRequest{maxExpiry: s.cfg.Tokens.MaxTTL()}
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
 	if err := s.limiter.check(c, req.DashboardID); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	cl, err := s.cfg.Clients.Authenticate(ctx, req.DashboardID, req.DashboardSecret)
+	issued, err := s.cfg.Tokens.Mint(c.Request().Context(), req.toService())
 	if errors.Is(err, clients.ErrBadCredentials) {
-		return s.limiter.failed(c, req.DashboardID, unauthorized("invalid dashboard credentials"))
+		return s.limiter.failed(c, req.DashboardID, err)
 	}
 	if err != nil {
 		return err
 	}
-	if !cl.Allows("dashboard:" + req.DashboardID) {
-		return forbidden("this client may not mint tokens for this dashboard")
+	return s.writeToken(c, issued)
+}
+
+// toService is the validated request as the embed service takes it.
+func (r *mintRequest) toService() embed.MintRequest {
+	out := embed.MintRequest{
+		DashboardID: r.DashboardID, DashboardSecret: r.DashboardSecret, Subject: r.Sub,
+		Params: r.Params, SecurityPolicies: r.SecurityPolicies,
 	}
-	maxTTL := s.clientMaxTTL(cl)
-	ttl := min(s.cfg.EmbedDefaultTTL, maxTTL)
-	if req.TokenExpiry != nil {
-		ttl = time.Duration(*req.TokenExpiry) * time.Second
-		if ttl > maxTTL {
-			return apperr.Invalid("tokenExpiry", "must be between 1 and %d seconds for this dashboard", int64(maxTTL/time.Second))
-		}
+	if r.TokenExpiry != nil {
+		out.Expiry = time.Duration(*r.TokenExpiry) * time.Second
 	}
-	claims := token.Claims{
-		Kind:             token.KindEmbed,
-		ClientID:         cl.ID,
-		DashboardID:      req.DashboardID,
-		Scope:            ScopeDashboardView,
-		Params:           req.Params,
-		SecurityPolicies: req.SecurityPolicies,
-	}
-	claims.Subject = req.Sub
-	return s.issue(c, claims, ttl)
+	return out
 }
 
 // refresh answers POST /api/v1/token/refresh: a live embed token is swapped
-// for a new one with the same claims and a fresh expiry; the old one is
-// revoked. Every refresh adds a denylist entry, so a chain of refreshes is
-// bounded by rules read from its signed claims alone (no per-chain state):
-//   - a token younger than RefreshMinAge (or half its lifetime, if less)
-//     is refused with 429 + Retry-After: one chain writes at most one entry
-//     per that age, however fast it is driven;
-//   - the chain ends RefreshMaxLifetime after its start (auth_time, or iat
-//     for a token minted before auth_time existed): the new token's exp is
-//     capped there, and past it refresh is refused (401);
-//   - the chain ends when its client's secret is rotated after the chain
-//     started (401), or the client is deleted (its tokens are cut off).
-//
-// Tokens already issued keep verifying until their exp after a rotation:
-// rotation is for a leaked secret, and the holder of a leaked secret can
-// mint anyway until it is rotated; revoke-all with clientId kills them.
+// for a new one with the same claims and a fresh expiry, and the old one is
+// revoked, within the limits of a refresh chain (embed.Service.Refresh).
 func (s *Server) refresh(c echo.Context) error {
 	raw, err := requireBearer(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	old, err := s.cfg.Verifier.Verify(ctx, raw)
+	issued, err := s.cfg.Tokens.Refresh(c.Request().Context(), raw)
 	if err != nil {
 		return err
 	}
-	if old.Kind != token.KindEmbed {
-		return forbidden("only embed tokens can be refreshed")
-	}
-	cl, err := s.cfg.Clients.Get(ctx, old.ClientID)
-	if errors.Is(err, clients.ErrNotFound) {
-		return apperr.New(apperr.CodeInvalidToken, "the token's client no longer exists")
-	}
-	if err != nil {
-		return err
-	}
-	if !cl.Allows("dashboard:" + old.DashboardID) {
-		return forbidden("this client may no longer mint tokens for this dashboard")
-	}
-	ttl := s.cfg.EmbedDefaultTTL
-	if old.ExpiresAt != nil && old.IssuedAt != nil {
-		ttl = old.ExpiresAt.Sub(old.IssuedAt.Time)
-	}
-	ttl = min(ttl, s.clientMaxTTL(cl))
-	start := old.IssuedAt.Time
-	if old.AuthTime != nil {
-		start = old.AuthTime.Time
-	}
-	now := s.cfg.Now()
-	if !cl.SecretRotatedAt.IsZero() && !start.After(cl.SecretRotatedAt) {
-		return apperr.New(apperr.CodeInvalidToken, "the client's secret was rotated after this token's session started; mint a new token")
-	}
-	left := start.Add(s.cfg.RefreshMaxLifetime).Sub(now).Truncate(time.Second)
-	if left < time.Second {
-		return apperr.New(apperr.CodeInvalidToken, "this token's session has reached its maximum lifetime; mint a new token")
-	}
-	ttl = min(ttl, left)
-	minAge := min(s.cfg.RefreshMinAge, old.ExpiresAt.Sub(old.IssuedAt.Time)/2)
-	if wait := old.IssuedAt.Add(minAge).Sub(now); wait > 0 {
-		secs := max(int64(math.Ceil(wait.Seconds())), 1)
-		c.Response().Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-		return apperr.New(apperr.CodeRateLimited, "this token is too new to be refreshed, retry later")
-	}
-	next := token.Claims{
-		Kind:             token.KindEmbed,
-		ClientID:         old.ClientID,
-		DashboardID:      old.DashboardID,
-		Scope:            old.Scope,
-		Params:           old.Params,
-		SecurityPolicies: old.SecurityPolicies,
-		AuthTime:         jwt.NewNumericDate(start),
-	}
-	next.Subject = old.Subject
-	raw2, minted, err := s.cfg.Minter.Mint(next, ttl)
-	if err != nil {
-		return err
-	}
-	// The new token is only handed out once the old one is durably revoked,
-	// and only to the one request that revoked it: two concurrent refreshes
-	// of one token must not fork it into two live sessions.
-	first, err := s.cfg.Revoker.RevokeOnce(ctx, old)
-	if err != nil {
-		return err
-	}
-	if !first {
-		return token.ErrRevoked
-	}
-	return s.writeToken(c, raw2, minted)
+	return s.writeToken(c, issued)
 }
 
-func (s *Server) issue(c echo.Context, claims token.Claims, ttl time.Duration) error {
-	raw, minted, err := s.cfg.Minter.Mint(claims, ttl)
-	if err != nil {
-		return err
-	}
-	return s.writeToken(c, raw, minted)
-}
-
-func (s *Server) writeToken(c echo.Context, raw string, claims *token.Claims) error {
-	s.cfg.Observer.Minted(claims.Kind)
+func (s *Server) writeToken(c echo.Context, t embed.Issued) error {
+	s.cfg.Observer.Minted(t.Claims.Kind)
 	noStore(c)
-	resp := tokenResponse{AccessToken: raw, TokenType: "Bearer"}
-	if claims.ExpiresAt != nil {
-		resp.ExpiresAt = claims.ExpiresAt.UTC()
-		resp.ExpiresIn = int64(claims.ExpiresAt.Sub(claims.IssuedAt.Time) / time.Second)
+	resp := tokenResponse{AccessToken: t.Raw, TokenType: "Bearer"}
+	if t.Claims.ExpiresAt != nil {
+		resp.ExpiresAt = t.Claims.ExpiresAt.UTC()
+		resp.ExpiresIn = int64(t.Claims.ExpiresAt.Sub(t.Claims.IssuedAt.Time) / time.Second)
 	}
 	return c.JSON(http.StatusOK, resp)
-}
-
-// clientMaxTTL is the longest embed token a client may mint.
-func (s *Server) clientMaxTTL(cl clients.Client) time.Duration {
-	if cl.MaxTokenExpiry > 0 {
-		return min(time.Duration(cl.MaxTokenExpiry)*time.Second, s.cfg.EmbedMaxTTL)
-	}
-	return s.cfg.EmbedMaxTTL
 }

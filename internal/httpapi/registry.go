@@ -17,7 +17,6 @@ import (
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/registry"
-	"github.com/sigil-dev/sigil/internal/token"
 )
 
 // Registry manages registered token records (report, app-view and API
@@ -46,14 +45,6 @@ type Registry interface {
 	Cleanup(ctx context.Context, now time.Time) (int, error)
 	// SetRole grants or withdraws an owner's api-tokens role.
 	SetRole(ctx context.Context, owner string, granted bool) error
-	// RevokePresented revokes a registered token presented to RFC 7009
-	// revocation: a forbidden error unless the caller may manage its record;
-	// the record is marked revoked and REVOKE logged when it is the current
-	// generation.
-	RevokePresented(ctx context.Context, caller registry.Caller, c *token.Claims) error
-	// RevokeCovered marks revoked (and logs REVOKE by by) every record whose
-	// current JWT a cutoff written at at rejects, and returns how many.
-	RevokeCovered(ctx context.Context, by string, cov registry.Covered, at time.Time) (int, error)
 	// RevealToken returns the record's current JWT when it is kept sealed,
 	// "" otherwise; registry.ErrUnseal if it does not open.
 	RevealToken(r registry.Record) (string, error)

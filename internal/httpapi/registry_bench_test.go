@@ -22,7 +22,7 @@ func newVerifyAPI(tb testing.TB, rec httpapi.Recorder) (http.Handler, *http.Requ
 	tb.Helper()
 	c := token.Claims{Kind: token.KindAPI, TID: "0b9e7c1e-6d7a-4c39-9a55-3f0c2b1d9e11", Scope: "meta:read", ClientID: "envizi"}
 	c.Subject = "alice"
-	bs := newBenchStack(tb, rec)
+	bs := newRecorderStack(tb, rec)
 	return bs.api, bs.verifyRequest(tb, c, 0)
 }
 
@@ -61,7 +61,7 @@ func BenchmarkVerifyRegistered(b *testing.B) {
 	b.Run("embed-token", func(b *testing.B) {
 		c := token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view", ClientID: "sales"}
 		c.Subject = "alice"
-		bs := newBenchStack(b, nil)
+		bs := newBenchStack(b)
 		benchServe(b, bs.api, bs.verifyRequest(b, c, time.Hour))
 	})
 	b.Run("no-recorder", func(b *testing.B) { run(b, nil) })

@@ -84,7 +84,7 @@ func withRegistry(rf *regFixture) func(*fixture) {
 				require.NoError(f.tb, err)
 			}
 			svc, err := registry.NewService(registry.ServiceConfig{
-				Store: st, Issuer: f.issuer, Revoker: cfg.Revoker, Sealer: key, Now: f.clock.Now,
+				Store: st, Issuer: f.issuer, Revoker: f.rev, Sealer: key, Now: f.clock.Now,
 			})
 			require.NoError(f.tb, err)
 			rf.svc = svc
@@ -92,6 +92,7 @@ func withRegistry(rf *regFixture) func(*fixture) {
 			rf.rec = newFlushRecorder(st)
 			cfg.Registry, cfg.RevealTokens, cfg.Recorder = svc, rf.reveal, rf.rec
 			cfg.AuthFailures, cfg.AuthMaxFailures, cfg.AuthWindow = st, maxFailures, authWindow
+			cfg.Tokens = f.newTokens(svc)
 			rf.cfg = *cfg
 		}
 		f.tb.Cleanup(rf.checkNoJWTLeaks)

@@ -15,19 +15,14 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
-	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
 // MaxBodyBytes is the largest request body accepted (413 above it).
 const MaxBodyBytes = 64 << 10
-
-// Minter signs tokens.
-type Minter interface {
-	Mint(c token.Claims, ttl time.Duration) (string, *token.Claims, error)
-}
 
 // Verifier runs the verification pipeline.
 type Verifier interface {
@@ -37,26 +32,41 @@ type Verifier interface {
 	VerifyIgnoringExpiry(ctx context.Context, raw string) (*token.Claims, error)
 }
 
-// Revoker records revocations.
-type Revoker interface {
-	// Revoke returns only once the denylist has taken the token's id; store
-	// failures wrap apperr.ErrStoreUnavailable.
-	Revoke(ctx context.Context, c *token.Claims) error
-	// RevokeOnce is Revoke that reports first=true to one caller only.
-	RevokeOnce(ctx context.Context, c *token.Claims) (first bool, err error)
-	// RevokeAll writes a cutoff at now and returns its time.
-	RevokeAll(ctx context.Context, cut revocation.Cutoff) (time.Time, error)
+// Tokens applies the rules of embed tokens and of tokens a client presents
+// or cuts off; *embed.Service satisfies it. Its errors are *apperr.Error
+// values, pipeline rejections (token.ErrInvalidToken), the registry's and
+// the clients' sentinels, or store failures.
+type Tokens interface {
+	// MaxTTL is the longest lifetime an embed token may be asked for.
+	MaxTTL() time.Duration
+	// Mint buys an embed token with a dashboard credential; a wrong one
+	// wraps clients.ErrBadCredentials.
+	Mint(ctx context.Context, req embed.MintRequest) (embed.Issued, error)
+	// Refresh swaps a live embed token for a new one in its refresh chain.
+	Refresh(ctx context.Context, raw string) (embed.Issued, error)
+	// Invalidate denylists a genuine embed token (logout).
+	Invalidate(ctx context.Context, raw string) error
+	// Introspect judges a token for a client (RFC 7662).
+	Introspect(ctx context.Context, c embed.Caller, raw string) (embed.Introspection, error)
+	// Revoke revokes a presented token for a client (RFC 7009).
+	Revoke(ctx context.Context, c embed.Caller, raw string) error
+	// RevokeAll writes the cutoff a client asks for, within its reach.
+	RevokeAll(ctx context.Context, c embed.Caller, req embed.CutoffRequest) (embed.CutoffResult, error)
+	// DeleteClient cuts off a client's tokens and deletes it; an unknown
+	// id is clients.ErrNotFound.
+	DeleteClient(ctx context.Context, c embed.Caller, id string) error
 }
+
+var _ Tokens = (*embed.Service)(nil)
 
 // Clients manages and authenticates API clients.
 type Clients interface {
 	// Authenticate returns clients.ErrBadCredentials for an unknown id or wrong secret.
 	Authenticate(ctx context.Context, id, secret string) (clients.Client, error)
 	Create(ctx context.Context, in clients.NewClient) (clients.Client, string, error)
-	// Get, Delete and RotateSecret return clients.ErrNotFound for an unknown id.
+	// Get and RotateSecret return clients.ErrNotFound for an unknown id.
 	Get(ctx context.Context, id string) (clients.Client, error)
 	List(ctx context.Context) ([]clients.Client, error)
-	Delete(ctx context.Context, id string) error
 	RotateSecret(ctx context.Context, id string) (clients.Client, string, error)
 }
 
@@ -108,24 +118,14 @@ type Check struct {
 // Config is the runtime configuration of the HTTP API; everything is injected.
 type Config struct {
 	Issuer   string
-	Minter   Minter
 	Verifier Verifier
-	Revoker  Revoker
-	Clients  Clients
-	Keys     KeySet
-	Ready    []Check
+	// Tokens mints and refreshes embed tokens and scopes what a client
+	// may do with presented tokens and cutoffs.
+	Tokens  Tokens
+	Clients Clients
+	Keys    KeySet
+	Ready   []Check
 
-	EmbedDefaultTTL time.Duration
-	EmbedMaxTTL     time.Duration
-	// RefreshMaxLifetime bounds a refresh chain: no token of it expires
-	// later than this after the chain's start (its auth_time), and past it
-	// refresh is refused; the holder mints anew with the dashboard
-	// credential (tokens.refresh_max_lifetime, default 24h).
-	RefreshMaxLifetime time.Duration
-	// RefreshMinAge is how old a token must be before it can be refreshed
-	// (at most half its lifetime): one chain makes at most one denylist
-	// entry per RefreshMinAge (tokens.refresh_min_age, default 1m).
-	RefreshMinAge time.Duration
 	// RetryAfter is sent with 503 answers.
 	RetryAfter time.Duration
 	// StoreTimeout bounds the work of each request that touches a store.
@@ -228,12 +228,6 @@ func New(cfg Config) *Server {
 	}
 	if cfg.AuthWindow <= 0 {
 		cfg.AuthWindow = time.Minute
-	}
-	if cfg.RefreshMaxLifetime <= 0 {
-		cfg.RefreshMaxLifetime = 24 * time.Hour
-	}
-	if cfg.RefreshMinAge <= 0 {
-		cfg.RefreshMinAge = time.Minute
 	}
 	if cfg.Policy == nil {
 		cfg.Policy = defaultPolicy()

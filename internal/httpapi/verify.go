@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
-	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -358,27 +357,14 @@ func forwardedURIField(h http.Header) string {
 
 // invalidate answers POST /api/v1/invalidate-token: logout. 204 only once
 // the denylist holds the token's id; an expired or already revoked genuine
-// token is 204 too; a forged one is 401. A registered token (report,
-// app-view, api) is 403: whoever holds a share link could otherwise kill it
-// for everyone behind its owner's back; its owner revokes it with DELETE
-// /api/tokens/{id} (or RFC 7009 revoke), which the record and log show.
+// token is 204 too; a forged one is 401; a registered token (report,
+// app-view, api) is 403 (embed.Service.Invalidate).
 func (s *Server) invalidate(c echo.Context) error {
 	raw, err := requireBearer(c)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	claims, err := s.cfg.Verifier.VerifyIgnoringExpiry(ctx, raw)
-	if err != nil {
-		return err
-	}
-	if claims.Registered() {
-		// A report or app-view token travels in public links: holding one
-		// must not be enough to kill it for everyone, and its record must
-		// say when it dies. Its owner revokes it through the registry.
-		return forbidden("a " + claims.Kind + " token is revoked by the client that manages it: DELETE /api/tokens/{id}")
-	}
-	if err := s.cfg.Revoker.Revoke(ctx, claims); err != nil {
+	if err := s.cfg.Tokens.Invalidate(c.Request().Context(), raw); err != nil {
 		return err
 	}
 	noStore(c)
@@ -416,17 +402,20 @@ func (s *Server) introspect(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
-	s.cfg.Observer.Verified(token.Reason(err))
-	if errors.Is(err, token.ErrInvalidToken) {
-		s.recordRejected(c, raw, err, caller(c).Allows)
-	}
-	if errors.Is(err, token.ErrInvalidToken) || (err == nil && !mayIntrospect(caller(c), claims)) {
-		return c.JSON(http.StatusOK, introspectResponse{Active: false})
-	}
+	who := caller(c)
+	in, err := s.cfg.Tokens.Introspect(c.Request().Context(), embedCaller(c), raw)
 	if err != nil {
+		s.cfg.Observer.Verified(token.Reason(err))
 		return err
 	}
+	s.cfg.Observer.Verified(token.Reason(in.Rejected))
+	if in.Rejected != nil {
+		s.recordRejected(c, raw, in.Rejected, who.Allows)
+	}
+	if !in.Active {
+		return c.JSON(http.StatusOK, introspectResponse{Active: false})
+	}
+	claims := in.Claims
 	s.recordUse(claims)
 	resp := introspectResponse{
 		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, Subject: claims.Subject,
@@ -446,51 +435,18 @@ func (s *Server) introspect(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
-// mayIntrospect reports whether the caller may learn that a live token is
-// active: the token must be of the caller's resources and, for a registered
-// kind, of a record the caller created (its JWTs carry the record's creator
-// as client_id), as for every other access to a registered token; an admin
-// may introspect any token.
-func mayIntrospect(who clients.Client, claims *token.Claims) bool {
-	if who.Role == clients.RoleAdmin {
-		return true
-	}
-	if !who.Allows(claims.Resource()) {
-		return false
-	}
-	return !claims.Registered() || claims.ClientID == who.ID
-}
-
 // revoke answers POST /api/v1/revoke (RFC 7009). An invalid token is a 200
 // (RFC 7009 §2.2); a genuine token outside the caller's resources is a 403,
 // and so is a registered token whose record the caller did not create
-// (Registry.RevokePresented marks the record revoked and logs REVOKE).
+// (embed.Service.Revoke hands it to Registry.RevokePresented, which marks
+// the record revoked and logs REVOKE).
 func (s *Server) revoke(c echo.Context) error {
 	raw, err := formValue(c, "token")
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	claims, err := s.cfg.Verifier.VerifyIgnoringExpiry(ctx, raw)
-	if errors.Is(err, token.ErrInvalidToken) {
-		return c.NoContent(http.StatusOK)
-	}
-	if err != nil {
-		return err
-	}
-	if !caller(c).Allows(claims.Resource()) {
-		return forbidden("this client may not revoke tokens of this resource")
-	}
-	if claims.Registered() && s.cfg.Registry != nil {
-		// Through the registry: only the record's manager, and the record
-		// and its log say so.
-		if err := s.cfg.Registry.RevokePresented(ctx, registryCaller(c), claims); err != nil {
-			return registryError(err)
-		}
-		return c.NoContent(http.StatusOK)
-	}
-	if err := s.cfg.Revoker.Revoke(ctx, claims); err != nil {
-		return err
+	if err := s.cfg.Tokens.Revoke(c.Request().Context(), embedCaller(c), raw); err != nil {
+		return registryError(err)
 	}
 	return c.NoContent(http.StatusOK)
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sigil-dev/sigil/internal/httpapi"
+	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/pkg/client"
 	"github.com/sigil-dev/sigil/test/apiserver"
 )
@@ -36,7 +36,7 @@ func setup(t *testing.T, opts ...apiserver.Option) (srv *apiserver.Server, admin
 
 func TestClient_EmbedLifecycle(t *testing.T) {
 	// Refresh at once, on the real clock: no minimum token age.
-	srv, admin, dashSecret, _ := setup(t, func(c *httpapi.Config) { c.RefreshMinAge = time.Nanosecond })
+	srv, admin, dashSecret, _ := setup(t, apiserver.WithConfig(func(c *config.Config) { c.Tokens.RefreshMinAge = time.Nanosecond }))
 	ctx := context.Background()
 	anon, err := client.New(srv.URL + "/")
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/policy"
@@ -91,16 +92,17 @@ func newParity(t *testing.T) *parity {
 
 	pol, err := policy.New(parityGateway)
 	require.NoError(t, err)
+	iss := token.NewIssuer(token.IssuerConfig{Issuer: parityIssuer, Audience: parityAudience, Keys: ring, Now: now})
+	ver := token.NewVerifier(token.VerifierConfig{
+		Issuer: parityIssuer, Audience: parityAudience, Keys: ring, Revocation: p.replica, Now: now, CacheSize: 1024,
+		Records: registry.NewLiveness(st),
+	})
+	cls := clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("parity-pepper-0123456789abcdef01"), Now: now})
+	tokens, err := embed.New(embed.Config{Minter: iss, Verifier: ver, Revoker: p.replica, Clients: cls, Now: now})
+	require.NoError(t, err)
 	api := httpapi.New(httpapi.Config{
-		Issuer: parityIssuer,
-		Minter: token.NewIssuer(token.IssuerConfig{Issuer: parityIssuer, Audience: parityAudience, Keys: ring, Now: now}),
-		Verifier: token.NewVerifier(token.VerifierConfig{
-			Issuer: parityIssuer, Audience: parityAudience, Keys: ring, Revocation: p.replica, Now: now, CacheSize: 1024,
-			Records: registry.NewLiveness(st),
-		}),
-		Revoker: p.replica,
-		Clients: clients.NewService(clients.ServiceConfig{Store: st, Pepper: []byte("parity-pepper-0123456789abcdef01"), Now: now}),
-		Keys:    ring, Now: now, Policy: pol,
+		Issuer: parityIssuer, Verifier: ver, Tokens: tokens, Clients: cls,
+		Keys: ring, Now: now, Policy: pol,
 	})
 	p.server = httptest.NewServer(api)
 	t.Cleanup(p.server.Close)

@@ -4,17 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/http/httptest"
+	"log/slog"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/sigil-dev/sigil/internal/clients"
-	"github.com/sigil-dev/sigil/internal/httpapi"
+	"github.com/sigil-dev/sigil/internal/app"
+	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/internal/keys"
-	"github.com/sigil-dev/sigil/internal/registry"
-	"github.com/sigil-dev/sigil/internal/revocation"
-	"github.com/sigil-dev/sigil/internal/store/memory"
-	"github.com/sigil-dev/sigil/internal/token"
 )
 
 // Audience is the audience of the server's tokens; its issuer is its URL.
@@ -26,25 +24,54 @@ type Server struct {
 	URL string
 	// AdminSecret is the secret of the client "admin".
 	AdminSecret string
-	// KeysDir holds the server's signing key (EdDSA, PEM).
+	// KeysDir is the server's keys dir (keys.dir): by default a TempDir
+	// holding one fresh Ed25519 key (PEM).
 	KeysDir string
 	// Active is the signing key.
 	Active *keys.Key
 
-	srv *httptest.Server
+	stop     context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
 }
 
-// Option tweaks the runtime configuration before the API is built.
-type Option func(*httpapi.Config)
+// Settings is what Start builds the server from; Options change it.
+type Settings struct {
+	// Config is the server's configuration, as a user would write it:
+	// config.Default() on the memory store, with the issuer set to the
+	// server's URL, Audience, the keys dir holding a fresh Ed25519 key, and
+	// an admin secret. Set Redis.URL for Redis (replica mode by default).
+	Config config.Config
+	// App are more options of app.New: a clock, an injected store, a logger
+	// (the default discards logs).
+	App []app.Option
+}
 
-// WithReveal makes the registry keep JWTs sealed so that reads reveal them.
+// Option changes the settings before the server is built.
+type Option func(*Settings)
+
+// WithConfig lets fn change the configuration.
+func WithConfig(fn func(*config.Config)) Option {
+	return func(s *Settings) { fn(&s.Config) }
+}
+
+// WithApp adds options of app.New (app.WithNow, app.WithStore, app.WithLogger).
+func WithApp(opts ...app.Option) Option {
+	return func(s *Settings) { s.App = append(s.App, opts...) }
+}
+
+// WithReveal makes the registry keep JWTs sealed so that reads reveal them
+// (registry.reveal_tokens with a fresh key).
 func WithReveal() Option {
-	return func(c *httpapi.Config) { c.RevealTokens = true }
+	return func(s *Settings) {
+		s.Config.Registry.RevealTokens = true
+		s.Config.Registry.RevealKey = make([]byte, config.RevealKeySize)
+		_, _ = rand.Read(s.Config.Registry.RevealKey) // crypto/rand.Read never fails (Go 1.24+)
+	}
 }
 
-// Start builds the real API (memory store, a fresh Ed25519 key in a
-// TempDir, the registry, an admin client) and serves it on a loopback port
-// until the test ends.
+// Start builds the application sigil serve runs (internal/app, from a
+// config) and serves it on a loopback port until the test ends.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	dir := tb.TempDir()
@@ -55,62 +82,47 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	if _, _, err := keys.WritePEM(dir, signer); err != nil {
 		tb.Fatalf("apiserver: write key: %v", err)
 	}
-	ring, err := keys.NewRing(func() (*keys.Set, error) {
-		ks, err := keys.LoadDir(dir)
-		if err != nil {
-			return nil, err
-		}
-		return keys.NewSet(ks, "")
-	})
-	if err != nil {
-		tb.Fatalf("apiserver: load key: %v", err)
-	}
-
 	// The issuer is the URL, known only once the listener is open.
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-
-	mem := memory.New(nil)
-	cl := clients.NewService(clients.ServiceConfig{Store: mem, Pepper: []byte(randHex(tb)), MaxTokenExpiry: 86400})
-	admin := "admin-" + randHex(tb)
-	if err := cl.EnsureAdmin(context.Background(), admin); err != nil {
-		tb.Fatalf("apiserver: admin: %v", err)
-	}
-	rev := revocation.NewService(mem, 30*time.Second, nil)
-	issuer := token.NewIssuer(token.IssuerConfig{Issuer: base, Audience: Audience, Keys: ring})
-	verifier := token.NewVerifier(token.VerifierConfig{Issuer: base, Audience: Audience, Keys: ring, Revocation: rev, Leeway: 30 * time.Second})
-	cfg := httpapi.Config{
-		Issuer: base, Minter: issuer, Verifier: verifier, Revoker: rev, Clients: cl, Keys: ring,
-		EmbedDefaultTTL: time.Hour, EmbedMaxTTL: 24 * time.Hour, StoreTimeout: 5 * time.Second,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	var sealer []byte
-	if cfg.RevealTokens {
-		sealer = make([]byte, 32)
-		if _, err := rand.Read(sealer); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	regStore := memory.NewRegistry(nil)
-	reg, err := registry.NewService(registry.ServiceConfig{Store: regStore, Issuer: issuer, Revoker: rev, Sealer: sealer})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("apiserver: registry: %v", err)
+		tb.Fatalf("apiserver: listen: %v", err)
 	}
-	if cfg.Registry == nil {
-		cfg.Registry = reg
+	base := "http://" + ln.Addr().String()
+
+	cfg := config.Default()
+	cfg.Addr, cfg.Issuer, cfg.Audience = ln.Addr().String(), base, Audience
+	cfg.Keys.Dir = dir
+	cfg.AdminSecret = "admin-" + randHex(tb)
+	cfg.HTTP.StoreTimeout = 5 * time.Second
+	cfg.HTTP.ShutdownTimeout = 5 * time.Second
+	s := Settings{Config: cfg}
+	for _, o := range opts {
+		o(&s)
 	}
-	cfg.AuthFailures = regStore
-	srv.Config.Handler = httpapi.New(cfg)
-	srv.Start()
+	appOpts := append([]app.Option{app.WithListener(ln), app.WithLogger(slog.New(slog.DiscardHandler))}, s.App...)
+	a, err := app.New(context.Background(), s.Config, appOpts...)
+	if err != nil {
+		_ = ln.Close()
+		tb.Fatalf("apiserver: %v", err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	srv := &Server{
+		URL: base, AdminSecret: s.Config.AdminSecret, KeysDir: s.Config.Keys.Dir, Active: a.Info.ActiveKey,
+		stop: stop, done: make(chan error, 1),
+	}
+	go func() { srv.done <- a.Run(ctx) }()
 	tb.Cleanup(srv.Close)
-	return &Server{URL: base, AdminSecret: admin, KeysDir: dir, Active: ring.Active(), srv: srv}
+	return srv
 }
 
-// Close stops the server (also done when the test ends); calls to it then
-// fail to connect.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server as sigil serve stops on a signal (also done when
+// the test ends); calls to it then fail to connect.
+func (s *Server) Close() {
+	s.stopOnce.Do(func() {
+		s.stop()
+		<-s.done
+	})
+}
 
 func randHex(tb testing.TB) string {
 	tb.Helper()

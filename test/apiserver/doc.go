@@ -1,2 +1,2 @@
-// Package apiserver runs sigil's real HTTP API in-process on a loopback httptest server, on the memory store, for tests of its clients.
+// Package apiserver runs the application sigil serve runs (internal/app, built from a config) in-process on a loopback port, on the memory store unless told otherwise, for tests of its clients.
 package apiserver

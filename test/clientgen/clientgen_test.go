@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sigil-dev/sigil/internal/httpapi"
-	"github.com/sigil-dev/sigil/internal/openapi"
 	"github.com/sigil-dev/sigil/test/apiserver"
 )
 
@@ -57,7 +55,7 @@ func TestGeneratedClientsCompile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 
-	srv := apiserver.Start(t, func(c *httpapi.Config) { c.OpenAPI = openapi.MustJSON() })
+	srv := apiserver.Start(t) // serves openapi.MustJSON(), as sigil serve does
 	resp, err := http.Get(srv.URL + "/openapi.json")
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"github.com/sigil-dev/sigil/internal/metrics"
@@ -31,7 +31,7 @@ type sizer interface {
 // observeDirectRevocation exports what is known without a replica: the
 // store checks revocations on every request, so its state is never stale,
 // and a store that can count its entries reports the denylist size.
-func observeDirectRevocation(m *metrics.Metrics, st store) {
+func observeDirectRevocation(m *metrics.Metrics, st Store) {
 	m.Gauge("sigil_replica_staleness_seconds", "Time since the replica was last confirmed in sync with Redis (-1: never loaded; 0 in direct mode, which checks the store on every request).", func() float64 {
 		return 0
 	})
