@@ -104,6 +104,12 @@ type cachedClient struct {
 // else from the store (refreshing the cache), else a stale cached copy if
 // the store is unavailable.
 func (s *Service) lookup(ctx context.Context, id string) (Client, error) {
+	if !idPattern.MatchString(id) {
+		// No client can have this id: unknown without a store read, and
+		// never cached, so ids a caller makes up (20 KB each, say) cannot
+		// fill the cache. (The admin client's id matches the pattern.)
+		return Client{}, fmt.Errorf("get client: %w", ErrNotFound)
+	}
 	now := s.cfg.Now()
 	v, cached := s.cache.Load(id)
 	if cached && now.Sub(v.(*cachedClient).at) < s.cfg.CacheTTL {

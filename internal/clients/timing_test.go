@@ -3,6 +3,8 @@ package clients_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,6 +67,24 @@ func TestService_UnknownIDDoesTheSameWorkAsWrongSecret(t *testing.T) {
 		require.NoError(t, err)
 		_, err = svc.Authenticate(ctx, "later", s)
 		require.NoError(t, err, "an id cached as unknown is forgotten when created here")
+	})
+	t.Run("OK/MadeUpLongIDsAreNeitherReadNorCached", func(t *testing.T) {
+		// An id no client can have (too long, other characters): a caller
+		// sending 20 KB ids must not fill the cache or reach the store, and
+		// still costs one comparison, as any other failed attempt.
+		before := svc.CachedIDs()
+		st.reads.Store(0)
+		compares = nil
+		for i := range 500 {
+			id := strings.Repeat("x", 20_000) + strconv.Itoa(i)
+			_, err := svc.Authenticate(ctx, id, secret)
+			require.ErrorIs(t, err, clients.ErrBadCredentials)
+			_, err = svc.Authenticate(ctx, "bad id "+strconv.Itoa(i), secret)
+			require.ErrorIs(t, err, clients.ErrBadCredentials)
+		}
+		require.Equal(t, before, svc.CachedIDs(), "cached ids")
+		require.Zero(t, st.reads.Load(), "store reads")
+		require.Len(t, compares, 1000, "one comparison per attempt")
 	})
 	t.Run("OK/RandomIDsStayBounded", func(t *testing.T) {
 		// Far more random ids than the cache keeps: it must keep working
