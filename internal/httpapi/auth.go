@@ -86,6 +86,14 @@ func oneCredential(field, what string) error {
 	return apperr.Invalid(field, "%s: send one credential per request, in one Authorization header or one ?token=, never both (RFC 6750 §2)", what)
 }
 
+// hasAuthorization reports whether the request carries an Authorization
+// header of any scheme: beside a token elsewhere it is a second credential
+// (an upstream could authenticate the request by it), even when it is not
+// a Bearer token sigil reads.
+func hasAuthorization(c echo.Context) bool {
+	return len(c.Request().Header[echo.HeaderAuthorization]) > 0
+}
+
 // queryTokens counts the token query parameters of the request itself.
 func queryTokens(c echo.Context) int {
 	_, n := token.QueryToken(c.Request().URL.RawQuery)
@@ -99,8 +107,8 @@ func requireBearer(c echo.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if tok != "" && queryTokens(c) > 0 {
-		return "", oneCredential("token", "a Bearer header and ?token=")
+	if hasAuthorization(c) && queryTokens(c) > 0 {
+		return "", oneCredential("token", "an Authorization header and ?token=")
 	}
 	if tok == "" {
 		return "", &apperr.Error{Code: apperr.CodeTokenRequired, Field: "Authorization", Message: "an Authorization: Bearer token is required"}

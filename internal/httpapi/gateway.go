@@ -62,7 +62,7 @@ func forwardedRequest(r *http.Request) (policy.Request, bool, error) {
 	if mh == hdrForwardedMethod && conflicts(h, hdrOriginalMethod, method) {
 		return policy.Request{}, false, apperr.Invalid("X-Original-Method", "X-Forwarded-Method and X-Original-Method disagree")
 	}
-	return policy.Request{Method: method, URI: uri}, true, nil
+	return policy.Request{Method: method, URI: uri, Overrides: policy.MethodOverrides(h, uri)}, true, nil
 }
 
 // conflicts reports whether header name is present, non-empty and not v.

@@ -247,6 +247,15 @@ func TestVerify_TwoCredentialsAreRefused(t *testing.T) {
 		"ViewPathAndBearer":          {"/view/" + report, bearer(good), "token"},
 		"ViewPathAndQuery":           {"/view/" + report + "?token=" + other, nil, "token"},
 		"ViewPathAndTwoHeaders":      {"/view/" + report, bearer(good, other), "Authorization"},
+		// Forms an outside attack run found accepted: another scheme beside a
+		// query token, RFC 6750's access_token, a name in another case.
+		"BasicAndQuery":                {"/api/v1/verify?token=" + good, http.Header{"Authorization": {"Basic c2FsZXM6c2VjcmV0"}}, "token"},
+		"OtherSchemeAndForwardedURI":   {"/api/v1/verify", with(http.Header{"Authorization": {"Token " + other}}, "X-Original-Method", "GET", "X-Original-URI", "/dashboards/sales?token="+good), "token"},
+		"BearerAndAccessTokenInURI":    {"/api/v1/verify", with(bearer(good), "X-Original-Method", "GET", "X-Original-URI", "/dashboards/sales?access_token="+other), "token"},
+		"BearerAndUpperCaseTokenInURI": {"/api/v1/verify", with(bearer(good), "X-Original-Method", "GET", "X-Original-URI", "/dashboards/sales?TOKEN="+other), "token"},
+		"TokenAndAccessTokenInURI":     {"/api/v1/verify", with(http.Header{}, "X-Original-Method", "GET", "X-Original-URI", "/dashboards/sales?token="+good+"&access_token="+other), "X-Original-URI"},
+		"InvalidateBasicAndQuery":      {"/api/v1/invalidate-token?token=" + other, http.Header{"Authorization": {"Basic c2FsZXM6c2VjcmV0"}}, "token"},
+		"ViewPathAndBasic":             {"/view/" + report, http.Header{"Authorization": {"Basic c2FsZXM6c2VjcmV0"}}, "token"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			method := http.MethodGet

@@ -305,8 +305,8 @@ func forwardedToken(c echo.Context) (string, error) {
 		return "", err
 	}
 	sources := 0
-	if tok != "" {
-		sources++
+	if hasAuthorization(c) {
+		sources++ // a Bearer token, or another scheme the upstream may read
 	}
 	for _, src := range []struct{ field, query string }{
 		{"token", c.Request().URL.RawQuery},

@@ -56,7 +56,7 @@ func (s *Server) view(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if bearer != "" || queryTokens(c) > 0 {
+	if bearer != "" || hasAuthorization(c) || queryTokens(c) > 0 {
 		return oneCredential("token", "a token in the path and another in the Authorization header or ?token=")
 	}
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)

@@ -6,23 +6,26 @@ import (
 )
 
 // QueryToken returns the first token parameter of a raw query and how many
-// there are. Pairs are split at & and at ; (which some servers take as a
-// separator), and names are unescaped (%74oken is token), so that no
-// reading of the query finds a token this count missed. One credential per
-// request (RFC 6750 §2): callers refuse n > 1, and n > 0 beside another
-// credential.
+// credential parameters there are. Pairs are split at & and at ; (which
+// some servers take as a separator), and names are unescaped (%74oken is
+// token), so that no reading of the query finds a token this count missed.
+// The count also takes names that another reader could take for a token:
+// token in any letter case and RFC 6750's access_token (§2.3); only an
+// exact "token" gives tok. One credential per request (RFC 6750 §2):
+// callers refuse n > 1, and n > 0 beside another credential.
 func QueryToken(raw string) (tok string, n int) {
 	if raw == "" {
 		return "", 0
 	}
 	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
 		k, v, _ := strings.Cut(pair, "=")
-		if k != "token" {
-			if uk, err := url.QueryUnescape(k); err != nil || uk != "token" {
-				continue
-			}
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
 		}
-		if n == 0 {
+		if !strings.EqualFold(k, "token") && !strings.EqualFold(k, "access_token") {
+			continue
+		}
+		if k == "token" && tok == "" {
 			tok = v
 			if uv, err := url.QueryUnescape(v); err == nil {
 				tok = uv
