@@ -16,6 +16,10 @@ import (
 	"github.com/sigil-dev/sigil/internal/revocation"
 )
 
+// Store implements the client and revocation stores (and, in registry.go
+// and sync.go, the registry's and the replica's); interfaces that packages
+// above the domain declare, such as httpapi.FailureCounter, are asserted in
+// interfaces_test.go, so that this package never imports them.
 var (
 	_ clients.Store    = (*Store)(nil)
 	_ revocation.Store = (*Store)(nil)

@@ -16,7 +16,13 @@ import (
 	"github.com/sigil-dev/sigil/internal/registry"
 )
 
-var _ registry.Store = (*Store)(nil)
+// Store implements the registry's store interfaces too (see redis.go for
+// the others).
+var (
+	_ registry.Store        = (*Store)(nil)
+	_ registry.UsageStore   = (*Store)(nil)
+	_ registry.RecordReader = (*Store)(nil)
+)
 
 // Registry keys, beside the client and denylist keys of Store:
 //
