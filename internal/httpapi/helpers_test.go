@@ -187,8 +187,6 @@ func withActive(alg string) func(*fixture) { return func(f *fixture) { f.activeA
 
 func withOnlyHS256() func(*fixture) { return func(f *fixture) { f.hsOnly = true } }
 
-func withoutHS256() func(*fixture) { return func(f *fixture) { f.noHS = true } }
-
 func withStore(wrap func(*memory.Store) apiStore) func(*fixture) {
 	return func(f *fixture) { f.wrapStore = wrap }
 }
