@@ -146,7 +146,7 @@ type selfLinks struct {
 	Self link `json:"self"`
 }
 
-// tokenView is a record as the API shows it (the Token schema of
+// tokenView is a record as the API shows it (the TokenRecord schema of
 // openapi.yaml): never its jti or sealed JWT; the JWT only in the response
 // that generates it (or, with reveal on, in reads), and a self link. It is
 // the API's own type, apart from registry.Record and from the stores'

@@ -6,10 +6,8 @@ import (
 	"go/token"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/assert"
@@ -76,8 +74,10 @@ func property(parent func(*openapi3.T) *openapi3.SchemaRef, name string) func(*o
 		if p == nil {
 			return nil
 		}
-		props, _ := flatten(p.Value)
-		return props[name]
+		if s := openapicheck.Property(p.Value, name); s != nil {
+			return &openapi3.SchemaRef{Value: s}
+		}
+		return nil
 	}
 }
 
@@ -95,152 +95,6 @@ func response(path, method string, status int) func(*openapi3.T) *openapi3.Schem
 	}
 }
 
-// flatten returns the properties an object schema allows, merging allOf,
-// and the required ones. A property declared `not: {}` is forbidden, not
-// allowed.
-func flatten(s *openapi3.Schema) (map[string]*openapi3.SchemaRef, map[string]bool) {
-	props, required := map[string]*openapi3.SchemaRef{}, map[string]bool{}
-	var walk func(s *openapi3.Schema)
-	walk = func(s *openapi3.Schema) {
-		for _, sub := range s.AllOf {
-			walk(sub.Value)
-		}
-		for name, p := range s.Properties {
-			if p.Value.Not != nil {
-				delete(props, name)
-				continue
-			}
-			props[name] = p
-		}
-		for _, name := range s.Required {
-			required[name] = true
-		}
-	}
-	walk(s)
-	for name := range required {
-		if _, ok := props[name]; !ok {
-			delete(required, name)
-		}
-	}
-	return props, required
-}
-
-// jsonField is one JSON member of a Go struct.
-type jsonField struct {
-	typ       reflect.Type
-	omitempty bool
-}
-
-// jsonFields returns the members encoding/json reads and writes for t,
-// embedded structs flattened.
-func jsonFields(t reflect.Type) map[string]jsonField {
-	out := map[string]jsonField{}
-	for f := range t.Fields() {
-		tag := f.Tag.Get("json")
-		if tag == "-" || !f.IsExported() && !f.Anonymous {
-			continue
-		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			for k, v := range jsonFields(f.Type) {
-				out[k] = v
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = jsonField{typ: f.Type, omitempty: slices.Contains(strings.Split(opts, ","), "omitempty")}
-	}
-	return out
-}
-
-var timeType = reflect.TypeFor[time.Time]()
-
-// jsonType is the JSON Schema type of values of t ("" for any).
-func jsonType(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case t == timeType || t.Kind() == reflect.String:
-		return "string"
-	case t.Kind() == reflect.Bool:
-		return "boolean"
-	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
-		return "integer"
-	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-		return "number"
-	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
-		return "array"
-	case t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
-		return "object"
-	}
-	return ""
-}
-
-// checkStruct compares the JSON members of t with the object schema s: the
-// same names (but for notCarried and, in requests, optionalSent), types
-// that agree, null only where the Go type can hold it, and, for requests,
-// every required property sent; then it descends into nested structs.
-func checkStruct(t *testing.T, path string, typ reflect.Type, s *openapi3.Schema, request bool) {
-	t.Helper()
-	props, required := flatten(s)
-	fields := jsonFields(typ)
-	for name := range props {
-		if _, ok := fields[name]; !ok && notCarried[typ][name] == "" {
-			t.Errorf("%s: property %q of the schema has no field in %s", path, name, typ)
-		}
-	}
-	for name, f := range fields {
-		p, ok := props[name]
-		if !ok {
-			t.Errorf("%s: field %q of %s is not in the schema", path, name, typ)
-			continue
-		}
-		checkValue(t, path+"."+name, f.typ, p.Value, request)
-		if request && required[name] && f.omitempty && optionalSent[typ][name] == "" {
-			t.Errorf("%s.%s: required by the schema, but %s leaves it out when empty (omitempty)", path, name, typ)
-		}
-	}
-}
-
-func checkValue(t *testing.T, path string, typ reflect.Type, s *openapi3.Schema, request bool) {
-	t.Helper()
-	if s.Nullable {
-		switch typ.Kind() {
-		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
-		default:
-			t.Errorf("%s: the schema allows null, which %s cannot hold", path, typ)
-		}
-	}
-	want := ""
-	if s.Type != nil && s.Type.IsSingle() {
-		want = s.Type.Slice()[0]
-	}
-	got := jsonType(typ)
-	if want != "" && got != "" && want != got && !(want == "number" && got == "integer") {
-		t.Errorf("%s: the schema says %s, %s is %s", path, want, typ, got)
-	}
-	if want == "string" && s.Format == "date-time" && deref(typ) != timeType {
-		t.Errorf("%s: a date-time held in %s, not time.Time", path, typ)
-	}
-	for deref(typ).Kind() == reflect.Slice && s.Items != nil {
-		typ, s = deref(typ).Elem(), s.Items.Value
-		path += "[]"
-	}
-	if d := deref(typ); d.Kind() == reflect.Struct && d != timeType && len(s.Properties)+len(s.AllOf) > 0 {
-		checkStruct(t, path, d, s, request)
-	}
-}
-
-func deref(t reflect.Type) reflect.Type {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t
-}
-
 // TestWireTypes_matchOpenAPI checks that this package's request and
 // response types are the document's schemas: a renamed, missing or extra
 // field, or a type that disagrees, fails here rather than at a user's.
@@ -251,7 +105,9 @@ func TestWireTypes_matchOpenAPI(t *testing.T) {
 		t.Run(typ.Name(), func(t *testing.T) {
 			ref := w.schema(doc)
 			require.NotNil(t, ref, "no schema for %s", typ)
-			checkStruct(t, typ.Name(), typ, ref.Value, w.request)
+			assert.Empty(t, openapicheck.CheckType(typ, ref.Value, openapicheck.TypeOptions{
+				Request: w.request, NotCarried: notCarried, OptionalSent: optionalSent,
+			}))
 		})
 	}
 }
