@@ -63,10 +63,17 @@ $(TS_TOOLS): test/clientgen/ts/package.json test/clientgen/ts/package-lock.json 
 	cd test/clientgen/ts && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-lint:
+## lint: gofmt, go vet and staticcheck. staticcheck is pinned in tools/go.mod (its own module, so
+## the pin never enters sigil's go.mod) and built into bin/ again only when the pin changes.
+STATICCHECK := bin/staticcheck
+lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	./$(STATICCHECK) ./...
+
+$(STATICCHECK): tools/go.mod tools/go.sum
+	$(GO) -C tools build -o $(CURDIR)/$(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
 
 ## bench: HTTP load benchmark (test/bench/README.md): sigil's endpoints and a no-op Echo server under
 ## the same wrk load in one run, one table; wrk and redis-server installed when missing.

@@ -20,18 +20,23 @@ const (
 
 // Client is a stored client record. SecretHash is HMAC-SHA-256(pepper, secret);
 // the secret itself is never stored.
+//
+// Client has no wire form of its own: the stores define how they keep it
+// (internal/store/redis: clientV1) and internal/httpapi how the API shows it
+// (clientView). SecretHash is tagged json:"-" only so that encoding a Client
+// by mistake never discloses it.
 type Client struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"`
-	Role           string    `json:"role"`
-	Resources      []string  `json:"resources"`
-	Scopes         []string  `json:"scopes"`
-	MaxTokenExpiry int64     `json:"maxTokenExpiry"` // seconds; 0 = config default
-	SecretHash     []byte    `json:"secretHash"`
-	CreatedAt      time.Time `json:"createdAt"`
+	ID             string
+	Name           string
+	Role           string
+	Resources      []string
+	Scopes         []string
+	MaxTokenExpiry int64  // seconds; 0 = config default
+	SecretHash     []byte `json:"-"`
+	CreatedAt      time.Time
 	// SecretRotatedAt is when the secret was last rotated (zero: never).
 	// Refresh chains started at or before it end (no refresh).
-	SecretRotatedAt time.Time `json:"secretRotatedAt,omitzero"`
+	SecretRotatedAt time.Time
 }
 
 // Store persists client records.

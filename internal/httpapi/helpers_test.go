@@ -32,6 +32,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 	"github.com/sigil-dev/sigil/test/testproc"
 )
@@ -50,24 +51,6 @@ const (
 // epoch is where every fixture's clock starts: far from the real time, so
 // that anything reading time.Now instead of the injected clock shows up.
 var epoch = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
-
-// clock is the injected time source; tests move it with Advance, never sleep.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // signers caches one generated private key per algorithm for the test
 // binary (RSA generation is slow); each fixture writes them into its own
@@ -181,7 +164,7 @@ type fixture struct {
 	// records is the verifier's record check, set by withRegistry (none
 	// without the registry, so tokens minted directly need no record).
 	recordCheck lateRecords
-	clock       *clock
+	clock       *testclock.Clock
 	set         *keys.Set
 	keyByAlg    map[string]*keys.Key
 	mem         *memory.Store
@@ -207,8 +190,6 @@ type fixture struct {
 func withActive(alg string) func(*fixture) { return func(f *fixture) { f.activeAlg = alg } }
 
 func withOnlyHS256() func(*fixture) { return func(f *fixture) { f.hsOnly = true } }
-
-func withoutHS256() func(*fixture) { return func(f *fixture) { f.noHS = true } }
 
 func withStore(wrap func(*memory.Store) apiStore) func(*fixture) {
 	return func(f *fixture) { f.wrapStore = wrap }
@@ -244,7 +225,7 @@ func newAPI(tb testing.TB, opts ...func(*fixture)) *fixture {
 	f := &fixture{
 		tb:        tb,
 		activeAlg: keys.EdDSA,
-		clock:     &clock{now: epoch},
+		clock:     testclock.New(epoch),
 		logs:      &testproc.Buffer{},
 		byRec:     map[*httptest.ResponseRecorder]*record{},
 		keyByAlg:  map[string]*keys.Key{},

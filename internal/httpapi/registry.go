@@ -140,12 +140,32 @@ type selfLinks struct {
 	Self link `json:"self"`
 }
 
-// tokenView is a record as the API shows it: the JWT only in the response
-// that generates it (or, with reveal on, in reads), and a self link.
+// tokenView is a record as the API shows it (the TokenRecord schema of
+// openapi.yaml): never its jti or sealed JWT; the JWT only in the response
+// that generates it (or, with reveal on, in reads), and a self link. It is
+// the API's own type, apart from registry.Record and from the stores'
+// formats, so that renaming a field here changes the API and nothing else.
 type tokenView struct {
-	registry.Record
-	Token string    `json:"token,omitempty"`
-	Links selfLinks `json:"_links"`
+	ID          string     `json:"id"`
+	Type        string     `json:"type"`
+	Name        string     `json:"name"`
+	Owner       string     `json:"owner"`
+	ReportID    string     `json:"reportId,omitempty"`
+	AppID       string     `json:"appId,omitempty"`
+	Scopes      []string   `json:"scopes"`
+	ReadOnly    bool       `json:"readOnly"`
+	Cloud       bool       `json:"cloud"`
+	URL         string     `json:"url,omitempty"`
+	Status      string     `json:"status"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	ExpiresAt   *time.Time `json:"expiresAt"`
+	GeneratedAt *time.Time `json:"generatedAt"`
+	LastUsedAt  *time.Time `json:"lastUsedAt"`
+	CreatedBy   string     `json:"createdBy"`
+	// TokenHint is the last 6 characters of the current JWT.
+	TokenHint string    `json:"tokenHint,omitempty"`
+	Token     string    `json:"token,omitempty"`
+	Links     selfLinks `json:"_links"`
 }
 
 // updatedTokenView is the answer of PATCH: scopesPending says the current
@@ -160,9 +180,17 @@ type tokenPage struct {
 	NextCursor *string     `json:"nextCursor"`
 }
 
+// logEntryView is a registry.LogEntry as the API shows it.
+type logEntryView struct {
+	Activity string    `json:"activity"` // CREATE GENERATE UPDATE REVOKE AUTHENTICATE
+	At       time.Time `json:"at"`
+	By       string    `json:"by"`
+	Result   string    `json:"result"` // OK FAIL
+}
+
 type logPage struct {
-	Logs       []registry.LogEntry `json:"logs"`
-	NextCursor *string             `json:"nextCursor"`
+	Logs       []logEntryView `json:"logs"`
+	NextCursor *string        `json:"nextCursor"`
 }
 
 // listWarning says that part of a listing could not be read (the cloud deployment).
@@ -221,10 +249,16 @@ func selfLink(id string) selfLinks {
 
 // generatedView is the one view that carries a freshly minted JWT.
 func generatedView(r registry.Record, jwt string) tokenView {
-	if r.Scopes == nil {
-		r.Scopes = []string{}
+	scopes := r.Scopes
+	if scopes == nil {
+		scopes = []string{}
 	}
-	return tokenView{Record: r, Token: jwt, Links: selfLink(r.ID)}
+	return tokenView{
+		ID: r.ID, Type: r.Type, Name: r.Name, Owner: r.Owner, ReportID: r.ReportID, AppID: r.AppID,
+		Scopes: scopes, ReadOnly: r.ReadOnly, Cloud: r.Cloud, URL: r.URL, Status: string(r.Status),
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, GeneratedAt: r.GeneratedAt, LastUsedAt: r.LastUsedAt,
+		CreatedBy: r.CreatedBy, TokenHint: r.TokenHint, Token: jwt, Links: selfLink(r.ID),
+	}
 }
 
 // readView is a record as reads show it: the tokenHint, and the JWT itself
@@ -446,11 +480,12 @@ func (s *Server) tokenLogs(c echo.Context) error {
 	if err != nil {
 		return registryError(err)
 	}
-	if logs == nil {
-		logs = []registry.LogEntry{}
+	views := make([]logEntryView, 0, len(logs))
+	for _, e := range logs {
+		views = append(views, logEntryView{Activity: e.Activity, At: e.At, By: e.By, Result: e.Result})
 	}
 	noStore(c)
-	return c.JSON(http.StatusOK, logPage{Logs: logs, NextCursor: nextCursor(next)})
+	return c.JSON(http.StatusOK, logPage{Logs: views, NextCursor: nextCursor(next)})
 }
 
 // cleanupTokens answers POST /api/tokens/_cleanup (admin): what the janitor

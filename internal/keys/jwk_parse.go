@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -101,12 +100,12 @@ func (j JWK) publicKey() (any, error) {
 		if len(x) != 32 || len(y) != 32 {
 			return nil, errors.New("P-256 coordinates must be 32 bytes")
 		}
-		// ecdh validates that the point is on the curve.
-		uncompressed := append(append([]byte{4}, x...), y...)
-		if _, err := ecdh.P256().NewPublicKey(uncompressed); err != nil {
+		// ParseUncompressedPublicKey validates that the point is on the curve.
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
 			return nil, fmt.Errorf("P-256 point: %w", err)
 		}
-		return &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}, nil
+		return pub, nil
 	case j.Kty == "RSA":
 		n, err := dec("n", j.N)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -27,24 +27,6 @@ const (
 
 // epoch is where the injected clock starts.
 var epoch = time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
-
-// clock is an injected clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // newKeys generates an Ed25519 signing key for one test.
 func newKeys(tb testing.TB) *keys.Set {
@@ -69,12 +51,12 @@ type fixture struct {
 	deny  *memory.Store
 	rev   *revocation.Service
 	ver   *token.Verifier
-	clk   *clock
+	clk   *testclock.Clock
 }
 
 func newFixture(tb testing.TB, tweak ...func(*registry.ServiceConfig)) *fixture {
 	tb.Helper()
-	clk := &clock{t: epoch}
+	clk := testclock.New(epoch)
 	set := newKeys(tb)
 	f := &fixture{clk: clk, store: memory.NewRegistry(clk.Now), deny: memory.New(clk.Now)}
 	f.rev = revocation.NewService(f.deny, token.DefaultLeeway, clk.Now)

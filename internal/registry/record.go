@@ -79,26 +79,32 @@ const (
 // Record is a registered token (DESIGN §1). The JWT itself is never part of
 // it: only its jti, its last six characters and, with reveal on, its
 // AES-GCM sealed form.
+//
+// Record is a domain type without a wire form of its own: the stores define
+// how they keep it (internal/store/redis: recordV1) and internal/httpapi how
+// the API shows it (tokenView), so that neither changes the other. JTI and
+// Sealed are tagged json:"-" only so that encoding a Record by mistake
+// never discloses them.
 type Record struct {
-	ID       string   `json:"id"`
-	Type     string   `json:"type"` // token.KindReport, token.KindAppView or token.KindAPI
-	Name     string   `json:"name"`
-	Owner    string   `json:"owner"`
-	ReportID string   `json:"reportId,omitempty"`
-	AppID    string   `json:"appId,omitempty"`
-	Scopes   []string `json:"scopes"`
-	ReadOnly bool     `json:"readOnly"`
-	Cloud    bool     `json:"cloud"`
-	URL      string   `json:"url,omitempty"`
-	Status   Status   `json:"status"`
+	ID       string
+	Type     string // token.KindReport, token.KindAppView or token.KindAPI
+	Name     string
+	Owner    string
+	ReportID string
+	AppID    string
+	Scopes   []string
+	ReadOnly bool
+	Cloud    bool
+	URL      string
+	Status   Status
 
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt"`
-	GeneratedAt *time.Time `json:"generatedAt"`
-	LastUsedAt  *time.Time `json:"lastUsedAt"`
-	CreatedBy   string     `json:"createdBy"`
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	GeneratedAt *time.Time
+	LastUsedAt  *time.Time
+	CreatedBy   string
 	// TokenHint is the last 6 characters of the current JWT.
-	TokenHint string `json:"tokenHint,omitempty"`
+	TokenHint string
 	// JTI is the jti of the current generation; stores persist it, the API never shows it.
 	JTI string `json:"-"`
 	// Sealed is the AES-GCM sealed current JWT when reveal is on; stores
@@ -147,12 +153,13 @@ func cloneTime(t *time.Time) *time.Time {
 // milliseconds. Listings are ordered by (score, id), newest first.
 func (r Record) Score() int64 { return r.CreatedAt.UnixMilli() }
 
-// LogEntry is one activity on a record.
+// LogEntry is one activity on a record. Like Record, it has no wire form of
+// its own (internal/store/redis: logEntryV1; internal/httpapi: logEntryView).
 type LogEntry struct {
-	Activity string    `json:"activity"` // CREATE GENERATE UPDATE REVOKE AUTHENTICATE
-	At       time.Time `json:"at"`
-	By       string    `json:"by"`
-	Result   string    `json:"result"` // OK FAIL
+	Activity string // CREATE GENERATE UPDATE REVOKE AUTHENTICATE
+	At       time.Time
+	By       string
+	Result   string // OK FAIL
 }
 
 // RecordLog is a LogEntry for the record RecordID, as AppendLogs takes it.

@@ -3,7 +3,6 @@ package revocation_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,18 +11,10 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/memory"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 	"github.com/sigil-dev/sigil/test/redisserver"
 )
-
-// msClock is an injected clock.
-type msClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *msClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *msClock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // mintedAt is a token for sub minted at at, as the issuer mints it: iat in
 // whole seconds, the instant in its UUIDv7 jti.
@@ -48,18 +39,18 @@ type revoker interface {
 // replica (Redis) alike, and pkg/verifier shares the replica code.
 func TestRevokeAll_SignInRightAfterLives(t *testing.T) {
 	srv := redisserver.Start(t)
-	for name, build := range map[string]func(t *testing.T, clk *msClock) revoker{
-		"Direct": func(t *testing.T, clk *msClock) revoker {
+	for name, build := range map[string]func(t *testing.T, clk *testclock.Clock) revoker{
+		"Direct": func(t *testing.T, clk *testclock.Clock) revoker {
 			return revocation.NewService(memory.New(clk.Now), 30*time.Second, clk.Now)
 		},
-		"Replica": func(t *testing.T, clk *msClock) revoker {
+		"Replica": func(t *testing.T, clk *testclock.Clock) revoker {
 			return startReplica(t, newStore(t, srv, "ms:"+t.Name()+":"), func(cfg *revocation.ReplicaConfig) { cfg.Now = clk.Now })
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			cut := time.Now().UTC().Truncate(time.Second).Add(400 * time.Millisecond)
-			clk := &msClock{t: cut}
+			clk := testclock.New(cut)
 			r := build(t, clk)
 			before := mintedAt("alice", cut.Add(-time.Millisecond))
 			sameMs := mintedAt("alice", cut)
@@ -88,7 +79,7 @@ func TestRevokeAll_LegacySecondEntriesCoverTheirWholeSecond(t *testing.T) {
 	srv := redisserver.Start(t)
 	ctx := context.Background()
 	sec := time.Now().UTC().Truncate(time.Second)
-	clk := &msClock{t: sec.Add(2 * time.Second)}
+	clk := testclock.New(sec.Add(2 * time.Second))
 
 	st := newStore(t, srv, "legacy:")
 	require.NoError(t, st.SetCutoff(ctx, revocation.Cutoff{Dim: revocation.DimSubject, ID: "alice"}.Key(), sec))
@@ -112,7 +103,7 @@ func TestRevokeAll_ClientResourceCoversOnlyThatClientsTokens(t *testing.T) {
 	srv := redisserver.Start(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second).Add(300 * time.Millisecond)
-	clk := &msClock{t: now}
+	clk := testclock.New(now)
 	report := func(client string) *token.Claims {
 		c := mintedAt("", now.Add(-time.Millisecond))
 		c.Kind, c.DashboardID, c.ReportID, c.TID, c.ClientID = token.KindReport, "", "q3", "rec-"+client, client

@@ -15,15 +15,10 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/revocation"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 	"github.com/sigil-dev/sigil/test/redisserver"
 )
-
-// clock is real time plus an offset the test can push forward.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 func newStore(t *testing.T, srv *redisserver.Server, prefix string) *redisstore.Store {
 	t.Helper()
@@ -157,7 +152,7 @@ func TestReplica_LoadsExistingState(t *testing.T) {
 
 func TestReplica_RedisDown(t *testing.T) {
 	srv := redisserver.Start(t)
-	clk := &clock{}
+	clk := testclock.Wall()
 	r := startReplica(t, newStore(t, srv, "d:"), func(c *revocation.ReplicaConfig) {
 		c.Now = clk.Now
 		c.MaxStaleness = time.Minute
@@ -224,7 +219,7 @@ func TestReplica_EmptyAgainReseeds(t *testing.T) {
 
 func TestReplica_Prune(t *testing.T) {
 	srv := redisserver.Start(t)
-	clk := &clock{}
+	clk := testclock.Wall()
 	r := startReplica(t, newStore(t, srv, "x:"), func(c *revocation.ReplicaConfig) { c.Now = clk.Now; c.Leeway = 0 })
 	ctx := context.Background()
 	short := claims(clk.Now(), func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(clk.Now().Add(2 * time.Second)) })

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -95,25 +96,8 @@ func testKey(tb testing.TB, alg, name string) *keys.Key {
 	return k
 }
 
-// clock is an injected clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: epoch} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+// newClock is the injected clock, at epoch; tests move it by hand.
+func newClock() *testclock.Clock { return testclock.New(epoch) }
 
 // revocationFunc is a per-test token.Revocation.
 type revocationFunc func(ctx context.Context, c *token.Claims) error
@@ -122,7 +106,7 @@ func (f revocationFunc) Check(ctx context.Context, c *token.Claims) error { retu
 
 // fixture bundles the keys, an issuer and a verifier sharing one clock.
 type fixture struct {
-	clock    *clock
+	clock    *testclock.Clock
 	ring     *keyRing
 	issuer   *token.Issuer
 	verifier *token.Verifier

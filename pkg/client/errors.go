@@ -91,13 +91,7 @@ const maxErrorBody = 64 << 10
 // errorFrom builds the *Error of a non-2xx answer from its (bounded) body.
 func errorFrom(resp *http.Response, body []byte) *Error {
 	e := &Error{Status: resp.StatusCode}
-	var b struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-			Field   string `json:"field"`
-		} `json:"error"`
-	}
+	var b errorBody
 	if json.Unmarshal(body, &b) == nil && b.Error.Code != "" {
 		e.Code, e.Message, e.Field = b.Error.Code, b.Error.Message, b.Error.Field
 	} else {
@@ -119,4 +113,13 @@ func errorFrom(resp *http.Response, body []byte) *Error {
 // unexpectedStatus is the error of a 2xx or 3xx answer the call did not expect.
 func unexpectedStatus(op string, status int) error {
 	return fmt.Errorf("sigil: %s: unexpected status %d", op, status)
+}
+
+// errorBody is sigil's error answer (the Error schema).
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	} `json:"error"`
 }

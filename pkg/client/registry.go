@@ -82,6 +82,12 @@ type TokenPage struct {
 	NextCursor string
 }
 
+// tokenPageBody is TokenPage as the API sends it (the TokenPage schema).
+type tokenPageBody struct {
+	Tokens     []Token `json:"tokens"`
+	NextCursor *string `json:"nextCursor"`
+}
+
 // ListTokens lists one page of records (GET /api/tokens).
 func (c *Client) ListTokens(ctx context.Context, f TokenFilter) (*TokenPage, error) {
 	q := url.Values{}
@@ -93,10 +99,7 @@ func (c *Client) ListTokens(ctx context.Context, f TokenFilter) (*TokenPage, err
 	if f.Limit > 0 {
 		q.Set("limit", itoa(f.Limit))
 	}
-	var out struct {
-		Tokens     []Token `json:"tokens"`
-		NextCursor *string `json:"nextCursor"`
-	}
+	var out tokenPageBody
 	_, err := c.do(ctx, "list tokens", call{method: http.MethodGet, path: "/api/tokens", query: q, auth: authBasic, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
@@ -175,6 +178,12 @@ type LogPage struct {
 	NextCursor string
 }
 
+// logPageBody is LogPage as the API sends it (the LogPage schema).
+type logPageBody struct {
+	Logs       []LogEntry `json:"logs"`
+	NextCursor *string    `json:"nextCursor"`
+}
+
 // TokenLogs reads one page of a record's activity (GET
 // /api/tokens/{id}/logs); limit 0 takes the server default, cursor "" the
 // first page.
@@ -186,10 +195,7 @@ func (c *Client) TokenLogs(ctx context.Context, id string, limit int, cursor str
 	if cursor != "" {
 		q.Set("cursor", cursor)
 	}
-	var out struct {
-		Logs       []LogEntry `json:"logs"`
-		NextCursor *string    `json:"nextCursor"`
-	}
+	var out logPageBody
 	_, err := c.do(ctx, "token logs", call{method: http.MethodGet, path: "/api/tokens/" + seg(id) + "/logs", query: q, auth: authBasic, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
@@ -226,11 +232,15 @@ func (c *Client) ReportTokens(ctx context.Context, reportID string) (*ReportToke
 	return &out, nil
 }
 
+// appTokensBody is the part of the AppTokens schema that AppTokens reads:
+// its plain list, not the HAL copy of it.
+type appTokensBody struct {
+	Tokens []Token `json:"tokens"`
+}
+
 // AppTokens lists the tokens of an app (GET /api/apps/{id}/tokens).
 func (c *Client) AppTokens(ctx context.Context, appID string) ([]Token, error) {
-	var out struct {
-		Tokens []Token `json:"tokens"`
-	}
+	var out appTokensBody
 	_, err := c.do(ctx, "app tokens", call{method: http.MethodGet, path: "/api/apps/" + seg(appID) + "/tokens", auth: authBasic, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
@@ -270,9 +280,12 @@ func (c *Client) SetAPITokensRole(ctx context.Context, owner string, granted boo
 // CleanupTokens deletes the records that have expired (POST
 // /api/tokens/_cleanup) and returns how many; admin only.
 func (c *Client) CleanupTokens(ctx context.Context) (int, error) {
-	var out struct {
-		Removed int `json:"removed"`
-	}
+	var out cleanupBody
 	_, err := c.do(ctx, "cleanup tokens", call{method: http.MethodPost, path: "/api/tokens/_cleanup", auth: authBasic, ok: []int{http.StatusOK}, out: &out})
 	return out.Removed, err
+}
+
+// cleanupBody is the answer of POST /api/tokens/_cleanup.
+type cleanupBody struct {
+	Removed int `json:"removed"`
 }

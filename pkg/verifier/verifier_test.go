@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/keys"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 	"github.com/sigil-dev/sigil/pkg/verifier"
 )
@@ -34,25 +35,8 @@ const (
 // verifier reading time.Now instead of Config.Now would reject every token.
 var start = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 
-// clock is the injected time source; tests move it, never sleep.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: start} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is the injected time source, at start; tests move it, never sleep.
+func newClock() *testclock.Clock { return testclock.New(start) }
 
 // newKey generates a key of alg as sigil holds it: kid = RFC 7638 thumbprint.
 func newKey(tb testing.TB, alg string) *keys.Key {
@@ -101,7 +85,7 @@ func (j *jwks) publish(tb testing.TB, ks ...*keys.Key) {
 func (j *jwks) URL() string { return j.srv.URL + "/.well-known/jwks.json" }
 
 // newOfflineVerifier returns a verifier of j's keys on clk.
-func newOfflineVerifier(tb testing.TB, j *jwks, clk *clock, rev verifier.Revocation) *verifier.Verifier {
+func newOfflineVerifier(tb testing.TB, j *jwks, clk *testclock.Clock, rev verifier.Revocation) *verifier.Verifier {
 	tb.Helper()
 	v, err := verifier.New(context.Background(), verifier.Config{
 		JWKSURL: j.URL(), Issuer: issuer, Audience: audience,
@@ -112,7 +96,7 @@ func newOfflineVerifier(tb testing.TB, j *jwks, clk *clock, rev verifier.Revocat
 }
 
 // mint signs an embed token with k, valid for ttl from clk's now.
-func mint(tb testing.TB, k *keys.Key, clk *clock, ttl time.Duration) string {
+func mint(tb testing.TB, k *keys.Key, clk *testclock.Clock, ttl time.Duration) string {
 	tb.Helper()
 	set, err := keys.NewSet([]*keys.Key{k}, "")
 	require.NoError(tb, err)
@@ -174,10 +158,10 @@ type middlewareCase struct {
 
 // middlewareCases mints the tokens of the shared table: the clock is moved
 // only by the expired case's own verifier, so each case builds its inputs.
-func middlewareCases(t *testing.T, k *keys.Key, clk *clock) []middlewareCase {
+func middlewareCases(t *testing.T, k *keys.Key, clk *testclock.Clock) []middlewareCase {
 	t.Helper()
 	valid := mint(t, k, clk, time.Hour)
-	expired := mint(t, k, &clock{now: start.Add(-2 * time.Hour)}, time.Hour)
+	expired := mint(t, k, testclock.New(start.Add(-2*time.Hour)), time.Hour)
 	parts := strings.Split(valid, ".")
 	// Same header and kid, signed by another key: a forgery.
 	other := newKey(t, keys.EdDSA)

@@ -147,7 +147,7 @@ func TestE2E_CloudPublishing(t *testing.T) {
 	}
 
 	// 5. Cloud back; revoke through local; the URL answers the expired page.
-	cloud = e2eStart(t, cloudEnv)
+	e2eStart(t, cloudEnv) // on its fixed port again, where local reaches it
 	if err := informer.DeleteToken(ctx, pub.ID); err != nil {
 		t.Fatalf("revoke the cloud token through local: %v", err)
 	}

@@ -42,7 +42,6 @@ type Server struct {
 	cmd  *exec.Cmd
 	out  *testproc.Buffer
 	done chan struct{}
-	err  error
 }
 
 // Bin returns the nginx binary: nginx on PATH, else /usr/sbin/nginx (root's

@@ -1,2 +1,2 @@
-// Package memory stores client records and the revocation denylist in process memory, for development and single-instance use.
+// Package memory stores client records, the revocation denylist and cutoffs, and registered token records in process memory, for development and single-instance use.
 package memory

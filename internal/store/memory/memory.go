@@ -12,6 +12,9 @@ import (
 	"github.com/sigil-dev/sigil/internal/revocation"
 )
 
+// Store implements the client and revocation stores; interfaces that
+// packages above the domain declare are asserted in interfaces_test.go, so
+// that this package never imports them.
 var (
 	_ clients.Store    = (*Store)(nil)
 	_ revocation.Store = (*Store)(nil)

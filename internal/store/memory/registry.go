@@ -11,7 +11,14 @@ import (
 	"github.com/sigil-dev/sigil/internal/registry"
 )
 
-var _ registry.Store = (*Registry)(nil)
+// Registry implements the registry's store interfaces (interfaces that
+// packages above the domain declare, such as httpapi.FailureCounter, are
+// asserted in interfaces_test.go, so that this package never imports them).
+var (
+	_ registry.Store        = (*Registry)(nil)
+	_ registry.UsageStore   = (*Registry)(nil)
+	_ registry.RecordReader = (*Registry)(nil)
+)
 
 // minFailPruneAt is the failure-counter map size below which CountFailure never prunes.
 const minFailPruneAt = 1024

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,6 +16,10 @@ import (
 	"github.com/sigil-dev/sigil/internal/revocation"
 )
 
+// Store implements the client and revocation stores (and, in registry.go
+// and sync.go, the registry's and the replica's); interfaces that packages
+// above the domain declare, such as httpapi.FailureCounter, are asserted in
+// interfaces_test.go, so that this package never imports them.
 var (
 	_ clients.Store    = (*Store)(nil)
 	_ revocation.Store = (*Store)(nil)
@@ -27,7 +30,7 @@ const DefaultPrefix = "sigil:"
 
 // Store keeps client records, the denylist and cutoffs in Redis under a key prefix:
 //
-//	<prefix>client:<id>  string: the client record as JSON
+//	<prefix>client:<id>  string: the client record as JSON (clientV1, format.go)
 //	<prefix>clients      set: the ids of all clients (an index for ListClients)
 //	<prefix>deny:<id>    string: the entry's expiry in Unix milliseconds, "0"
 //	                     for never; the key's TTL ends it at that expiry
@@ -92,7 +95,7 @@ func unavailable(op string, err error) error {
 // fails; if indexing fails the record is removed again (best effort).
 func (s *Store) CreateClient(ctx context.Context, c clients.Client) error {
 	op := fmt.Sprintf("create client %q", c.ID)
-	b, err := json.Marshal(c)
+	b, err := encodeClient(c)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", op, err)
 	}
@@ -179,7 +182,7 @@ func (s *Store) ListClients(ctx context.Context) ([]clients.Client, error) {
 // apperr.ErrStoreUnavailable if Redis fails.
 func (s *Store) UpdateClient(ctx context.Context, c clients.Client) error {
 	op := fmt.Sprintf("update client %q", c.ID)
-	b, err := json.Marshal(c)
+	b, err := encodeClient(c)
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", op, err)
 	}
@@ -224,14 +227,6 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		return fmt.Errorf("%s: %w", op, clients.ErrNotFound)
 	}
 	return nil
-}
-
-func decodeClient(op string, b []byte) (clients.Client, error) {
-	var c clients.Client
-	if err := json.Unmarshal(b, &c); err != nil {
-		return clients.Client{}, fmt.Errorf("%s: decode record: %w", op, err)
-	}
-	return c, nil
 }
 
 // denyScript writes one denylist entry, keeping the later expiry.

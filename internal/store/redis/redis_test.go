@@ -2,7 +2,6 @@ package redis_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -117,8 +116,8 @@ func TestStore_keys(t *testing.T) {
 
 			b, err := raw.Get(ctx, p+"client:c1").Bytes()
 			require.NoError(t, err)
-			var c clients.Client
-			require.NoError(t, json.Unmarshal(b, &c))
+			c, err := redis.DecodeClient(b)
+			require.NoError(t, err)
 			assert.Equal(t, sample("c1"), c)
 			members, err = raw.SMembers(ctx, p+"clients").Result()
 			require.NoError(t, err)

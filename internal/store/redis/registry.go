@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -17,11 +16,18 @@ import (
 	"github.com/sigil-dev/sigil/internal/registry"
 )
 
-var _ registry.Store = (*Store)(nil)
+// Store implements the registry's store interfaces too (see redis.go for
+// the others).
+var (
+	_ registry.Store        = (*Store)(nil)
+	_ registry.UsageStore   = (*Store)(nil)
+	_ registry.RecordReader = (*Store)(nil)
+)
 
 // Registry keys, beside the client and denylist keys of Store:
 //
-//	<prefix>rec:<id>                       string: the record as JSON (with its jti and sealed JWT)
+//	<prefix>rec:<id>                       string: the record as JSON (recordV1, format.go;
+//	                                       with its jti and sealed JWT)
 //	<prefix>recname:<len(owner)>:<owner>:<name> string: the id holding that name (SET NX);
 //	                                       the owner's length keeps "a:b"+"c" apart from "a"+"b:c"
 //	<prefix>recidx:all                     sorted set of ids scored by createdAt (Unix ms)
@@ -31,8 +37,9 @@ var _ registry.Store = (*Store)(nil)
 //	<prefix>recexp                         sorted set of ids scored by expiresAt (Unix ms)
 //	<prefix>reclogs:<id>                   sorted set of log entries scored by event time
 //	                                       (Unix ms), each member a tie-breaker and the entry
-//	                                       as JSON; capped at the newest registry.MaxLogs;
-//	                                       TTL registry.LogRetention once the record is gone.
+//	                                       as JSON (logEntryV1, format.go); capped at the
+//	                                       newest registry.MaxLogs; TTL registry.LogRetention
+//	                                       once the record is gone.
 //	                                       (Before, reclog:<id> was a list in append order;
 //	                                       those old logs are not read.)
 //	<prefix>role:<role>                    set of owners holding role
@@ -68,28 +75,6 @@ func (s *Store) indexKeys(r registry.Record) []string {
 
 // maxTxRetries bounds the optimistic (WATCH) retries of one record update.
 const maxTxRetries = 16
-
-// storedRecord is a record as stored: the API hides the jti and the sealed
-// JWT, storage keeps them.
-type storedRecord struct {
-	registry.Record
-	JTI    string `json:"jti,omitempty"`
-	Sealed []byte `json:"sealed,omitempty"`
-}
-
-func encodeRecord(r registry.Record) ([]byte, error) {
-	return json.Marshal(storedRecord{Record: r, JTI: r.JTI, Sealed: r.Sealed})
-}
-
-func decodeRecord(op string, b []byte) (registry.Record, error) {
-	var sr storedRecord
-	if err := json.Unmarshal(b, &sr); err != nil {
-		return registry.Record{}, fmt.Errorf("%s: decode record: %w", op, err)
-	}
-	r := sr.Record
-	r.JTI, r.Sealed = sr.JTI, sr.Sealed
-	return r.Clone(), nil
-}
 
 // casDelScript deletes KEYS[1] only if it holds ARGV[1]: a name claim is
 // freed only by the record that holds it.
@@ -575,7 +560,7 @@ func (s *Store) AppendLogs(ctx context.Context, entries []registry.RecordLog) er
 	byID := map[string][]goredis.Z{}
 	appended := time.Now().UnixNano()
 	for i, e := range entries {
-		b, err := json.Marshal(e.Entry)
+		b, err := encodeLogEntry(e.Entry)
 		if err != nil {
 			return fmt.Errorf("%s: encode: %w", op, err)
 		}
@@ -682,8 +667,8 @@ func (s *Store) ListLogs(ctx context.Context, id string, limit int, cursor strin
 			next = registry.EncodeLogCursor(int64(score), last[:logTieLen])
 			break
 		}
-		var e registry.LogEntry
-		if err := json.Unmarshal([]byte(member[logTieLen:]), &e); err != nil {
+		e, err := decodeLogEntry([]byte(member[logTieLen:]))
+		if err != nil {
 			return nil, "", fmt.Errorf("%s: decode entry: %w", op, err)
 		}
 		out = append(out, e)

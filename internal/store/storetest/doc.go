@@ -1,2 +1,2 @@
-// Package storetest is the contract test suite that every clients.Store and revocation.Store implementation must pass.
+// Package storetest is the contract test suite that every clients.Store, revocation.Store and registry.Store implementation must pass.
 package storetest

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/registry"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -34,7 +35,7 @@ func RunRegistry(t *testing.T, newStore func(t *testing.T, now func() time.Time)
 
 var registryCases = []struct {
 	name string
-	run  func(t *testing.T, s registry.Store, clk *Clock)
+	run  func(t *testing.T, s registry.Store, clk *testclock.Clock)
 }{
 	{"CreateGet", testRecordCreateGet},
 	{"ErrNotFound", testRecordNotFound},
@@ -66,7 +67,7 @@ var registryCases = []struct {
 // jti in) — exactly one wins, the record holds the winner's jti, and the
 // others get ErrConflict and change nothing (issue 12, C13: 10 concurrent
 // _generate calls left 5–8 JWTs valid).
-func testConcurrentGenerateLeavesOneGeneration(t *testing.T, s registry.Store, _ *Clock) {
+func testConcurrentGenerateLeavesOneGeneration(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRecord(ctx, generated("g")))
 	read := mustGet(t, s, "g")
@@ -106,7 +107,7 @@ func testConcurrentGenerateLeavesOneGeneration(t *testing.T, s registry.Store, _
 // testUpdateIfRefusesAStaleGeneration: UpdateRecordIf writes only over the
 // generation it names, never over a revoked record, and not at all for a
 // missing one.
-func testUpdateIfRefusesAStaleGeneration(t *testing.T, s registry.Store, _ *Clock) {
+func testUpdateIfRefusesAStaleGeneration(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	r := generated("s")
 	require.NoError(t, s.CreateRecord(ctx, r))
@@ -130,7 +131,7 @@ func testUpdateIfRefusesAStaleGeneration(t *testing.T, s registry.Store, _ *Cloc
 // by when they were written — a batch of AUTHENTICATE entries flushed after
 // a REVOKE that came later lists below it — with millisecond precision and
 // stable cursor paging (issue 12, C18).
-func testLogsNewestFirstByEventTime(t *testing.T, s registry.Store, _ *Clock) {
+func testLogsNewestFirstByEventTime(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRecord(ctx, sampleRecord("e")))
 	base := recCreated.Add(time.Hour)
@@ -233,7 +234,7 @@ func listAll(t *testing.T, s registry.Store, f registry.Filter) ([]string, int) 
 	}
 }
 
-func testRecordCreateGet(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordCreateGet(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	plain := sampleRecord("p1")
 	require.NoError(t, s.CreateRecord(ctx, plain))
@@ -244,7 +245,7 @@ func testRecordCreateGet(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Equal(t, full, mustGet(t, s, "g1"), "every field, jti and sealed JWT included")
 }
 
-func testRecordNotFound(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordNotFound(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	_, err := s.GetRecord(ctx, "ghost")
 	assert.ErrorIs(t, err, registry.ErrNotFound)
@@ -259,7 +260,7 @@ func testRecordNotFound(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Empty(t, next)
 }
 
-func testRecordNameTaken(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordNameTaken(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	a := sampleRecord("a")
 	a.Name = "shared"
@@ -290,7 +291,7 @@ func testRecordNameTaken(t *testing.T, s registry.Store, _ *Clock) {
 	assert.ElementsMatch(t, []string{"a", "b", "c", "x", "y"}, ids)
 }
 
-func testRecordNameRace(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordNameRace(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	const workers = 16
 	errs := make([]error, workers)
@@ -323,7 +324,7 @@ func testRecordNameRace(t *testing.T, s registry.Store, _ *Clock) {
 	}
 }
 
-func testRecordUpdate(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordUpdate(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRecord(ctx, generated("u")))
 	require.NoError(t, s.CreateRecord(ctx, generated("other")))
@@ -352,7 +353,7 @@ func testRecordUpdate(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Equal(t, upd, mustGet(t, s, "u"), "refused updates change nothing")
 }
 
-func testRecordRename(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordRename(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	a, b := sampleRecord("a"), sampleRecord("b")
 	a.Name, b.Name = "first", "second"
@@ -384,7 +385,7 @@ func testRecordRename(t *testing.T, s registry.Store, _ *Clock) {
 	require.ErrorIs(t, s.CreateRecord(ctx, e), registry.ErrNameTaken)
 }
 
-func testRecordUpdateKeepsUse(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordUpdateKeepsUse(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	r := generated("k")
 	require.NoError(t, s.CreateRecord(ctx, r))
@@ -407,7 +408,7 @@ func testRecordUpdateKeepsUse(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Equal(t, registry.StatusGeneratedInactive, mustGet(t, s, "k").Status, "a new generation starts inactive")
 }
 
-func testRecordDelete(t *testing.T, s registry.Store, clk *Clock) {
+func testRecordDelete(t *testing.T, s registry.Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	d := generated("d")
 	d.Name = "doomed"
@@ -439,7 +440,7 @@ func testRecordDelete(t *testing.T, s registry.Store, clk *Clock) {
 	require.NoError(t, s.CreateRecord(ctx, again), "the name is free again")
 }
 
-func testRecordCopies(t *testing.T, s registry.Store, _ *Clock) {
+func testRecordCopies(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	in := generated("cp")
 	require.NoError(t, s.CreateRecord(ctx, in))
@@ -460,7 +461,7 @@ func testRecordCopies(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Equal(t, generated("cp"), mustGet(t, s, "cp"), "ListRecords returns copies")
 }
 
-func testListPaging(t *testing.T, s registry.Store, _ *Clock) {
+func testListPaging(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	const n = 450
 	want := make([]string, 0, n) // newest first
@@ -515,7 +516,7 @@ func testListPaging(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Equal(t, want, append(recordIDs(page), rest...))
 }
 
-func testListFilters(t *testing.T, s registry.Store, _ *Clock) {
+func testListFilters(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	mk := func(id, typ, owner, report, app string, st registry.Status, sec int) {
 		r := sampleRecord(id)
@@ -560,7 +561,7 @@ func testListFilters(t *testing.T, s registry.Store, _ *Clock) {
 	}
 }
 
-func testListSparseFilter(t *testing.T, s registry.Store, _ *Clock) {
+func testListSparseFilter(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	var want []string
 	for i := range 120 {
@@ -584,7 +585,7 @@ func testListSparseFilter(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Empty(t, next)
 }
 
-func testBadCursor(t *testing.T, s registry.Store, _ *Clock) {
+func testBadCursor(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRecord(ctx, sampleRecord("a")))
 	b64 := base64.RawURLEncoding.EncodeToString
@@ -626,7 +627,7 @@ func logEntry(i int) registry.LogEntry {
 	}
 }
 
-func testLogs(t *testing.T, s registry.Store, _ *Clock) {
+func testLogs(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRecord(ctx, sampleRecord("a")))
 	require.NoError(t, s.CreateRecord(ctx, sampleRecord("b")))
@@ -692,7 +693,7 @@ func testLogs(t *testing.T, s registry.Store, _ *Clock) {
 
 // testLogsCap: a log keeps its newest registry.MaxLogs entries, across
 // appends of any size (twice the cap and more, so trimming happens).
-func testLogsCap(t *testing.T, s registry.Store, _ *Clock) {
+func testLogsCap(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRecord(ctx, sampleRecord("a")))
 	total := 2*registry.MaxLogs + 3
@@ -728,7 +729,7 @@ func testLogsCap(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Equal(t, logEntry(total-registry.MaxLogs), oldest, "the oldest kept entry")
 }
 
-func testLogsOfDeletedRecord(t *testing.T, s registry.Store, _ *Clock) {
+func testLogsOfDeletedRecord(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.CreateRecord(ctx, sampleRecord("a")))
 	require.NoError(t, s.AppendLogs(ctx, []registry.RecordLog{{RecordID: "a", Entry: logEntry(1)}}))
@@ -743,7 +744,7 @@ func testLogsOfDeletedRecord(t *testing.T, s registry.Store, _ *Clock) {
 	assert.Equal(t, []registry.LogEntry{logEntry(3)}, logs)
 }
 
-func testMarkUsed(t *testing.T, s registry.Store, _ *Clock) {
+func testMarkUsed(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	inactive := generated("in")
 	inactive.LastUsedAt = nil
@@ -788,7 +789,7 @@ func testMarkUsed(t *testing.T, s registry.Store, _ *Clock) {
 	assert.True(t, t2.Add(7*time.Second).Equal(*mustGet(t, s, "act").LastUsedAt))
 }
 
-func testRoles(t *testing.T, s registry.Store, _ *Clock) {
+func testRoles(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
 	has := func(owner, role string) bool {
 		t.Helper()
@@ -809,7 +810,7 @@ func testRoles(t *testing.T, s registry.Store, _ *Clock) {
 	assert.False(t, has("alice", registry.RoleAPITokens))
 }
 
-func testExpiredBefore(t *testing.T, s registry.Store, clk *Clock) {
+func testExpiredBefore(t *testing.T, s registry.Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	now := clk.Now()
 	mk := func(id string, exp *time.Time) registry.Record {
@@ -844,7 +845,7 @@ func testExpiredBefore(t *testing.T, s registry.Store, clk *Clock) {
 	assert.Equal(t, []string{"h3", "past"}, exp(now, 0), "an update moves the expiry")
 }
 
-func testCountFailure(t *testing.T, s registry.Store, clk *Clock) {
+func testCountFailure(t *testing.T, s registry.Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	const window = time.Second
 	count := func(key string) int64 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/revocation"
+	"github.com/sigil-dev/sigil/internal/testclock"
 )
 
 // Store is what a storage backend provides: client records, the denylist and cutoffs.
@@ -29,26 +30,6 @@ type RealTTL interface {
 	// DenyTTL returns the remaining lifetime of id's denylist entry: ok is
 	// false when there is no entry, and ttl is negative when it never expires.
 	DenyTTL(t *testing.T, id string) (ttl time.Duration, ok bool)
-}
-
-// Clock is the controllable clock the suite passes to newStore.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's current time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // Run runs the contract suite. newStore must return a new, empty store that
@@ -80,7 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) Store) 
 
 // newClock starts at the current second, so that a store with real TTLs,
 // which derives them from this clock, gets the durations the suite means.
-func newClock() *Clock { return &Clock{now: time.Now().UTC().Truncate(time.Second)} }
+func newClock() *testclock.Clock { return testclock.New(time.Now().UTC().Truncate(time.Second)) }
 
 var clientCases = []struct {
 	name string
@@ -97,7 +78,7 @@ var clientCases = []struct {
 
 var denyCases = []struct {
 	name string
-	run  func(t *testing.T, s Store, clk *Clock)
+	run  func(t *testing.T, s Store, clk *testclock.Clock)
 }{
 	{"IsDenied", testIsDenied},
 	{"Expiry", testExpiry},
@@ -282,7 +263,7 @@ func ids(cs []clients.Client) []string {
 	return out
 }
 
-func testIsDenied(t *testing.T, s Store, clk *Clock) {
+func testIsDenied(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	denied, err := s.IsDenied(ctx)
 	require.NoError(t, err)
@@ -299,7 +280,7 @@ func testIsDenied(t *testing.T, s Store, clk *Clock) {
 	assertDenied(t, s, false, "tid-")
 }
 
-func testExpiry(t *testing.T, s Store, clk *Clock) {
+func testExpiry(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	const life = 2 * time.Second
 	start := time.Now()
@@ -346,7 +327,7 @@ func testExpiry(t *testing.T, s Store, clk *Clock) {
 	assertDenied(t, s, true, "short")
 }
 
-func testNever(t *testing.T, s Store, clk *Clock) {
+func testNever(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.Deny(ctx, "forever", time.Time{}))
 	assertDenied(t, s, true, "forever")
@@ -360,7 +341,7 @@ func testNever(t *testing.T, s Store, clk *Clock) {
 	}
 }
 
-func testKeepsLatest(t *testing.T, s Store, clk *Clock) {
+func testKeepsLatest(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	t0 := clk.Now()
 	steps := []struct {
@@ -408,7 +389,7 @@ func testKeepsLatest(t *testing.T, s Store, clk *Clock) {
 	}
 }
 
-func testPastIsNoop(t *testing.T, s Store, clk *Clock) {
+func testPastIsNoop(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	require.NoError(t, s.Deny(ctx, "past", clk.Now().Add(-time.Second)))
 	require.NoError(t, s.Deny(ctx, "now", clk.Now()))
@@ -422,7 +403,7 @@ func testPastIsNoop(t *testing.T, s Store, clk *Clock) {
 	}
 }
 
-func testConcurrent(t *testing.T, s Store, clk *Clock) {
+func testConcurrent(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	const workers, perWorker = 16, 25
 	t0 := clk.Now()
@@ -473,7 +454,7 @@ func testConcurrent(t *testing.T, s Store, clk *Clock) {
 	assertDenied(t, s, false, "shared")
 }
 
-func testPing(t *testing.T, s Store, _ *Clock) {
+func testPing(t *testing.T, s Store, _ *testclock.Clock) {
 	assert.NoError(t, s.Ping(context.Background()))
 }
 
@@ -484,7 +465,7 @@ func assertDenied(t *testing.T, s Store, want bool, ids ...string) {
 	assert.Equal(t, want, got, "IsDenied(%q)", ids)
 }
 
-func testCutoffs(t *testing.T, s Store, clk *Clock) {
+func testCutoffs(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	t0 := clk.Now()
 	assertCutoff(t, s, time.Time{})
@@ -516,7 +497,7 @@ func testCutoffs(t *testing.T, s Store, clk *Clock) {
 	assertCutoff(t, s, time.Time{}, "sub:zero")
 }
 
-func testCutoffsKeepLatest(t *testing.T, s Store, clk *Clock) {
+func testCutoffsKeepLatest(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	t0 := clk.Now()
 	require.NoError(t, s.SetCutoff(ctx, "app:a", t0))
@@ -530,7 +511,7 @@ func testCutoffsKeepLatest(t *testing.T, s Store, clk *Clock) {
 	assertCutoff(t, s, t0.Add(1500*time.Millisecond), "app:a", "app:b")
 }
 
-func testCutoffsApart(t *testing.T, s Store, clk *Clock) {
+func testCutoffsApart(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	t0 := clk.Now()
 	require.NoError(t, s.Deny(ctx, "sub:alice", time.Time{}))
@@ -540,7 +521,7 @@ func testCutoffsApart(t *testing.T, s Store, clk *Clock) {
 	assertDenied(t, s, true, "sub:alice")
 }
 
-func testCutoffsConcurrent(t *testing.T, s Store, clk *Clock) {
+func testCutoffsConcurrent(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	const workers = 16
 	t0 := clk.Now()
@@ -574,7 +555,7 @@ func assertCutoff(t *testing.T, s Store, want time.Time, keys ...string) {
 	assert.True(t, want.Equal(got), "LatestCutoff(%q) = %v, want %v", keys, got, want)
 }
 
-func testDenyOnce(t *testing.T, s Store, clk *Clock) {
+func testDenyOnce(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	exp := clk.Now().Add(time.Hour)
 	first, err := s.DenyOnce(ctx, "once-1", exp)
@@ -603,7 +584,7 @@ func testDenyOnce(t *testing.T, s Store, clk *Clock) {
 	assertDenied(t, s, false, "once-past")
 }
 
-func testDenyOnceConcurrent(t *testing.T, s Store, clk *Clock) {
+func testDenyOnceConcurrent(t *testing.T, s Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	exp := clk.Now().Add(time.Hour)
 	var wg sync.WaitGroup
