@@ -42,11 +42,10 @@ type Store interface {
 type Option func(*options)
 
 type options struct {
-	now    func() time.Time
-	log    *slog.Logger
-	ln     net.Listener
-	store  Store
-	closer func()
+	now   func() time.Time
+	log   *slog.Logger
+	ln    net.Listener
+	store Store
 }
 
 // WithNow sets the clock of every part (default time.Now).
