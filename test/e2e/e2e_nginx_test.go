@@ -447,6 +447,33 @@ func TestE2E_Nginx(t *testing.T) {
 		}
 	})
 
+	// Found by an outside black-box run: nginx forwards the request target
+	// as sent, "#" and all; an upstream that keeps "#/../R2" in the path
+	// (Go's http.FileServer cleans it to /api/reports/R2) would serve
+	// another report. sigil refuses any forwarded URI with a fragment.
+	t.Run("FragmentCannotReachAnotherResource", func(t *testing.T) {
+		for _, c := range []struct{ tok, uri string }{
+			{report, "/api/reports/R1#/../R2"},
+			{appA, "/api/apps/A/view#/../../B/view"},
+			{embed, "/dashboards/sales#/../hr"},
+		} {
+			g.wantDenied(t, g.send(t, "GET", c.uri, e2eBearer(c.tok)), "fragment", "GET", c.uri, http.StatusForbidden)
+		}
+		uri := "/api/reports/R1#/../R2?token=" + report
+		g.wantDenied(t, g.send(t, "GET", uri, nil), "fragment with ?token=", "GET", uri, http.StatusForbidden)
+	})
+
+	// A read-only link must not write through a method override that the
+	// upstream's framework honours.
+	t.Run("MethodOverrideCannotWrite", func(t *testing.T) {
+		hdr := e2eBearer(report)
+		hdr["X-HTTP-Method-Override"] = "DELETE"
+		path := "/api/reports/R1/override"
+		g.wantDenied(t, g.send(t, "GET", path, hdr), "X-HTTP-Method-Override", "GET", path, http.StatusForbidden)
+		uri := "/api/reports/R1/override-query?_method=DELETE&token=" + report
+		g.wantDenied(t, g.send(t, "GET", uri, nil), "_method", "GET", uri, http.StatusForbidden)
+	})
+
 	// Issue 12 A3: every path under an app binds to it, and view/api to its
 	// whitelist; the app-less paths bind to no app.
 	t.Run("AppWhitelistHoldsUnderTheAppPrefix", func(t *testing.T) {
