@@ -120,6 +120,13 @@ func requireBearer(c echo.Context) (string, error) {
 // instance remembers.
 const maxBlocked = 100_000
 
+// hotPairFailures is how many failures a pair may have while its client id
+// or its address is over the limit as a whole before it is blocked: not
+// one, so that a client's own typo during someone else's guessing attack
+// does not lock it out (its next, right, secret passes); few, so that an
+// attack spread over many addresses gets only that many guesses from each.
+const hotPairFailures = 3
+
 // authLimiter rate-limits failed authentications (DESIGN §7) without
 // letting anyone lock out a caller who holds the right secret.
 //
@@ -133,12 +140,13 @@ const maxBlocked = 100_000
 // count on the pair's next failure there). While a client id, or an
 // address, is over the limit as a whole (a guessing attack from many
 // addresses, or one address spraying ids), every pair is blocked at its
-// first failure, and failures are answered 429 instead of 401.
+// hotPairFailures-th failure, and failures are answered 429 instead of 401.
 //
 // Only pairs that failed are ever blocked: a client presenting its right
 // secret from an address that has not failed on its id is never refused,
 // however many wrong guesses arrive for its id from elsewhere, or for
-// other ids from its own address (a NAT or, without trusted proxies, a
+// other ids from its own address, and neither is one that mistyped its
+// secret once or twice meanwhile (a NAT or, without trusted proxies, a
 // load balancer shared with an attacker). The one lockout left: an
 // attacker who shares the client's address and guesses the client's own id
 // blocks that pair until the window ends.
@@ -202,7 +210,7 @@ func (l *authLimiter) failed(c echo.Context, id string, authErr error) error {
 		l.log.LogAttrs(ctx, slog.LevelWarn, "auth failures not counted", slog.String("err", err.Error()))
 	}
 	hot := idN > l.max || addrN > l.max
-	if pairN >= l.max || hot {
+	if pairN >= l.max || (hot && pairN >= hotPairFailures) {
 		l.block(pair)
 	}
 	if pairN <= l.max && !hot {

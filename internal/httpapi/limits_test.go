@@ -145,10 +145,11 @@ func TestAuth_WrongSecretFloodDoesNotLockOutRightSecret(t *testing.T) {
 		rf := newRegAPI(t, nil, withTweak(func(c *httpapi.Config) {
 			c.Clients = countingClients{Clients: c.Clients, n: &compared}
 		}))
-		// A guessing attack on one id from 50 addresses, 3 tries each: once
-		// the id is over its limit, each address is stopped at its first
-		// failure, so each gets one guess compared, not three.
-		const addrs, tries = 50, 3
+		// A guessing attack on one id from 50 addresses, 6 tries each: once
+		// the id is over its limit, each address is stopped at its third
+		// failure, so each gets at most three guesses compared, not six.
+		const addrs, tries = 50, 6
+		const hotPairFailures = 3
 		unauthorized := 0
 		for i := range addrs {
 			addr := fmt.Sprintf("203.0.113.%d:1", i+1)
@@ -162,10 +163,15 @@ func TestAuth_WrongSecretFloodDoesNotLockOutRightSecret(t *testing.T) {
 			}
 		}
 		require.Equal(t, maxFailures, unauthorized, "guesses answered 401 before the id was over its limit")
-		require.LessOrEqual(t, compared.Load(), int64(maxFailures+addrs),
-			"secrets compared across %d attempts: at most the budget plus one per address", addrs*tries)
+		require.LessOrEqual(t, compared.Load(), int64(maxFailures+hotPairFailures*addrs),
+			"secrets compared across %d attempts: at most the budget plus three per address", addrs*tries)
 		// The client's own address never failed: it is never refused.
 		require.Equal(t, http.StatusOK, rf.asFrom(client, informerID, rf.informer, http.MethodGet, target, "").Code)
+		// A client that mistypes its secret once during the attack (429: the
+		// id is over its limit) is not locked out: its right secret passes.
+		typo := "198.51.100.9:1"
+		requireError(t, rf.asFrom(typo, informerID, "typo", http.MethodGet, target, ""), http.StatusTooManyRequests, "rate_limited", "")
+		require.Equal(t, http.StatusOK, rf.asFrom(typo, informerID, rf.informer, http.MethodGet, target, "").Code)
 		// An address that failed during the attack is stopped for the window.
 		requireError(t, rf.asFrom("203.0.113.40:1", informerID, rf.informer, http.MethodGet, target, ""), http.StatusTooManyRequests, "rate_limited", "")
 		rf.clock.Advance(authWindow)
