@@ -310,6 +310,12 @@ func TestRegistry_CreateErrors(t *testing.T) {
 		{name: "ErrAppWithoutAppID", body: `{"type":"app-view"}`, field: "appId"},
 		{name: "ErrAppWithReportID", body: `{"type":"app-view","appId":"analytics","reportId":"q3"}`, field: "reportId"},
 		{name: "ErrReportWithAppID", body: `{"type":"report","reportId":"q3","appId":"analytics"}`, field: "appId"},
+		// Ids that could not be cut off by revoke-all, or read as a glob or a path (outside attack run).
+		{name: "ErrReportIDGlob", as: clients.AdminID, body: `{"type":"report","reportId":"*"}`, field: "reportId"},
+		{name: "ErrReportIDDotDot", as: clients.AdminID, body: `{"type":"report","reportId":".."}`, field: "reportId"},
+		{name: "ErrReportIDSpace", as: clients.AdminID, body: `{"type":"report","reportId":"a b"}`, field: "reportId"},
+		{name: "ErrAppIDBraces", as: clients.AdminID, body: `{"type":"app-view","appId":"{a,b}"}`, field: "appId"},
+		{name: "ErrAppIDFullWidth", as: clients.AdminID, body: `{"type":"app-view","appId":"ａ"}`, field: "appId"},
 		{name: "ErrAPIWithoutOwner", as: enviziID, body: `{"type":"api","scopes":["meta:read"]}`, field: "owner"},
 		{name: "ErrExpiresAtPast", body: `{"type":"report","reportId":"q3","expiresAt":"` + past + `"}`, field: "expiresAt"},
 		{name: "ErrExpiresAtNow", body: `{"type":"report","reportId":"q3","expiresAt":"` + rfc3339(epoch) + `"}`, field: "expiresAt"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -248,8 +249,14 @@ func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expir
 	default:
 		return nil, apperr.Invalid("type", "must be one of %s, %s, %s", token.KindReport, token.KindAppView, token.KindAPI)
 	}
+	if in.ReportID != "" && !resourceID.MatchString(in.ReportID) {
+		return nil, apperr.Invalid("reportId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+	}
 	if err := checkText("reportId", in.ReportID, MaxIDLen); err != nil {
 		return nil, err
+	}
+	if in.AppID != "" && !resourceID.MatchString(in.AppID) {
+		return nil, apperr.Invalid("appId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
 	}
 	if err := checkText("appId", in.AppID, MaxIDLen); err != nil {
 		return nil, err
@@ -758,6 +765,11 @@ func (s *Service) RevokeCovered(ctx context.Context, by string, cov Covered, at 
 	}
 	return len(hit), nil
 }
+
+// resourceID is the form of a report or app id: the form revoke-all and
+// client resources take, so that every registered token can be cut off by
+// its resource and no id reads as a glob (*), a dot segment (..) or a path.
+var resourceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
 // checkPage validates a page size and maps 0 to DefaultLimit.
 func checkPage(limit int) (int, error) {
