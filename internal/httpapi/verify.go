@@ -51,7 +51,7 @@ func (s *Server) verify(c echo.Context) error {
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
 	if err != nil {
 		s.cfg.Observer.Verified(token.Reason(err))
-		s.recordRejected(c, raw, err, nil)
+		s.recordRejected(err, nil)
 		return err
 	}
 	if gated {
@@ -173,16 +173,17 @@ func (s *Server) recordUse(claims *token.Claims) {
 }
 
 // recordRejected hands a failed use to the Recorder when the token was
-// rejected as revoked or expired and is a genuine registered token: only
-// on this failure path is it checked again, without expiry and revocation,
-// to learn its tid. allows, when non-nil, must allow the token's resource
-// (introspection by a client that may not see the token records nothing).
-func (s *Server) recordRejected(c echo.Context, raw string, err error, allows func(string) bool) {
-	if s.cfg.Recorder == nil || !(errors.Is(err, token.ErrRevoked) || errors.Is(err, token.ErrExpired)) {
+// rejected as revoked or expired and is a genuine registered token: the
+// pipeline's rejection carries its claims (token.RejectedClaims), so it is
+// not parsed again to learn its tid. allows, when non-nil, must allow the
+// token's resource (introspection by a client that may not see the token
+// records nothing).
+func (s *Server) recordRejected(err error, allows func(string) bool) {
+	if s.cfg.Recorder == nil {
 		return
 	}
-	claims, verr := s.cfg.Verifier.VerifyIgnoringExpiry(c.Request().Context(), raw)
-	if verr != nil || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
+	claims, ok := token.RejectedClaims(err)
+	if !ok || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
 		return
 	}
 	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
@@ -418,7 +419,7 @@ func (s *Server) introspect(c echo.Context) error {
 	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
 	s.cfg.Observer.Verified(token.Reason(err))
 	if errors.Is(err, token.ErrInvalidToken) {
-		s.recordRejected(c, raw, err, caller(c).Allows)
+		s.recordRejected(err, caller(c).Allows)
 	}
 	if errors.Is(err, token.ErrInvalidToken) || (err == nil && !caller(c).Allows(claims.Resource())) {
 		return c.JSON(http.StatusOK, introspectResponse{Active: false})

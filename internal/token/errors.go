@@ -100,3 +100,29 @@ func Reason(err error) string {
 	}
 	return "unavailable"
 }
+
+// claimsError is the rejection of a genuine token — its signature, issuer,
+// audience and claims are good — for being expired or revoked: it carries
+// the claims, so that a caller learns the token's record id (tid) without
+// parsing it again.
+type claimsError struct {
+	err    error
+	claims *Claims
+}
+
+func (e *claimsError) Error() string { return e.err.Error() }
+func (e *claimsError) Unwrap() error { return e.err }
+
+// withClaims attaches c to err, a rejection of the genuine token c.
+func withClaims(err error, c *Claims) error { return &claimsError{err: err, claims: c} }
+
+// RejectedClaims returns the claims of a genuine token that Verify rejected
+// as expired (ErrExpired) or revoked (ErrRevoked), and false for any other
+// error. The claims are shared, like Verify's: treat them as read-only.
+func RejectedClaims(err error) (*Claims, bool) {
+	var ce *claimsError
+	if errors.As(err, &ce) {
+		return ce.claims, true
+	}
+	return nil, false
+}

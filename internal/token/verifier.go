@@ -170,7 +170,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if v.rev != nil {
 		if err := v.rev.Check(ctx, c); err != nil {
 			if errors.Is(err, ErrRevoked) {
-				return nil, failCause(ErrRevoked, "", err)
+				return nil, withClaims(failCause(ErrRevoked, "", err), c)
 			}
 			return nil, fmt.Errorf("token: revocation check: %w", err)
 		}
@@ -179,6 +179,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		// After revocation, so a revoked token (an old generation, a
 		// deleted record) costs no record lookup.
 		if err := v.checkRecord(ctx, c); err != nil {
+			if errors.Is(err, ErrRevoked) {
+				err = withClaims(err, c)
+			}
 			return nil, err
 		}
 		confirm()
@@ -304,7 +307,15 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 	}
 	tok, err := parser.ParseWithClaims(raw, c, v.keyfunc)
 	if err != nil {
-		return nil, "", classify(err)
+		err = classify(err)
+		if errors.Is(err, ErrExpired) && v.checkLifetime(c) == nil {
+			// golang-jwt validates claims only after the signature, and
+			// classify names expiry only when issuer, audience and
+			// Claims.Validate passed: c is a genuine token's.
+			normalizeTimes(c)
+			err = withClaims(err, c)
+		}
+		return nil, "", err
 	}
 	kid, _ := tok.Header["kid"].(string)
 	if ignoreTime {
