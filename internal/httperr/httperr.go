@@ -103,16 +103,14 @@ func SetHeaders(h http.Header, e *apperr.Error, retryAfter time.Duration) {
 	}
 }
 
-// Write answers e on a plain net/http response: headers, status and, but
-// for HEAD, the JSON body.
-func Write(w http.ResponseWriter, r *http.Request, e *apperr.Error, retryAfter time.Duration) {
+// Write answers e on a plain net/http response: headers, status and the
+// JSON body (which net/http's server itself drops from a HEAD answer).
+func Write(w http.ResponseWriter, e *apperr.Error, retryAfter time.Duration) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	SetHeaders(h, e, retryAfter)
 	w.WriteHeader(Status(e.Code))
-	if r.Method != http.MethodHead {
-		_ = json.NewEncoder(w).Encode(BodyOf(e))
-	}
+	_ = json.NewEncoder(w).Encode(BodyOf(e))
 }
 
 // tokenMessages are the public descriptions of token rejections, by token.Reason.

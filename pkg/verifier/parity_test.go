@@ -105,7 +105,8 @@ func newParity(t *testing.T) *parity {
 	p.server = httptest.NewServer(api)
 	t.Cleanup(p.server.Close)
 
-	pc := parityGateway
+	// The same gateway values, through the verifier's own configuration type.
+	pc := verifier.PolicyConfig{DashboardPrefix: parityGateway.DashboardPrefix, AppAPIWhitelist: parityGateway.AppAPIWhitelist, APIRoutes: parityGateway.APIRoutes}
 	p.v, err = verifier.New(context.Background(), verifier.Config{
 		JWKSURL: p.server.URL + "/.well-known/jwks.json", Issuer: parityIssuer, Audience: parityAudience, Now: now,
 		Redis:  verifier.RedisConfig{Client: client, Prefix: parityPrefix},

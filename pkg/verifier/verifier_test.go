@@ -21,6 +21,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/token"
 	"github.com/sigil-dev/sigil/pkg/verifier"
+	"github.com/sigil-dev/sigil/pkg/verifier/echoverifier"
 )
 
 const (
@@ -244,7 +245,7 @@ func TestVerifier_HTTPMiddleware(t *testing.T) {
 }
 
 // TestVerifier_EchoMiddleware drives the Echo middleware with the same
-// table: claims are in c.Get(EchoContextKey) and in the request context.
+// table: claims are in c.Get(echoverifier.ContextKey) and in the request context.
 func TestVerifier_EchoMiddleware(t *testing.T) {
 	t.Parallel()
 	k := newKey(t, keys.EdDSA)
@@ -255,11 +256,11 @@ func TestVerifier_EchoMiddleware(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got, fromCtx *verifier.Claims
 			e := echo.New()
-			e.Use(v.Echo())
+			e.Use(echoverifier.Middleware(v))
 			e.GET("/reports/:id", func(c echo.Context) error {
 				var ok bool
-				got, ok = c.Get(verifier.EchoContextKey).(*verifier.Claims)
-				require.True(t, ok, "claims under EchoContextKey")
+				got, ok = c.Get(echoverifier.ContextKey).(*verifier.Claims)
+				require.True(t, ok, "claims under echoverifier.ContextKey")
 				fromCtx, ok = verifier.ClaimsFrom(c.Request().Context())
 				require.True(t, ok, "claims in the request context")
 				return c.String(http.StatusOK, "report")
