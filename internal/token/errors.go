@@ -56,6 +56,8 @@ type detailError struct {
 	kind   error
 	detail string
 	cause  error
+	// claims are the genuine token's, for an expired or revoked one (withClaims).
+	claims *Claims
 }
 
 func (e *detailError) Error() string {
@@ -101,28 +103,25 @@ func Reason(err error) string {
 	return "unavailable"
 }
 
-// claimsError is the rejection of a genuine token — its signature, issuer,
-// audience and claims are good — for being expired or revoked: it carries
-// the claims, so that a caller learns the token's record id (tid) without
-// parsing it again.
-type claimsError struct {
-	err    error
-	claims *Claims
+// withClaims attaches c to err, a rejection of the genuine token c (a
+// *detailError, as fail and failCause make them: no allocation).
+func withClaims(err error, c *Claims) error {
+	var d *detailError
+	if errors.As(err, &d) {
+		d.claims = c
+	}
+	return err
 }
 
-func (e *claimsError) Error() string { return e.err.Error() }
-func (e *claimsError) Unwrap() error { return e.err }
-
-// withClaims attaches c to err, a rejection of the genuine token c.
-func withClaims(err error, c *Claims) error { return &claimsError{err: err, claims: c} }
-
-// RejectedClaims returns the claims of a genuine token that Verify rejected
-// as expired (ErrExpired) or revoked (ErrRevoked), and false for any other
-// error. The claims are shared, like Verify's: treat them as read-only.
+// RejectedClaims returns the claims of a genuine token — its signature,
+// issuer, audience and claims are good — that Verify rejected as expired
+// (ErrExpired) or revoked (ErrRevoked), so that a caller learns its record
+// id (tid) without parsing it again; false for any other error. The claims
+// are shared, like Verify's: treat them as read-only.
 func RejectedClaims(err error) (*Claims, bool) {
-	var ce *claimsError
-	if errors.As(err, &ce) {
-		return ce.claims, true
+	var d *detailError
+	if errors.As(err, &d) && d.claims != nil {
+		return d.claims, true
 	}
 	return nil, false
 }
