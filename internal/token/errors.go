@@ -106,8 +106,7 @@ func Reason(err error) string {
 // withClaims attaches c to err, a rejection of the genuine token c (a
 // *detailError, as fail and failCause make them: no allocation).
 func withClaims(err error, c *Claims) error {
-	var d *detailError
-	if errors.As(err, &d) {
+	if d, ok := err.(*detailError); ok {
 		d.claims = c
 	}
 	return err
