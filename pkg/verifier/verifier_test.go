@@ -559,3 +559,22 @@ func TestVerifier_OverlongEmbedTokenRefused(t *testing.T) {
 	_, err = long.Verify(context.Background(), mint(t, k, clk, 49*time.Hour))
 	require.ErrorIs(t, err, verifier.ErrInvalidToken)
 }
+
+// TestVerifier_RetryAfter: a 503 of the middleware says Config.RetryAfter
+// (whole seconds, rounded up), from the same table as sigil's server.
+func TestVerifier_RetryAfter(t *testing.T) {
+	t.Parallel()
+	k := newKey(t, keys.EdDSA)
+	clk := newClock()
+	v, err := verifier.New(context.Background(), verifier.Config{
+		JWKSURL: newJWKS(t, k).URL(), Issuer: issuer, Audience: audience, Now: clk.Now, RetryAfter: 2500 * time.Millisecond,
+		Revocation: revocation(func(context.Context, *verifier.Claims) error { return errors.New("redis: connection refused") }),
+	})
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+mint(t, k, clk, time.Hour))
+	rec := httptest.NewRecorder()
+	v.Middleware(http.NotFoundHandler()).ServeHTTP(rec, req)
+	checkRejection(t, rec, http.StatusServiceUnavailable, "unavailable", "")
+	assert.Equal(t, "3", rec.Header().Get("Retry-After"))
+}
