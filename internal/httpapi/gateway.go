@@ -81,23 +81,6 @@ func first(h http.Header, names ...string) (string, string) {
 	return "", ""
 }
 
-// policyError is the public error of a policy denial.
-func policyError(d *policy.Denied) *apperr.Error {
-	code := apperr.CodeForbidden
-	switch d.Code {
-	case policy.CodeReadOnly:
-		code = apperr.CodeReadOnly
-	case policy.CodeInsufficientScope:
-		code = apperr.CodeInsufficientScope
-	}
-	return apperr.Wrap(code, d.Message, d)
-}
-
-// insufficientScopeChallenge is RFC 6750's answer to a token without the scope a route needs.
-func insufficientScopeChallenge(scope string) string {
-	return fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, scope)
-}
-
 // applyPolicy runs the policy step of /api/v1/verify when the gateway
 // forwards the request; a denial is recorded as a failed use.
 func (s *Server) applyPolicy(claims *token.Claims, req policy.Request, raw string) error {

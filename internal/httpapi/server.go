@@ -28,6 +28,9 @@ const MaxBodyBytes = 64 << 10
 type Verifier interface {
 	// Verify runs every step; errors wrap token.ErrInvalidToken or a store error.
 	Verify(ctx context.Context, raw string) (*token.Claims, error)
+	// VerifyMemo is Verify that also returns the token's cache slot (nil
+	// when not cached), where forward-auth keeps its rendered answer.
+	VerifyMemo(ctx context.Context, raw string) (*token.Claims, *token.Memo, error)
 	// VerifyIgnoringExpiry checks everything but expiry and revocation.
 	VerifyIgnoringExpiry(ctx context.Context, raw string) (*token.Claims, error)
 }

@@ -3,14 +3,10 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -48,10 +44,10 @@ func (s *Server) verify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	claims, memo, err := s.cfg.Verifier.VerifyMemo(c.Request().Context(), raw)
 	if err != nil {
 		s.cfg.Observer.Verified(token.Reason(err))
-		s.recordRejected(c, raw, err, nil)
+		s.recordRejected(err, nil)
 		return err
 	}
 	if gated {
@@ -62,106 +58,71 @@ func (s *Server) verify(c echo.Context) error {
 	}
 	s.cfg.Observer.Verified(token.Reason(nil))
 	s.recordUse(claims)
-	// The hot path of every gateway: headers go straight into the map under
-	// their canonical names, and the body is appended by hand rather than
-	// through encoding/json's reflection.
+	// The hot path of every gateway: the answer depends on the claims only,
+	// so it is rendered once per cached token and kept in its cache entry.
+	a, ok := memo.Load().(*verifyAnswer)
+	if !ok {
+		a = renderVerify(claims)
+		memo.Store(a)
+	}
 	h := c.Response().Header()
 	h["Cache-Control"] = noStoreValue
-	if claims.Subject != "" {
-		h[HeaderSubject] = []string{claims.Subject}
-	}
-	resource := claims.Resource()
-	h[HeaderKind] = []string{claims.Kind}
-	if claims.Scope != "" {
-		h[HeaderScope] = []string{claims.Scope}
-	}
-	h[HeaderResource] = []string{resource}
-	if len(claims.Params) > 0 {
-		h[HeaderParams] = []string{encodeHeaderJSON(claims.Params)}
-	}
-	if len(claims.SecurityPolicies) > 0 {
-		h[HeaderPolicies] = []string{encodeHeaderJSON(claims.SecurityPolicies)}
+	for _, kv := range a.headers {
+		h[kv.name] = kv.value
 	}
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
 	}
-	var exp int64
-	if claims.ExpiresAt != nil {
-		exp = claims.ExpiresAt.Unix()
-	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, appendVerifyBody(make([]byte, 0, 160), claims.Subject, claims.Kind, claims.Scope, resource, exp))
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, a.body)
 }
 
 // noStoreValue is shared by every answer: net/http only reads it.
 var noStoreValue = []string{"no-store"}
 
-// appendVerifyBody appends the JSON of a verify 200, the same document
-// encoding/json would write for verifyResponse (which the tests check).
-func appendVerifyBody(b []byte, sub, kind, scope, resource string, exp int64) []byte {
-	b = append(b, `{"active":true`...)
-	if sub != "" {
-		b = appendJSONString(append(b, `,"sub":`...), sub)
-	}
-	b = appendJSONString(append(b, `,"tt":`...), kind)
-	if scope != "" {
-		b = appendJSONString(append(b, `,"scope":`...), scope)
-	}
-	b = appendJSONString(append(b, `,"resource":`...), resource)
-	if exp != 0 {
-		b = strconv.AppendInt(append(b, `,"exp":`...), exp, 10)
-	}
-	return append(b, '}', '\n')
+// verifyAnswer is a 200 of /api/v1/verify for one token: the identity
+// headers (canonical names, values shared by every answer for that token:
+// net/http only reads them) and the JSON body.
+type verifyAnswer struct {
+	headers []headerValue
+	body    []byte
 }
 
-// appendJSONString appends s as a JSON string exactly as encoding/json
-// does: quotes, backslashes, control characters, <, >, &, U+2028 and
-// U+2029 escaped, invalid UTF-8 replaced by \ufffd.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		ch := s[i]
-		if ch < utf8.RuneSelf {
-			if ch >= 0x20 && ch != '"' && ch != '\\' && ch != '<' && ch != '>' && ch != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch ch {
-			case '"', '\\':
-				b = append(b, '\\', ch)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[ch>>4], hex[ch&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(append(b, s[start:i]...), `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
+type headerValue struct {
+	name  string
+	value []string
+}
+
+// renderVerify renders the answer for claims: the identity headers, and
+// the body as encoding/json writes verifyResponse (as c.JSON would, with
+// its newline).
+func renderVerify(claims *token.Claims) *verifyAnswer {
+	a := &verifyAnswer{headers: make([]headerValue, 0, 6)}
+	add := func(name, value string) { a.headers = append(a.headers, headerValue{name, []string{value}}) }
+	if claims.Subject != "" {
+		add(HeaderSubject, claims.Subject)
 	}
-	return append(append(b, s[start:]...), '"')
+	resource := claims.Resource()
+	add(HeaderKind, claims.Kind)
+	if claims.Scope != "" {
+		add(HeaderScope, claims.Scope)
+	}
+	add(HeaderResource, resource)
+	if len(claims.Params) > 0 {
+		add(HeaderParams, encodeHeaderJSON(claims.Params))
+	}
+	if len(claims.SecurityPolicies) > 0 {
+		add(HeaderPolicies, encodeHeaderJSON(claims.SecurityPolicies))
+	}
+	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: resource}
+	if claims.ExpiresAt != nil {
+		resp.Exp = claims.ExpiresAt.Unix()
+	}
+	body, err := json.Marshal(resp)
+	if err != nil { // strings, a bool and an int64: cannot fail
+		panic(err)
+	}
+	a.body = append(body, '\n')
+	return a
 }
 
 // recordUse hands a successful use of a registered token (one with a tid)
@@ -173,124 +134,30 @@ func (s *Server) recordUse(claims *token.Claims) {
 }
 
 // recordRejected hands a failed use to the Recorder when the token was
-// rejected as revoked or expired and is a genuine registered token: only
-// on this failure path is it checked again, without expiry and revocation,
-// to learn its tid. allows, when non-nil, must allow the token's resource
-// (introspection by a client that may not see the token records nothing).
-func (s *Server) recordRejected(c echo.Context, raw string, err error, allows func(string) bool) {
-	if s.cfg.Recorder == nil || !(errors.Is(err, token.ErrRevoked) || errors.Is(err, token.ErrExpired)) {
+// rejected as revoked or expired and is a genuine registered token: the
+// pipeline's rejection carries its claims (token.RejectedClaims), so it is
+// not parsed again to learn its tid. allows, when non-nil, must allow the
+// token's resource (introspection by a client that may not see the token
+// records nothing).
+func (s *Server) recordRejected(err error, allows func(string) bool) {
+	if s.cfg.Recorder == nil {
 		return
 	}
-	claims, verr := s.cfg.Verifier.VerifyIgnoringExpiry(c.Request().Context(), raw)
-	if verr != nil || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
+	claims, ok := token.RejectedClaims(err)
+	if !ok || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
 		return
 	}
 	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
 }
 
-// encodeHeaderJSON is base64url(JSON) so that any value fits a header safely.
-// Params maps of plain values (what nearly every token carries) are encoded
-// by hand, exactly as encoding/json would; anything else goes through it.
+// encodeHeaderJSON is base64url(JSON) so that any value fits a header
+// safely; "" if v cannot be encoded.
 func encodeHeaderJSON(v any) string {
-	var buf [512]byte
-	b, ok := buf[:0], false
-	if m, isMap := v.(map[string]any); isMap {
-		b, ok = appendPlainMap(b, m, 0)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
 	}
-	if !ok {
-		var err error
-		if b, err = json.Marshal(v); err != nil {
-			return ""
-		}
-	}
-	var enc [700]byte
-	return string(base64.RawURLEncoding.AppendEncode(enc[:0], b))
-}
-
-// appendPlainMap appends m as encoding/json does (keys sorted) when every
-// value is a string, a bool, nil, a json.Number or such a map; ok is false
-// for anything else, and the caller falls back to encoding/json.
-func appendPlainMap(b []byte, m map[string]any, depth int) ([]byte, bool) {
-	if depth > 4 || len(m) > 64 {
-		return b, false
-	}
-	var keysBuf [64]string
-	keys := keysBuf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(appendJSONString(b, k), ':')
-		var ok bool
-		switch v := m[k].(type) {
-		case string:
-			b = appendJSONString(b, v)
-		case bool:
-			b = strconv.AppendBool(b, v)
-		case nil:
-			b = append(b, "null"...)
-		case json.Number:
-			// Claims decode numbers as json.Number; a valid literal is
-			// written as it stands, like encoding/json does.
-			if !isJSONNumber(string(v)) {
-				return b, false
-			}
-			b = append(b, v...)
-		case map[string]any:
-			if b, ok = appendPlainMap(b, v, depth+1); !ok {
-				return b, false
-			}
-		default:
-			return b, false
-		}
-	}
-	return append(b, '}'), true
-}
-
-// isJSONNumber reports whether s is a JSON number literal (RFC 8259 §6),
-// the check encoding/json makes before writing a json.Number.
-func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i == len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i == len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(s)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // forwardedToken finds the token of a forward-auth request: the Bearer
@@ -410,7 +277,7 @@ func (s *Server) introspect(c echo.Context) error {
 	}
 	s.cfg.Observer.Verified(token.Reason(in.Rejected))
 	if in.Rejected != nil {
-		s.recordRejected(c, raw, in.Rejected, who.Allows)
+		s.recordRejected(in.Rejected, who.Allows)
 	}
 	if !in.Active {
 		return c.JSON(http.StatusOK, introspectResponse{Active: false})

@@ -70,7 +70,7 @@ func (s *Server) view(c echo.Context) error {
 		return err
 	}
 	if err != nil || reason == ReasonPolicy {
-		s.recordRejected(c, raw, err, nil)
+		s.recordRejected(err, nil)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
 		if c.Request().Method == http.MethodHead {

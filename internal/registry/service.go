@@ -1005,20 +1005,13 @@ func NewLiveness(st RecordReader) *Liveness { return &Liveness{store: st} }
 func (l *Liveness) CheckRecord(ctx context.Context, c *token.Claims) error {
 	r, err := l.store.GetRecord(ctx, c.TID)
 	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("record %s is gone: %w", c.TID, token.ErrRevoked)
+		return token.RecordGone(c.TID)
 	}
 	if err != nil {
 		return fmt.Errorf("read record %s: %w", c.TID, err)
 	}
-	switch {
-	case r.Status == StatusRevoked:
-		return fmt.Errorf("record %s is revoked: %w", r.ID, token.ErrRevoked)
-	case r.JTI != c.ID:
-		return fmt.Errorf("record %s has another generation: %w", r.ID, token.ErrRevoked)
-	case r.Type != c.Kind || r.Resource() != c.Resource():
-		return fmt.Errorf("record %s is of another kind or resource: %w", r.ID, token.ErrRevoked)
-	case r.ExpiresAt != nil && (c.ExpiresAt == nil || c.ExpiresAt.After(*r.ExpiresAt)):
-		return fmt.Errorf("token outlives record %s: %w", r.ID, token.ErrRevoked)
-	}
-	return nil
+	return token.CheckLive(c, token.RecordState{
+		ID: r.ID, Revoked: r.Status == StatusRevoked, JTI: r.JTI,
+		Kind: r.Type, ReportID: r.ReportID, AppID: r.AppID, Owner: r.Owner, ExpiresAt: r.ExpiresAt,
+	})
 }

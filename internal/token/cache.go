@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -44,6 +45,30 @@ type cacheEntry struct {
 	// recordLive says a registered token's record was found live
 	// (VerifierConfig.Records); until then every use checks it again.
 	recordLive bool
+	// memo is where callers keep what they derive from claims (VerifyMemo).
+	memo *Memo
+}
+
+// Memo is a slot beside a cached token's claims where a caller keeps what
+// it derives from them alone — forward-auth renders its identity headers and
+// body once per cached token — so that it lives and dies with the cache
+// entry. Safe for concurrent use; a nil *Memo keeps nothing.
+type Memo struct{ v atomic.Value }
+
+// Load returns what Store kept, nil if nothing yet.
+func (m *Memo) Load() any {
+	if m == nil {
+		return nil
+	}
+	return m.v.Load()
+}
+
+// Store keeps x (always of one type per Verifier: atomic.Value's rule); a
+// race between two Stores keeps either, both being derived from the same claims.
+func (m *Memo) Store(x any) {
+	if m != nil {
+		m.v.Store(x)
+	}
 }
 
 func newCache(size int) *cache {

@@ -56,6 +56,8 @@ type detailError struct {
 	kind   error
 	detail string
 	cause  error
+	// claims are the genuine token's, for an expired or revoked one (withClaims).
+	claims *Claims
 }
 
 func (e *detailError) Error() string {
@@ -99,4 +101,26 @@ func Reason(err error) string {
 		return "invalid"
 	}
 	return "unavailable"
+}
+
+// withClaims attaches c to err, a rejection of the genuine token c (a
+// *detailError, as fail and failCause make them: no allocation).
+func withClaims(err error, c *Claims) error {
+	if d, ok := err.(*detailError); ok {
+		d.claims = c
+	}
+	return err
+}
+
+// RejectedClaims returns the claims of a genuine token — its signature,
+// issuer, audience and claims are good — that Verify rejected as expired
+// (ErrExpired) or revoked (ErrRevoked), so that a caller learns its record
+// id (tid) without parsing it again; false for any other error. The claims
+// are shared, like Verify's: treat them as read-only.
+func RejectedClaims(err error) (*Claims, bool) {
+	var d *detailError
+	if errors.As(err, &d) && d.claims != nil {
+		return d.claims, true
+	}
+	return nil, false
 }

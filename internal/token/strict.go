@@ -1,10 +1,12 @@
 package token
 
 import (
+	"encoding/base64"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxTokenSize is the largest compact JWT, in bytes, that Verify reads and
@@ -70,46 +72,23 @@ func checkShape(raw string) (d1, d2 int, err error) {
 	return d1, d2, nil
 }
 
+// strictB64 is unpadded base64url that also refuses stray bits in the last
+// character, so that one token has one decoding.
+var strictB64 = base64.RawURLEncoding.Strict()
+
 // decodeSegment decodes unpadded base64url strictly (the spare low bits of
 // the last character must be zero) into dst. s holds only alphabet
 // characters (checkShape). It reports false for an impossible length, stray
 // bits, or a dst too small.
 func decodeSegment(dst []byte, s string) ([]byte, bool) {
-	n := len(s)
-	rem := n % 4
-	if rem == 1 {
+	if strictB64.DecodedLen(len(s)) > len(dst) {
 		return nil, false
 	}
-	size := n / 4 * 3
-	if rem > 0 {
-		size += rem - 1
-	}
-	if size > len(dst) {
+	n, err := strictB64.Decode(dst, unsafe.Slice(unsafe.StringData(s), len(s)))
+	if err != nil {
 		return nil, false
 	}
-	i, j := 0, 0
-	for ; i+4 <= n; i += 4 {
-		v := uint32(b64Val[s[i]])<<18 | uint32(b64Val[s[i+1]])<<12 | uint32(b64Val[s[i+2]])<<6 | uint32(b64Val[s[i+3]])
-		dst[j], dst[j+1], dst[j+2] = byte(v>>16), byte(v>>8), byte(v)
-		j += 3
-	}
-	switch rem {
-	case 2:
-		v := uint32(b64Val[s[i]])<<6 | uint32(b64Val[s[i+1]])
-		if v&0xF != 0 {
-			return nil, false
-		}
-		dst[j] = byte(v >> 4)
-		j++
-	case 3:
-		v := uint32(b64Val[s[i]])<<12 | uint32(b64Val[s[i+1]])<<6 | uint32(b64Val[s[i+2]])
-		if v&0x3 != 0 {
-			return nil, false
-		}
-		dst[j], dst[j+1] = byte(v>>10), byte(v>>2)
-		j += 2
-	}
-	return dst[:j], true
+	return dst[:n], true
 }
 
 // jsonKind is the type of a JSON value.

@@ -163,27 +163,37 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 // The returned Claims may be shared with other callers (the cache hands out
 // the same value for the same token): treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	c, confirm, err := v.verifyCached(raw)
+	c, _, err := v.VerifyMemo(ctx, raw)
+	return c, err
+}
+
+// VerifyMemo is Verify that also returns the Memo of the token's cache
+// entry: nil when the verifier has no cache or did not keep this token.
+func (v *Verifier) VerifyMemo(ctx context.Context, raw string) (*Claims, *Memo, error) {
+	c, memo, confirm, err := v.verifyCached(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if v.rev != nil {
 		if err := v.rev.Check(ctx, c); err != nil {
 			if errors.Is(err, ErrRevoked) {
-				return nil, failCause(ErrRevoked, "", err)
+				return nil, nil, withClaims(failCause(ErrRevoked, "", err), c)
 			}
-			return nil, fmt.Errorf("token: revocation check: %w", err)
+			return nil, nil, fmt.Errorf("token: revocation check: %w", err)
 		}
 	}
 	if confirm != nil {
 		// After revocation, so a revoked token (an old generation, a
 		// deleted record) costs no record lookup.
 		if err := v.checkRecord(ctx, c); err != nil {
-			return nil, err
+			if errors.Is(err, ErrRevoked) {
+				err = withClaims(err, c)
+			}
+			return nil, nil, err
 		}
 		confirm()
 	}
-	return c, nil
+	return c, memo, nil
 }
 
 // VerifyIgnoringExpiry runs steps 1 to 4 without enforcing exp, nbf or iat
@@ -213,16 +223,16 @@ func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
 // is non-nil when a registered token's record has yet to be checked
 // (Records): Verify checks it after revocation and then calls confirm,
 // which remembers in the cache that the record was live.
-func (v *Verifier) verifyCached(raw string) (c *Claims, confirm func(), err error) {
+func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func(), err error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
 		c, _, err := v.verifyToken(raw, false)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if v.records != nil && c.Registered() {
 			confirm = func() {}
 		}
-		return c, confirm, nil
+		return c, nil, confirm, nil
 	}
 	h := tokenHash(raw)
 	now := v.now().UnixNano()
@@ -232,14 +242,14 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, confirm func(), err erro
 			if !e.recordLive && v.records != nil && e.claims.Registered() {
 				confirm = v.confirmer(h, e)
 			}
-			return e.claims, confirm, nil
+			return e.claims, e.memo, confirm, nil
 		}
 	}
 	c, kid, err := v.verifyToken(raw, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	e := cacheEntry{claims: c, kid: kid, until: now + int64(noExpiryTTL)}
+	e := cacheEntry{claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: new(Memo)}
 	if c.ExpiresAt != nil {
 		e.until = c.ExpiresAt.UnixNano()
 	}
@@ -250,7 +260,7 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, confirm func(), err erro
 	if v.records != nil && c.Registered() {
 		confirm = v.confirmer(h, e)
 	}
-	return c, confirm, nil
+	return c, e.memo, confirm, nil
 }
 
 // confirmer returns what remembers that e's record is live. A function of
@@ -304,7 +314,15 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 	}
 	tok, err := parser.ParseWithClaims(raw, c, v.keyfunc)
 	if err != nil {
-		return nil, "", classify(err)
+		err = classify(err)
+		if errors.Is(err, ErrExpired) && v.checkLifetime(c) == nil {
+			// golang-jwt validates claims only after the signature, and
+			// classify names expiry only when issuer, audience and
+			// Claims.Validate passed: c is a genuine token's.
+			normalizeTimes(c)
+			err = withClaims(err, c)
+		}
+		return nil, "", err
 	}
 	kid, _ := tok.Header["kid"].(string)
 	if ignoreTime {

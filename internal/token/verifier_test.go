@@ -654,3 +654,48 @@ func TestVerifier_Verify_Concurrent(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 }
+
+// TestVerifier_RejectedClaims: a genuine token rejected as expired or
+// revoked carries the claims VerifyIgnoringExpiry would return, so callers
+// learn its tid without parsing it again; any other rejection carries none.
+func TestVerifier_RejectedClaims(t *testing.T) {
+	revoked := revocationFunc(func(context.Context, *token.Claims) error { return token.ErrRevoked })
+	f := newFixture(t, testKey(t, keys.EdDSA, "main"), func(c *token.VerifierConfig) { c.Revocation = revoked })
+	ctx := context.Background()
+
+	t.Run("OK/expired", func(t *testing.T) {
+		raw, minted := f.mint(t, embedClaims(), time.Minute)
+		defer f.clock.Set(epoch)
+		f.clock.Set(epoch.Add(24 * time.Hour))
+		_, err := f.verifier.Verify(ctx, raw)
+		require.ErrorIs(t, err, token.ErrExpired)
+		got, ok := token.RejectedClaims(err)
+		require.True(t, ok)
+		require.Equal(t, minted, got)
+	})
+	t.Run("OK/revoked", func(t *testing.T) {
+		raw, minted := f.mint(t, embedClaims(), time.Minute)
+		_, err := f.verifier.Verify(ctx, raw)
+		require.ErrorIs(t, err, token.ErrRevoked)
+		require.Equal(t, "revoked", token.Reason(err))
+		got, ok := token.RejectedClaims(err)
+		require.True(t, ok)
+		require.Equal(t, minted, got)
+	})
+	for _, tc := range attacks() {
+		t.Run("attack/"+tc.name, func(t *testing.T) {
+			raw := tc.build(t, f)
+			_, err := f.verifier.Verify(ctx, raw)
+			require.Error(t, err)
+			got, ok := token.RejectedClaims(err)
+			if !errors.Is(err, token.ErrExpired) && !errors.Is(err, token.ErrRevoked) {
+				require.False(t, ok, "only a genuine expired or revoked token carries claims")
+				return
+			}
+			require.True(t, ok)
+			want, verr := f.verifier.VerifyIgnoringExpiry(ctx, raw)
+			require.NoError(t, verr)
+			require.Equal(t, want, got)
+		})
+	}
+}

@@ -2,18 +2,22 @@ package verifier
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
-	"github.com/labstack/echo/v4"
-
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/httperr"
+	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
 type ctxKey struct{}
+
+// NewContext returns ctx carrying claims, where ClaimsFrom finds them.
+func NewContext(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, ctxKey{}, c)
+}
 
 // ClaimsFrom returns the claims the middleware verified for this request.
 func ClaimsFrom(ctx context.Context) (*Claims, bool) {
@@ -21,68 +25,51 @@ func ClaimsFrom(ctx context.Context) (*Claims, bool) {
 	return c, ok
 }
 
-// EchoContextKey is where the Echo middleware stores the *Claims (c.Get).
-const EchoContextKey = "sigil.claims"
-
 // Middleware is net/http middleware: requests without a valid token
 // (Authorization: Bearer, else ?token=) get 401 (503 if revocation could
 // not be checked), and with Config.Policy a valid token used outside its
 // binding gets 403; others reach next with the claims in their context
-// (ClaimsFrom).
+// (ClaimsFrom). Rejections are answered as sigil answers them (WriteError).
+// The Echo middleware is in the echoverifier package.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, status, err := v.check(r)
+		claims, err := v.Authenticate(r)
 		if err != nil {
-			writeError(w, status, err)
+			v.WriteError(w, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, claims)))
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), claims)))
 	})
 }
 
-// Echo is the same middleware for echo v4: the claims are in
-// c.Get(EchoContextKey) and in the request context.
-func (v *Verifier) Echo() echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			claims, status, err := v.check(c.Request())
-			if err != nil {
-				writeError(c.Response(), status, err)
-				return nil
-			}
-			c.Set(EchoContextKey, claims)
-			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), ctxKey{}, claims)))
-			return next(c)
-		}
-	}
-}
-
-func (v *Verifier) check(r *http.Request) (*Claims, int, error) {
+// Authenticate is what the middleware does to a request: it reads the token
+// (a Bearer header, else ?token=; one credential only), verifies it and,
+// with Config.Policy, authorizes the request's method and URI. Its error
+// is for WriteError: a token fault matches ErrInvalidToken, a policy
+// refusal is a *Denied, and any other error means revocation could not be
+// checked.
+func (v *Verifier) Authenticate(r *http.Request) (*Claims, error) {
 	raw, err := requestToken(r)
 	if err != nil {
-		return nil, http.StatusBadRequest, err
+		return nil, err
 	}
 	if raw == "" {
-		return nil, http.StatusUnauthorized, errMissing
+		return nil, errMissing
 	}
-	claims, err := v.Verify(r.Context(), raw)
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrInvalidToken):
-		return nil, http.StatusUnauthorized, err
-	default:
-		return nil, http.StatusServiceUnavailable, err
+	claims, tc, err := v.verify(r.Context(), raw)
+	if err != nil {
+		return nil, err
 	}
 	if v.policy != nil {
 		uri := r.RequestURI
 		if uri == "" {
 			uri = r.URL.RequestURI()
 		}
-		if err := v.Authorize(claims, r.Method, uri, raw); err != nil {
-			return nil, http.StatusForbidden, err
+		if err := v.policy.Check(tc, policy.Request{Method: r.Method, URI: uri, Token: raw}); err != nil {
+			return nil, deniedOf(err)
 		}
 	}
-	return claims, http.StatusOK, nil
+	return claims, nil
 }
 
 // requestToken is the Bearer token, else the ?token= query parameter (as
@@ -120,31 +107,27 @@ var (
 	errTwoCredentials = errors.New("more than one credential")
 )
 
-// writeError answers like sigil does: JSON error body, RFC 6750 header, no
-// token text and no internal detail.
-func writeError(w http.ResponseWriter, status int, err error) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	code, msg := "invalid_token", "the token is invalid ("+Reason(err)+")"
+// WriteError answers an error of Authenticate as sigil answers the same
+// failure — status, code, WWW-Authenticate and Retry-After from the one
+// table sigil's server renders its errors with; a JSON error body,
+// Cache-Control: no-store — with no token text and no internal detail.
+func (v *Verifier) WriteError(w http.ResponseWriter, err error) {
+	httperr.Write(w, publicError(err), v.retryAfter)
+}
+
+// publicError is the public error an error of Authenticate stands for.
+func publicError(err error) *apperr.Error {
 	var denied *Denied
 	switch {
 	case errors.As(err, &denied):
-		code, msg = denied.Code, denied.Message
-		if denied.Code == "insufficient_scope" {
-			h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, denied.Scope))
-		}
+		return httperr.Denied(&policy.Denied{Code: denied.Code, Message: denied.Message, Scope: denied.Scope})
 	case errors.Is(err, errTwoCredentials):
-		code, msg = "invalid_request", "send one token per request, as an Authorization: Bearer header or as ?token=, never both (RFC 6750 §2)"
+		return apperr.Wrap(apperr.CodeInvalid, "send one token per request, as an Authorization: Bearer header or as ?token=, never both (RFC 6750 §2)", err)
 	case errors.Is(err, errMissing):
-		code, msg = "token_required", "a token is required: Authorization: Bearer, or ?token="
-		h.Set("WWW-Authenticate", `Bearer realm="sigil"`)
-	case status == http.StatusServiceUnavailable:
-		code, msg = "unavailable", "revocation could not be checked, retry later"
-		h.Set("Retry-After", "2")
-	default:
-		h.Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="sigil", error="invalid_token", error_description=%q`, msg))
+		return apperr.Wrap(apperr.CodeTokenRequired, "a token is required: Authorization: Bearer, or ?token=", err)
 	}
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	if e := httperr.Token(err); e != nil {
+		return e
+	}
+	return apperr.Wrap(apperr.CodeUnavailable, "revocation could not be checked, retry later", err)
 }

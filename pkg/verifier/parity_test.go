@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,7 +108,8 @@ func newParity(t *testing.T) *parity {
 	p.server = httptest.NewServer(api)
 	t.Cleanup(p.server.Close)
 
-	pc := parityGateway
+	// The same gateway values, through the verifier's own configuration type.
+	pc := verifier.PolicyConfig{DashboardPrefix: parityGateway.DashboardPrefix, AppAPIWhitelist: parityGateway.AppAPIWhitelist, APIRoutes: parityGateway.APIRoutes}
 	p.v, err = verifier.New(context.Background(), verifier.Config{
 		JWKSURL: p.server.URL + "/.well-known/jwks.json", Issuer: parityIssuer, Audience: parityAudience, Now: now,
 		Redis:  verifier.RedisConfig{Client: client, Prefix: parityPrefix},
@@ -523,5 +525,59 @@ func TestParity_OneCredential(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, rec.Code, "middleware: %s", name)
 		require.Contains(t, rec.Body.String(), `"invalid_request"`, name)
 		require.NotContains(t, rec.Body.String(), tok, name)
+	}
+}
+
+// TestParity_ErrorAnswers: the middleware answers a rejection from the same
+// table as sigil's server (internal/httperr): the same status, code,
+// message, WWW-Authenticate and Cache-Control, for token faults, a missing
+// token and policy refusals.
+func TestParity_ErrorAnswers(t *testing.T) {
+	p := newParity(t)
+	now := p.now
+	embed := token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view", ClientID: "sales"}
+	valid := p.mint(t, embed, keys.EdDSA, now, time.Hour, parityIssuer, parityAudience)
+	expired := p.mint(t, embed, keys.EdDSA, now.Add(-2*time.Hour), time.Hour, parityIssuer, parityAudience)
+	parts := strings.Split(valid, ".")
+	api := p.registered(t, token.Claims{Kind: token.KindAPI, Scope: "meta:read", TID: "rec-api", RegisteredClaims: jwt.RegisteredClaims{Subject: "alice"}},
+		keys.EdDSA, now, time.Hour)
+	h := p.v.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	answer := func(status int, header http.Header, body []byte) string {
+		var b struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		require.NoError(t, json.Unmarshal(body, &b), string(body))
+		return fmt.Sprintf("%d %s|%s www=%q cache=%q", status, b.Error.Code, b.Error.Message, header.Get("WWW-Authenticate"), header.Get("Cache-Control"))
+	}
+	for name, c := range map[string]struct{ tok, method, uri string }{
+		"Expired":           {expired, http.MethodGet, "/dashboards/sales"},
+		"Forged":            {parts[0] + "." + parts[1] + ".AAAA" + parts[2][4:], http.MethodGet, "/dashboards/sales"},
+		"Garbage":           {"a.b.c", http.MethodGet, "/dashboards/sales"},
+		"Missing":           {"", http.MethodGet, "/dashboards/sales"},
+		"OutsideBinding":    {valid, http.MethodGet, "/dashboards/hr"},
+		"ReadOnly":          {valid, http.MethodDelete, "/dashboards/sales"},
+		"InsufficientScope": {api, http.MethodGet, "/api/reports/R1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, p.server.URL+"/api/v1/verify", nil)
+			require.NoError(t, err)
+			mreq := httptest.NewRequest(c.method, c.uri, nil)
+			if c.tok != "" {
+				req.Header.Set("Authorization", "Bearer "+c.tok)
+				mreq.Header.Set("Authorization", "Bearer "+c.tok)
+			}
+			req.Header.Set("X-Forwarded-Method", c.method)
+			req.Header.Set("X-Forwarded-Uri", c.uri)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, mreq)
+			want := answer(resp.StatusCode, resp.Header, body)
+			t.Log(want)
+			require.Equal(t, want, answer(rec.Code, rec.Header(), rec.Body.Bytes()))
+		})
 	}
 }

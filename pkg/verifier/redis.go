@@ -7,9 +7,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
-	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
+	revredis "github.com/sigil-dev/sigil/internal/revocation/redis"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -38,8 +37,8 @@ const recordCacheSize = 10_000
 
 // recordsOf checks registered tokens against sigil's registry records in
 // the Redis of rc (one GET per token not yet cached).
-func recordsOf(rc RedisConfig, now func() time.Time) token.Records {
-	return registry.NewLiveness(redisstore.New(rc.Client, rc.Prefix, redisstore.WithNow(now)))
+func recordsOf(rc RedisConfig) token.Records {
+	return revredis.NewRecords(rc.Client, rc.Prefix)
 }
 
 // startReplica loads the replica and keeps it in sync until stop is called.
@@ -47,7 +46,7 @@ func recordsOf(rc RedisConfig, now func() time.Time) token.Records {
 // middleware) until a retry succeeds, as in sigil itself.
 func startReplica(ctx context.Context, rc RedisConfig, leeway time.Duration, now func() time.Time) (*revocation.Replica, func()) {
 	rep := revocation.NewReplica(revocation.ReplicaConfig{
-		Store:  redisstore.New(rc.Client, rc.Prefix, redisstore.WithNow(now)),
+		Store:  revredis.New(rc.Client, rc.Prefix, revredis.WithNow(now)),
 		Leeway: leeway, MaxStaleness: rc.MaxStaleness, ResyncInterval: rc.ResyncInterval,
 		Logger: rc.Logger, Now: now,
 	})

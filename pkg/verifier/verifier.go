@@ -15,14 +15,20 @@ import (
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
-// Claims are the claims of a verified sigil token.
-type Claims = token.Claims
-
 // Revocation decides whether a verified token was revoked; see Config.Revocation.
-type Revocation = token.Revocation
+type Revocation interface {
+	// Check returns nil if the token is live, an error wrapping ErrRevoked
+	// if it was revoked, and any other error when it cannot tell (the
+	// middleware then answers 503).
+	Check(ctx context.Context, c *Claims) error
+}
 
 // ErrInvalidToken is matched (errors.Is) by every rejection that is the token's fault.
 var ErrInvalidToken = token.ErrInvalidToken
+
+// ErrRevoked is matched by the rejection of a revoked token; a Revocation
+// returns an error wrapping it.
+var ErrRevoked = token.ErrRevoked
 
 // Reason returns a short stable label for a verification error ("expired", "signature", …).
 func Reason(err error) string { return token.Reason(err) }
@@ -64,15 +70,19 @@ type Config struct {
 	// an unknown kid; default 30s. It stops a flood of random kids from
 	// turning into a flood of fetches.
 	RefetchInterval time.Duration
-	Now             func() time.Time
+	// RetryAfter is what the middleware's 503 says in Retry-After (whole
+	// seconds, rounded up); default 2s, as sigil's revocation.retry_after.
+	RetryAfter time.Duration
+	Now        func() time.Time
 }
 
 // Verifier verifies tokens with sigil's pipeline and published keys.
 type Verifier struct {
-	pipeline *token.Verifier
-	keys     *jwksKeys
-	policy   *policy.Policy
-	stop     func()
+	pipeline   *token.Verifier
+	keys       *jwksKeys
+	policy     *policy.Policy
+	retryAfter time.Duration
+	stop       func()
 }
 
 // New fetches the JWKS once (an error if that fails) and returns a Verifier.
@@ -89,9 +99,12 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 2 * time.Second
+	}
 	var pol *policy.Policy
 	if cfg.Policy != nil {
-		p, err := policy.New(*cfg.Policy)
+		p, err := policy.New(cfg.Policy.config())
 		if err != nil {
 			return nil, fmt.Errorf("verifier: policy: %w", err)
 		}
@@ -101,26 +114,29 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err := ks.fetch(ctx); err != nil {
 		return nil, err
 	}
-	v := &Verifier{keys: ks, policy: pol, stop: func() {}}
-	var records token.Records
+	v := &Verifier{keys: ks, policy: pol, retryAfter: cfg.RetryAfter, stop: func() {}}
+	var (
+		rev     token.Revocation = noRevocation{}
+		records token.Records
+	)
 	cacheSize := 0
 	switch {
 	case cfg.Revocation != nil:
+		rev = revocationOf{cfg.Revocation}
 	case cfg.Redis.Client != nil:
 		leeway := cfg.Leeway
 		if leeway == 0 {
 			leeway = token.DefaultLeeway
 		}
-		cfg.Revocation, v.stop = startReplica(ctx, cfg.Redis, leeway, cfg.Now)
+		rev, v.stop = startReplica(ctx, cfg.Redis, leeway, cfg.Now)
 		// Records are read once per token: the cache keeps the verdict of
-		// steps 1–4 and the record check, never of revocation.
-		records, cacheSize = recordsOf(cfg.Redis, cfg.Now), recordCacheSize
-	default:
-		cfg.Revocation = noRevocation{}
+		// steps 1–4 and the record check, never of revocation (and the
+		// token's converted Claims).
+		records, cacheSize = recordsOf(cfg.Redis), recordCacheSize
 	}
 	v.pipeline = token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ks,
-		Revocation: cfg.Revocation, Leeway: cfg.Leeway, Now: cfg.Now,
+		Revocation: rev, Leeway: cfg.Leeway, Now: cfg.Now,
 		EmbedMaxLifetime: cfg.MaxEmbedLifetime,
 		Records:          records, CacheSize: cacheSize,
 	})
@@ -132,13 +148,37 @@ func (v *Verifier) Close() { v.stop() }
 
 // Verify runs the full pipeline on raw. Errors match ErrInvalidToken when
 // the token is at fault; anything else is a revocation backend failure.
+// The Claims may be shared with other callers: treat them as read-only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	return v.pipeline.Verify(ctx, raw)
+	c, _, err := v.verify(ctx, raw)
+	return c, err
+}
+
+// verify is Verify that also returns the pipeline's claims (for the policy).
+// A cached token's converted Claims are kept in its cache entry.
+func (v *Verifier) verify(ctx context.Context, raw string) (*Claims, *token.Claims, error) {
+	tc, memo, err := v.pipeline.VerifyMemo(ctx, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c, ok := memo.Load().(*Claims); ok {
+		return c, tc, nil
+	}
+	c := claimsOf(tc)
+	memo.Store(c)
+	return c, tc, nil
 }
 
 type noRevocation struct{}
 
 func (noRevocation) Check(context.Context, *token.Claims) error { return nil }
+
+// revocationOf adapts a caller's Revocation to the pipeline.
+type revocationOf struct{ r Revocation }
+
+func (a revocationOf) Check(ctx context.Context, c *token.Claims) error {
+	return a.r.Check(ctx, claimsOf(c))
+}
 
 // jwksKeys is a token.Keys fed by a JWKS URL. It refetches on an unknown kid,
 // at most once per interval, and keeps the last good set when sigil is down.

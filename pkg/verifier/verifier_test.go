@@ -22,6 +22,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/internal/token"
 	"github.com/sigil-dev/sigil/pkg/verifier"
+	"github.com/sigil-dev/sigil/pkg/verifier/echoverifier"
 )
 
 const (
@@ -228,7 +229,7 @@ func TestVerifier_HTTPMiddleware(t *testing.T) {
 }
 
 // TestVerifier_EchoMiddleware drives the Echo middleware with the same
-// table: claims are in c.Get(EchoContextKey) and in the request context.
+// table: claims are in c.Get(echoverifier.ContextKey) and in the request context.
 func TestVerifier_EchoMiddleware(t *testing.T) {
 	t.Parallel()
 	k := newKey(t, keys.EdDSA)
@@ -239,11 +240,11 @@ func TestVerifier_EchoMiddleware(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got, fromCtx *verifier.Claims
 			e := echo.New()
-			e.Use(v.Echo())
+			e.Use(echoverifier.Middleware(v))
 			e.GET("/reports/:id", func(c echo.Context) error {
 				var ok bool
-				got, ok = c.Get(verifier.EchoContextKey).(*verifier.Claims)
-				require.True(t, ok, "claims under EchoContextKey")
+				got, ok = c.Get(echoverifier.ContextKey).(*verifier.Claims)
+				require.True(t, ok, "claims under echoverifier.ContextKey")
 				fromCtx, ok = verifier.ClaimsFrom(c.Request().Context())
 				require.True(t, ok, "claims in the request context")
 				return c.String(http.StatusOK, "report")
@@ -541,4 +542,23 @@ func TestVerifier_OverlongEmbedTokenRefused(t *testing.T) {
 	require.NoError(t, err)
 	_, err = long.Verify(context.Background(), mint(t, k, clk, 49*time.Hour))
 	require.ErrorIs(t, err, verifier.ErrInvalidToken)
+}
+
+// TestVerifier_RetryAfter: a 503 of the middleware says Config.RetryAfter
+// (whole seconds, rounded up), from the same table as sigil's server.
+func TestVerifier_RetryAfter(t *testing.T) {
+	t.Parallel()
+	k := newKey(t, keys.EdDSA)
+	clk := newClock()
+	v, err := verifier.New(context.Background(), verifier.Config{
+		JWKSURL: newJWKS(t, k).URL(), Issuer: issuer, Audience: audience, Now: clk.Now, RetryAfter: 2500 * time.Millisecond,
+		Revocation: revocation(func(context.Context, *verifier.Claims) error { return errors.New("redis: connection refused") }),
+	})
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+mint(t, k, clk, time.Hour))
+	rec := httptest.NewRecorder()
+	v.Middleware(http.NotFoundHandler()).ServeHTTP(rec, req)
+	checkRejection(t, rec, http.StatusServiceUnavailable, "unavailable", "")
+	assert.Equal(t, "3", rec.Header().Get("Retry-After"))
 }

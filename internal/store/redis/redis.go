@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/revocation"
+	revredis "github.com/sigil-dev/sigil/internal/revocation/redis"
 )
 
 // Store implements the client and revocation stores (and, in registry.go
@@ -21,32 +21,36 @@ import (
 // above the domain declare, such as httpapi.FailureCounter, are asserted in
 // interfaces_test.go, so that this package never imports them.
 var (
-	_ clients.Store    = (*Store)(nil)
-	_ revocation.Store = (*Store)(nil)
+	_ clients.Store        = (*Store)(nil)
+	_ revocation.SyncStore = (*Store)(nil)
 )
 
 // DefaultPrefix is the key prefix New uses when given an empty one.
-const DefaultPrefix = "sigil:"
+const DefaultPrefix = revredis.DefaultPrefix
 
-// Store keeps client records, the denylist and cutoffs in Redis under a key prefix:
+// Store keeps client records, registry records, the denylist and cutoffs in
+// Redis under a key prefix:
 //
 //	<prefix>client:<id>  string: the client record as JSON (clientV1, format.go)
 //	<prefix>clients      set: the ids of all clients (an index for ListClients)
-//	<prefix>deny:<id>    string: the entry's expiry in Unix milliseconds, "0"
-//	                     for never; the key's TTL ends it at that expiry
-//	<prefix>cutoff:<key> string: the cutoff's time in Unix milliseconds; no TTL
-//	<prefix>epoch        string: the epoch (see Epoch); on a Redis Cluster
-//	                     <prefix>epoch:{0} .. <prefix>epoch:{63} instead, so
-//	                     that every master holds some
+//
+// the registry keys of registry.go, and the revocation keys of
+// internal/revocation/redis, whose Store it embeds (deny:<id>, cutoff:<key>,
+// cutoffs, events, epoch): one implementation of the revocation state, which
+// the Go verifier reads with go-redis alone.
 //
 // Every command touches exactly one key, so a Cluster needs no hash tags;
 // pipelines are split by node, and SCAN runs on every master.
 // Keys hold ids only, never token text.
 type Store struct {
+	*revStore
 	client goredis.UniversalClient
 	prefix string
 	now    func() time.Time
 }
+
+// revStore names the embedded revocation store without exporting the field.
+type revStore = revredis.Store
 
 // Option configures a Store.
 type Option func(*Store)
@@ -71,17 +75,12 @@ func New(client goredis.UniversalClient, prefix string, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	s.revStore = revredis.New(client, prefix, revredis.WithNow(s.now))
 	return s
 }
 
 func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }
 func (s *Store) indexKey() string           { return s.prefix + "clients" }
-func (s *Store) denyKey(id string) string   { return s.prefix + "deny:" + id }
-func (s *Store) cutoffKey(k string) string  { return s.prefix + "cutoff:" + k }
-
-// cutoffIndexKey is the set of every cutoff key (their suffixes), so a full
-// reload reads the cutoffs without a second SCAN over the whole keyspace.
-func (s *Store) cutoffIndexKey() string { return s.prefix + "cutoffs" }
 
 // unavailable wraps a Redis failure of op so that errors.Is finds both
 // apperr.ErrStoreUnavailable (= revocation.ErrUnavailable) and the cause.
@@ -228,193 +227,3 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	}
 	return nil
 }
-
-// denyScript writes one denylist entry, keeping the later expiry.
-// KEYS[1] is the entry; ARGV[1] the new expiry in Unix ms ("0": never);
-// ARGV[2] the new TTL in ms. An entry without a TTL never expires and always
-// wins; otherwise the entry's value is its expiry. Returns 1 if it wrote.
-var denyScript = goredis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur then
-	if redis.call('PTTL', KEYS[1]) == -1 then
-		return 0
-	end
-	local c = tonumber(cur)
-	if ARGV[1] ~= '0' and c and c >= tonumber(ARGV[1]) then
-		return 0
-	end
-end
-if ARGV[1] == '0' then
-	redis.call('SET', KEYS[1], '0')
-else
-	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
-return 1
-`)
-
-// Deny records id as revoked until expiresAt (zero: forever) with one
-// atomic script on the entry's key (EVALSHA): an existing entry keeps the
-// later expiry, and forever beats any time. The key's TTL is expiresAt minus
-// the injected clock's now. An expiresAt not after now writes nothing and
-// returns nil. Failures wrap revocation.ErrUnavailable.
-func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error {
-	exp, ttl := "0", "0"
-	if !expiresAt.IsZero() {
-		now := s.clock()
-		if !expiresAt.After(now) {
-			return nil
-		}
-		d := expiresAt.Sub(now)
-		exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
-		ttl = strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
-	}
-	if err := denyScript.Run(ctx, s.client, []string{s.denyKey(id)}, exp, ttl).Err(); err != nil {
-		return fmt.Errorf("deny %q: %w: %w", id, revocation.ErrUnavailable, err)
-	}
-	s.publish(ctx, eventDeny, exp, id)
-	return nil
-}
-
-// DenyOnce writes id's entry with SET NX (one key, atomic): first is true
-// only for the caller whose SET created it. Its value and TTL are those Deny
-// would write, and it is broadcast like Deny.
-func (s *Store) DenyOnce(ctx context.Context, id string, expiresAt time.Time) (bool, error) {
-	exp, ttl := "0", time.Duration(0)
-	if !expiresAt.IsZero() {
-		now := s.clock()
-		if !expiresAt.After(now) {
-			return false, nil
-		}
-		exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
-		ttl = expiresAt.Sub(now).Round(time.Millisecond)
-		if ttl <= 0 {
-			ttl = time.Millisecond
-		}
-	}
-	ok, err := s.client.SetNX(ctx, s.denyKey(id), exp, ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("deny once %q: %w: %w", id, revocation.ErrUnavailable, err)
-	}
-	if ok {
-		s.publish(ctx, eventDeny, exp, id)
-	}
-	return ok, nil
-}
-
-// IsDenied reports whether any of ids has an entry: one EXISTS per id, sent
-// as a single command for one id and as a pipeline for several. Failures
-// wrap revocation.ErrUnavailable.
-func (s *Store) IsDenied(ctx context.Context, ids ...string) (bool, error) {
-	switch len(ids) {
-	case 0:
-		return false, nil
-	case 1:
-		n, err := s.client.Exists(ctx, s.denyKey(ids[0])).Result()
-		if err != nil {
-			return false, fmt.Errorf("check denylist %q: %w: %w", ids, revocation.ErrUnavailable, err)
-		}
-		return n > 0, nil
-	}
-	cmds := make([]*goredis.IntCmd, len(ids))
-	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.Exists(ctx, s.denyKey(id))
-		}
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("check denylist %q: %w: %w", ids, revocation.ErrUnavailable, err)
-	}
-	for _, cmd := range cmds {
-		if cmd.Val() > 0 {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// cutoffScript raises one cutoff: KEYS[1] is the cutoff, ARGV[1] its new
-// time in Unix ms. A later existing cutoff is kept. Returns 1 if it wrote.
-var cutoffScript = goredis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '')
-if cur and cur >= tonumber(ARGV[1]) then
-	return 0
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1
-`)
-
-// SetCutoff records that tokens of key issued at or before at (kept to the
-// millisecond) are revoked, with one atomic script on the cutoff's key
-// (EVALSHA) that keeps an existing later cutoff. Cutoffs have no TTL. A zero
-// at is an error; Redis failures wrap revocation.ErrUnavailable.
-func (s *Store) SetCutoff(ctx context.Context, key string, at time.Time) error {
-	if at.IsZero() {
-		return fmt.Errorf("set cutoff %q: zero time", key)
-	}
-	ms := strconv.FormatInt(at.UnixMilli(), 10)
-	// Indexed first: an index member without a cutoff is skipped on reload,
-	// a cutoff missing from the index would not be loaded by new instances.
-	if err := s.client.SAdd(ctx, s.cutoffIndexKey(), key).Err(); err != nil {
-		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
-	}
-	if err := cutoffScript.Run(ctx, s.client, []string{s.cutoffKey(key)}, ms).Err(); err != nil {
-		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
-	}
-	s.publish(ctx, eventCutoff, ms, key)
-	return nil
-}
-
-// LatestCutoff returns the latest cutoff among keys (UTC), or the zero time
-// if none is set: one GET per key, sent alone for one key and as a pipeline
-// for several. Redis failures wrap revocation.ErrUnavailable.
-func (s *Store) LatestCutoff(ctx context.Context, keys ...string) (time.Time, error) {
-	if len(keys) == 0 {
-		return time.Time{}, nil
-	}
-	cmds := make([]*goredis.StringCmd, len(keys))
-	var err error
-	if len(keys) == 1 {
-		cmds[0] = s.client.Get(ctx, s.cutoffKey(keys[0]))
-		err = cmds[0].Err()
-	} else {
-		_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
-			for i, k := range keys {
-				cmds[i] = p.Get(ctx, s.cutoffKey(k))
-			}
-			return nil
-		})
-	}
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return time.Time{}, fmt.Errorf("read cutoffs %q: %w: %w", keys, revocation.ErrUnavailable, err)
-	}
-	var latest int64
-	for i, cmd := range cmds {
-		switch err := cmd.Err(); {
-		case errors.Is(err, goredis.Nil):
-			continue
-		case err != nil:
-			return time.Time{}, fmt.Errorf("read cutoff %q: %w: %w", keys[i], revocation.ErrUnavailable, err)
-		}
-		v, err := strconv.ParseInt(cmd.Val(), 10, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("read cutoff %q: %w", keys[i], err)
-		}
-		latest = max(latest, v)
-	}
-	if latest == 0 {
-		return time.Time{}, nil
-	}
-	return time.UnixMilli(latest).UTC(), nil
-}
-
-// Ping reports whether Redis answers; failures wrap revocation.ErrUnavailable.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("ping redis: %w: %w", revocation.ErrUnavailable, err)
-	}
-	return nil
-}
-
-// clock reads the injected clock once, in UTC, truncated to the second.
-func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Second) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/registry"
+	revredis "github.com/sigil-dev/sigil/internal/revocation/redis"
 )
 
 // Store implements the registry's store interfaces too (see redis.go for
@@ -48,7 +49,7 @@ var (
 // Every command and every script touches one key (scripts and MULTI only
 // ever name one), so this runs unchanged on Redis Cluster.
 
-func (s *Store) recKey(id string) string { return s.prefix + "rec:" + id }
+func (s *Store) recKey(id string) string { return revredis.RecordKey(s.prefix, id) }
 func (s *Store) recNameKey(owner, name string) string {
 	return s.prefix + "recname:" + strconv.Itoa(len(owner)) + ":" + owner + ":" + name
 }

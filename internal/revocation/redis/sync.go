@@ -14,8 +14,6 @@ import (
 	"github.com/sigil-dev/sigil/internal/revocation"
 )
 
-var _ revocation.SyncStore = (*Store)(nil)
-
 // Event wire format on <prefix>events: "<kind> <unix ms> <id or cutoff key>",
 // kind d (denial; ms 0 = never) or c (cutoff). Ids and cutoff keys may hold
 // spaces only after the second one, so SplitN(3) reads them back whole.
