@@ -65,7 +65,7 @@ func (v *Verifier) Authenticate(r *http.Request) (*Claims, error) {
 		if uri == "" {
 			uri = r.URL.RequestURI()
 		}
-		if err := v.policy.Check(tc, policy.Request{Method: r.Method, URI: uri, Token: raw}); err != nil {
+		if err := v.policy.Check(tc, policy.Request{Method: r.Method, URI: uri, Token: raw, Overrides: policy.MethodOverrides(r.Header, uri)}); err != nil {
 			return nil, deniedOf(err)
 		}
 	}

@@ -581,3 +581,48 @@ func TestParity_ErrorAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestParity_OverridesAndFragments: a method override that the policy does
+// not allow, and a URI holding "#", are refused alike by sigil's forward-auth
+// and by the middleware (found by an outside attack run on the gateway).
+func TestParity_OverridesAndFragments(t *testing.T) {
+	p := newParity(t)
+	tok := p.mint(t, token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view", ClientID: "sales"},
+		keys.EdDSA, p.now, time.Hour, parityIssuer, parityAudience)
+	h := p.v.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for name, c := range map[string]struct{ uri, override string }{
+		"OverrideHeader": {"/dashboards/sales", "DELETE"},
+		"OverrideQuery":  {"/dashboards/sales?_method=PUT", ""},
+		"Fragment":       {"/dashboards/sales#/../hr", ""},
+	} {
+		req, err := http.NewRequest(http.MethodGet, p.server.URL+"/api/v1/verify", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Forwarded-Method", http.MethodGet)
+		req.Header.Set("X-Forwarded-Uri", c.uri)
+		if c.override != "" {
+			req.Header.Set("X-HTTP-Method-Override", c.override)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "server: %s", name)
+
+		mreq := httptest.NewRequest(http.MethodGet, "/", nil)
+		mreq.RequestURI = c.uri
+		mreq.Header.Set("Authorization", "Bearer "+tok)
+		if c.override != "" {
+			mreq.Header.Set("X-HTTP-Method-Override", c.override)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, mreq)
+		require.Equal(t, http.StatusForbidden, rec.Code, "middleware: %s: %s", name, rec.Body.String())
+	}
+	// The same request without the override or fragment passes both.
+	mreq := httptest.NewRequest(http.MethodGet, "/", nil)
+	mreq.RequestURI = "/dashboards/sales?_method=GET"
+	mreq.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, mreq)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+}

@@ -67,10 +67,14 @@ var ErrNoPolicy = errors.New("verifier: no policy configured")
 // Authorize applies the policy to verified claims for a request: its
 // method, its URI as the client sent it (path and query: r.RequestURI on a
 // server) and the raw token. It returns nil or a *Denied — the same
-// decision as sigil's /api/v1/verify given those forwarded values.
+// decision as sigil's /api/v1/verify given those forwarded values. A
+// _method parameter in requestURI must be allowed like method; Authorize
+// does not see headers, so a service that honours method-override headers
+// (X-HTTP-Method-Override) uses the middlewares, which check them too.
 func (v *Verifier) Authorize(c *Claims, method, requestURI, raw string) error {
 	if v.policy == nil {
 		return ErrNoPolicy
 	}
-	return deniedOf(v.policy.Check(c.token(), policy.Request{Method: method, URI: requestURI, Token: raw}))
+	return deniedOf(v.policy.Check(c.token(), policy.Request{Method: method, URI: requestURI, Token: raw,
+		Overrides: policy.MethodOverrides(nil, requestURI)}))
 }

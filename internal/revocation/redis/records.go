@@ -39,6 +39,10 @@ func RecordKey(prefix, id string) string { return prefix + "rec:" + id }
 
 // recordView is the part of a stored record the liveness rule reads.
 type recordView struct {
+	// V is the stored format's version (internal/store/redis format.go):
+	// 0 (before versioning) and 1 have these fields; a newer one is refused
+	// rather than half read.
+	V         int        `json:"v"`
 	ID        string     `json:"id"`
 	Type      string     `json:"type"`
 	Owner     string     `json:"owner"`
@@ -48,6 +52,11 @@ type recordView struct {
 	ExpiresAt *time.Time `json:"expiresAt"`
 	JTI       string     `json:"jti"`
 }
+
+// recordFormatVersion is the newest stored record format this reader knows
+// (internal/store/redis's formatV1; TestRecords_ReadsThisStore keeps the two
+// readers in step).
+const recordFormatVersion = 1
 
 // statusRevoked is registry.StatusRevoked: a record whose deletion is in progress.
 const statusRevoked = "revoked"
@@ -66,6 +75,9 @@ func (r *Records) State(ctx context.Context, id string) (token.RecordState, erro
 	var v recordView
 	if err := json.Unmarshal(b, &v); err != nil {
 		return token.RecordState{}, fmt.Errorf("read record %s: decode: %w", id, err)
+	}
+	if v.V > recordFormatVersion {
+		return token.RecordState{}, fmt.Errorf("read record %s: stored format version %d is newer than this binary reads (%d)", id, v.V, recordFormatVersion)
 	}
 	return token.RecordState{
 		ID: v.ID, Revoked: v.Status == statusRevoked, JTI: v.JTI,
