@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	cloudPublisher, err := newCloud(cfg.Cloud)
+	reports, err := newReports(cfg.Cloud, regSvc)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		ViewURLTemplate: cfg.View.URLTemplate,
 		// Verification waits on the store only in direct mode with a shared store.
 		VerifyNeverWaits: !sharedDirect(cfg, st),
-		Cloud:            cloudPublisher,
+		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		Policy: gate,
 	}

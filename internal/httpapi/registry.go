@@ -429,17 +429,14 @@ func (s *Server) updateToken(c echo.Context) error {
 
 // deleteToken answers DELETE /api/tokens/{id}: 204 only once every JWT of
 // the record is denied; 503 + Retry-After if the denylist can't take it.
+// An id with no local record may be a token this deployment published
+// (cloud.Service.Delete).
 func (s *Server) deleteToken(c echo.Context) error {
 	id, err := pathParam(c, "id")
 	if err != nil {
 		return err
 	}
-	err = s.cfg.Registry.Delete(c.Request().Context(), registryCaller(c), id)
-	if err != nil && s.cfg.Cloud != nil && isNotFound(err) && couldBeCloudID(id) {
-		// Not a local record: maybe a token this deployment published.
-		err = s.deleteCloudToken(c, id)
-	}
-	if err != nil {
+	if err := s.cfg.Reports.Delete(c.Request().Context(), registryCaller(c), id); err != nil {
 		return registryError(err)
 	}
 	noStore(c)
@@ -510,23 +507,16 @@ func (s *Server) reportTokens(c echo.Context) error {
 	if _, err := queryParams(c); err != nil {
 		return err
 	}
-	type cloudResult struct {
-		views   []tokenView
-		warning *listWarning
-	}
-	ctx, reqID, allowed := c.Request().Context(), requestID(c), s.allowsReport(c, id)
-	cloudc := make(chan cloudResult, 1)
-	go func() {
-		v, w := s.cloudReportTokens(ctx, reqID, allowed, id)
-		cloudc <- cloudResult{v, w}
-	}()
-	rs, err := s.cfg.Registry.ListForReport(ctx, registryCaller(c), id)
-	cr := <-cloudc
+	ts, err := s.cfg.Reports.ReportTokens(c.Request().Context(), registryCaller(c), id)
 	if err != nil {
 		return registryError(err)
 	}
+	views := s.readViews(c, ts.Local)
+	for _, r := range ts.Cloud {
+		views = append(views, cloudView(r))
+	}
 	noStore(c)
-	return c.JSON(http.StatusOK, reportTokensView{Tokens: append(s.readViews(c, rs), cr.views...), Warning: cr.warning})
+	return c.JSON(http.StatusOK, reportTokensView{Tokens: views, Warning: s.cloudWarning(c, ts.CloudErr)})
 }
 
 // appTokens answers GET /api/apps/{id}/tokens in Informer's HAL shape.

@@ -189,9 +189,11 @@ type Config struct {
 	// Nil means the built-in rules (policy.New with an empty policy.Config).
 	Policy Policy
 
-	// Cloud is the cloud deployment reports are published to (cloud.url);
-	// nil answers 404 to publishing and lists local report tokens only.
-	Cloud Cloud
+	// Reports publishes, lists and deletes a report's tokens across this
+	// deployment and the cloud deployment (cloud.url); nil means local
+	// report tokens only (cloud.Service over Registry, without a Remote):
+	// publishing is then a 404.
+	Reports Reports
 }
 
 // Server is sigil's HTTP API.
@@ -234,6 +236,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Policy == nil {
 		cfg.Policy = defaultPolicy()
+	}
+	if cfg.Reports == nil && cfg.Registry != nil {
+		cfg.Reports = localReports(cfg.Registry)
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
