@@ -329,6 +329,26 @@ func (s *Service) Invalidate(ctx context.Context, raw string) error {
 	return s.cfg.Revoker.Revoke(ctx, claims)
 }
 
+// ErrNotViewable is View's refusal of a genuine, live token that is not a
+// report token: only report tokens open the report viewer.
+var ErrNotViewable = errors.New("only report tokens can be viewed")
+
+// View judges raw for the report viewer (GET /view/{token}): the claims of
+// a genuine, live report token. A token the pipeline rejects is that
+// rejection (it wraps token.ErrInvalidToken); a genuine, live token of
+// another kind is ErrNotViewable; store failures are returned as they are.
+func (s *Service) View(ctx context.Context, raw string) (*token.Claims, error) {
+	claims, err := s.cfg.Verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if claims.Kind != token.KindReport {
+		// A genuine token of another kind has no business there.
+		return nil, ErrNotViewable
+	}
+	return claims, nil
+}
+
 // Introspection is the outcome of Introspect.
 type Introspection struct {
 	// Active says the token passed and the caller may see it; Claims are

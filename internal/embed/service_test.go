@@ -213,3 +213,44 @@ func TestService_Introspect(t *testing.T) {
 		})
 	}
 }
+
+// TestService_View: only a genuine, live report token opens the viewer.
+func TestService_View(t *testing.T) {
+	report := token.Claims{Kind: token.KindReport, ReportID: "q3", TID: "rec1"}
+	store := errors.New("store down")
+	for _, tc := range []struct {
+		name   string
+		claims token.Claims
+		verr   error
+		err    error
+	}{
+		{"OK", report, nil, nil},
+		{"ErrEmbed", embed.Claims(embed.Grant{ClientID: "sales", DashboardID: "sales"}), nil, embed.ErrNotViewable},
+		{"ErrAppView", token.Claims{Kind: token.KindAppView, AppID: "a", TID: "rec2"}, nil, embed.ErrNotViewable},
+		{"ErrAPI", token.Claims{Kind: token.KindAPI, TID: "rec3"}, nil, embed.ErrNotViewable},
+		{"ErrRevoked", report, token.ErrRevoked, token.ErrRevoked},
+		{"ErrStore", report, store, store},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := fakeVerifier{verify: func(raw string) (*token.Claims, error) {
+				require.Equal(t, "raw", raw)
+				if tc.verr != nil {
+					return nil, tc.verr
+				}
+				cc := tc.claims
+				return &cc, nil
+			}}
+			got, err := newService(t, v, nil, epoch).View(context.Background(), "raw")
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				require.Nil(t, got)
+				if tc.err == embed.ErrNotViewable {
+					require.NotErrorIs(t, err, token.ErrInvalidToken, "a genuine token is refused, not rejected")
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, &report, got)
+		})
+	}
+}

@@ -49,6 +49,9 @@ type Tokens interface {
 	Refresh(ctx context.Context, raw string) (embed.Issued, error)
 	// Invalidate denylists a genuine embed token (logout).
 	Invalidate(ctx context.Context, raw string) error
+	// View judges a token for the report viewer: a live report token's
+	// claims, a pipeline rejection, or embed.ErrNotViewable.
+	View(ctx context.Context, raw string) (*token.Claims, error)
 	// Introspect judges a token for a client (RFC 7662).
 	Introspect(ctx context.Context, c embed.Caller, raw string) (embed.Introspection, error)
 	// Revoke revokes a presented token for a client (RFC 7009).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -44,7 +45,8 @@ const expiredPage = `<!DOCTYPE html>
 
 // view answers GET /view/{token}, the iframe entry of report tokens: a
 // genuine, live report token is redirected (302) to the viewer; anything
-// else gets a small HTML page, 401. A store outage stays a 503.
+// else (embed.Service.View refuses it) gets a small HTML page, 401. A store
+// outage stays a 503.
 func (s *Server) view(c echo.Context) error {
 	raw := c.Param("token")
 	h := c.Response().Header()
@@ -59,17 +61,18 @@ func (s *Server) view(c echo.Context) error {
 	if bearer != "" || hasAuthorization(c) || queryTokens(c) > 0 {
 		return oneCredential("token", "a token in the path and another in the Authorization header or ?token=")
 	}
-	claims, err := s.cfg.Verifier.Verify(c.Request().Context(), raw)
+	claims, err := s.cfg.Tokens.View(c.Request().Context(), raw)
+	refused := errors.Is(err, embed.ErrNotViewable)
 	reason := token.Reason(err)
-	if err == nil && claims.Kind != token.KindReport {
-		// A genuine token of another kind has no business here.
+	if refused {
 		reason = ReasonPolicy
 	}
 	s.cfg.Observer.Verified(reason)
-	if err != nil && !errors.Is(err, token.ErrInvalidToken) {
-		return err
-	}
-	if err != nil || reason == ReasonPolicy {
+	switch {
+	case err == nil:
+		s.recordUse(claims)
+		return c.Redirect(http.StatusFound, ExpandViewURL(s.cfg.ViewURLTemplate, claims.ReportID, raw))
+	case refused || errors.Is(err, token.ErrInvalidToken):
 		s.recordRejected(err, nil)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -78,6 +81,5 @@ func (s *Server) view(c echo.Context) error {
 		}
 		return c.HTML(http.StatusUnauthorized, expiredPage)
 	}
-	s.recordUse(claims)
-	return c.Redirect(http.StatusFound, ExpandViewURL(s.cfg.ViewURLTemplate, claims.ReportID, raw))
+	return err
 }
