@@ -358,6 +358,10 @@ type Introspection struct {
 	// Rejected is the pipeline's rejection (it wraps
 	// token.ErrInvalidToken), nil if the token passed.
 	Rejected error
+	// RejectedInScope says the rejected token is genuine and within the
+	// caller's resources: only then does the attempt count as a failed use
+	// of its record (a client that may not see a token leaves no trace on it).
+	RejectedInScope bool
 }
 
 // Introspect verifies raw for c (RFC 7662): a rejected token, a live one
@@ -368,7 +372,8 @@ type Introspection struct {
 func (s *Service) Introspect(ctx context.Context, c Caller, raw string) (Introspection, error) {
 	claims, err := s.cfg.Verifier.Verify(ctx, raw)
 	if errors.Is(err, token.ErrInvalidToken) {
-		return Introspection{Rejected: err}, nil
+		rc, genuine := token.RejectedClaims(err)
+		return Introspection{Rejected: err, RejectedInScope: genuine && c.allows(rc.Resource())}, nil
 	}
 	if err != nil {
 		return Introspection{}, err

@@ -13,6 +13,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/embed"
+	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -253,4 +254,59 @@ func TestService_View(t *testing.T) {
 			require.Equal(t, &report, got)
 		})
 	}
+}
+
+// TestService_Introspect_RejectedInScope: a genuine token rejected as
+// expired counts as a failed use of its record only for a caller that may
+// see it; a forged one never does. It runs the real pipeline, whose
+// rejections carry the genuine token's claims.
+func TestService_Introspect_RejectedInScope(t *testing.T) {
+	now := epoch
+	clock := func() time.Time { return now }
+	signer, err := keys.Generate(keys.EdDSA)
+	require.NoError(t, err)
+	_, k, err := keys.WritePEM(t.TempDir(), signer)
+	require.NoError(t, err)
+	ring, err := keys.NewRing(func() (*keys.Set, error) { return keys.NewSet([]*keys.Key{k}, "") })
+	require.NoError(t, err)
+	iss := token.NewIssuer(token.IssuerConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring, Now: clock})
+	ver := token.NewVerifier(token.VerifierConfig{Issuer: "https://sigil.test", Audience: "sigil", Keys: ring, Leeway: -1, Now: clock})
+	svc, err := embed.New(embed.Config{Minter: iss, Verifier: ver, Revoker: fakeRevoker{}, Clients: fakeClients{}, Now: clock})
+	require.NoError(t, err)
+
+	raw, _, err := iss.Mint(token.Claims{Kind: token.KindReport, ReportID: "q3", ClientID: "informer", TID: "rec1"}, time.Minute)
+	require.NoError(t, err)
+	informer := embed.Caller{ID: "informer", Allows: allows("report:q3")}
+	rival := embed.Caller{ID: "rival", Allows: allows("report:other")}
+	admin := embed.Caller{ID: "admin", Admin: true}
+
+	in, err := svc.Introspect(context.Background(), informer, raw)
+	require.NoError(t, err)
+	require.True(t, in.Active)
+	require.False(t, in.RejectedInScope)
+
+	now = now.Add(2 * time.Minute)
+	for _, tc := range []struct {
+		name    string
+		caller  embed.Caller
+		inScope bool
+	}{
+		{"OK/Informer", informer, true},
+		{"OK/Admin", admin, true},
+		{"OK/RivalLeavesNoTrace", rival, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := svc.Introspect(context.Background(), tc.caller, raw)
+			require.NoError(t, err)
+			require.False(t, in.Active)
+			require.ErrorIs(t, in.Rejected, token.ErrExpired)
+			require.Equal(t, tc.inScope, in.RejectedInScope)
+		})
+	}
+	t.Run("OK/ForgedNeverInScope", func(t *testing.T) {
+		in, err := svc.Introspect(context.Background(), admin, raw[:len(raw)-4]+"AAAA")
+		require.NoError(t, err)
+		require.Error(t, in.Rejected)
+		require.False(t, in.RejectedInScope)
+	})
 }

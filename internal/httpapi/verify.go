@@ -47,7 +47,7 @@ func (s *Server) verify(c echo.Context) error {
 	claims, memo, err := s.cfg.Verifier.VerifyMemo(c.Request().Context(), raw)
 	if err != nil {
 		s.cfg.Observer.Verified(token.Reason(err))
-		s.recordRejected(err, nil)
+		s.recordRejected(err)
 		return err
 	}
 	if gated {
@@ -136,15 +136,13 @@ func (s *Server) recordUse(claims *token.Claims) {
 // recordRejected hands a failed use to the Recorder when the token was
 // rejected as revoked or expired and is a genuine registered token: the
 // pipeline's rejection carries its claims (token.RejectedClaims), so it is
-// not parsed again to learn its tid. allows, when non-nil, must allow the
-// token's resource (introspection by a client that may not see the token
-// records nothing).
-func (s *Server) recordRejected(err error, allows func(string) bool) {
+// not parsed again to learn its tid.
+func (s *Server) recordRejected(err error) {
 	if s.cfg.Recorder == nil {
 		return
 	}
 	claims, ok := token.RejectedClaims(err)
-	if !ok || claims.TID == "" || (allows != nil && !allows(claims.Resource())) {
+	if !ok || claims.TID == "" {
 		return
 	}
 	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
@@ -269,15 +267,14 @@ func (s *Server) introspect(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	who := caller(c)
 	in, err := s.cfg.Tokens.Introspect(c.Request().Context(), embedCaller(c), raw)
 	if err != nil {
 		s.cfg.Observer.Verified(token.Reason(err))
 		return err
 	}
 	s.cfg.Observer.Verified(token.Reason(in.Rejected))
-	if in.Rejected != nil {
-		s.recordRejected(in.Rejected, who.Allows)
+	if in.RejectedInScope {
+		s.recordRejected(in.Rejected)
 	}
 	if !in.Active {
 		return c.JSON(http.StatusOK, introspectResponse{Active: false})

@@ -73,7 +73,7 @@ func (s *Server) view(c echo.Context) error {
 		s.recordUse(claims)
 		return c.Redirect(http.StatusFound, ExpandViewURL(s.cfg.ViewURLTemplate, claims.ReportID, raw))
 	case refused || errors.Is(err, token.ErrInvalidToken):
-		s.recordRejected(err, nil)
+		s.recordRejected(err)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
 		if c.Request().Method == http.MethodHead {
