@@ -1,20 +1,18 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"errors"
 	"log/slog"
 	"math"
-	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/authlimit"
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -31,12 +29,12 @@ func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || id == "" || secret == "" {
 			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
 		}
-		if err := s.limiter.check(c, id); err != nil {
+		if err := s.checkAuthLimit(c, id); err != nil {
 			return err
 		}
 		cl, err := s.cfg.Clients.Authenticate(c.Request().Context(), id, secret)
 		if errors.Is(err, clients.ErrBadCredentials) {
-			return s.limiter.failed(c, id, unauthorized("invalid client credentials"))
+			return s.authFailed(c, id, unauthorized("invalid client credentials"))
 		}
 		if err != nil {
 			return err
@@ -116,135 +114,54 @@ func requireBearer(c echo.Context) (string, error) {
 	return tok, nil
 }
 
-// maxBlocked bounds how many blocked (address, client id) pairs an
-// instance remembers.
-const maxBlocked = 100_000
-
-// hotPairFailures is how many failures a pair may have while its client id
-// or its address is over the limit as a whole before it is blocked: not
-// one, so that a client's own typo during someone else's guessing attack
-// does not lock it out (its next, right, secret passes); few, so that an
-// attack spread over many addresses gets only that many guesses from each.
-const hotPairFailures = 3
-
-// authLimiter rate-limits failed authentications (DESIGN §7) without
-// letting anyone lock out a caller who holds the right secret.
-//
-// Failures are counted in the shared store (so the limits hold across
-// instances) per (address, client id) pair, per client id and per address;
-// successes are not counted. A pair that has failed AuthMaxFailures times
-// in the window is blocked: its further attempts are answered 429 +
-// Retry-After before the secret is even compared, right secret or not, so
-// one address gets at most AuthMaxFailures guesses at one id per window
-// (plus one per other instance, which learns the block from the shared
-// count on the pair's next failure there). While a client id, or an
-// address, is over the limit as a whole (a guessing attack from many
-// addresses, or one address spraying ids), every pair is blocked at its
-// hotPairFailures-th failure, and failures are answered 429 instead of 401.
-//
-// Only pairs that failed are ever blocked: a client presenting its right
-// secret from an address that has not failed on its id is never refused,
-// however many wrong guesses arrive for its id from elsewhere, or for
-// other ids from its own address, and neither is one that mistyped its
-// secret once or twice meanwhile (a NAT or, without trusted proxies, a
-// load balancer shared with an attacker). The one lockout left: an
-// attacker who shares the client's address and guesses the client's own id
-// blocks that pair until the window ends.
-//
-// A nil *authLimiter limits nothing.
-type authLimiter struct {
-	counter FailureCounter
-	max     int64
-	window  time.Duration
-	now     func() time.Time
-	log     *slog.Logger
-
-	mu      sync.Mutex
-	blocked map[string]time.Time // pair key → end of its block
+// authLimit is the rate limit of failed authentications; *authlimit.Limiter
+// satisfies it (a nil one limits nothing).
+type authLimit interface {
+	// Blocked returns how long client id stays blocked from addr, 0 if not.
+	Blocked(addr, id string) time.Duration
+	// Failed counts a failed authentication of id from addr.
+	Failed(ctx context.Context, addr, id string) authlimit.Failure
 }
 
-func newAuthLimiter(cfg Config) *authLimiter {
-	if cfg.AuthFailures == nil {
-		return nil
+var _ authLimit = (*authlimit.Limiter)(nil)
+
+// newAuthLimit is the limiter of cfg's Auth* fields; a nil *authlimit.Limiter
+// (limiting nothing) without AuthFailures.
+func newAuthLimit(cfg Config) authLimit {
+	var counter authlimit.Counter
+	if cfg.AuthFailures != nil {
+		counter = cfg.AuthFailures
 	}
-	return &authLimiter{
-		counter: cfg.AuthFailures, max: int64(cfg.AuthMaxFailures), window: cfg.AuthWindow,
-		now: cfg.Now, log: cfg.Logger, blocked: make(map[string]time.Time),
-	}
+	return authlimit.New(authlimit.Config{
+		Counter: counter, MaxFailures: cfg.AuthMaxFailures, Window: cfg.AuthWindow, Now: cfg.Now, Logger: cfg.Logger,
+	})
 }
 
-// check answers 429 while the request's address is blocked on client id
-// on this instance; it runs before the secret is compared.
-func (l *authLimiter) check(c echo.Context, id string) error {
-	if l == nil {
-		return nil
+// checkAuthLimit answers 429 while the request's address is blocked on
+// client id (authlimit.Limiter.Blocked); it runs before the secret is
+// compared. The address is echo's RealIP: the peer's, unless the peer is a
+// trusted proxy (Config.TrustedProxies; then the nearest untrusted address
+// of X-Forwarded-For).
+func (s *Server) checkAuthLimit(c echo.Context, id string) error {
+	if retry := s.limiter.Blocked(c.RealIP(), id); retry > 0 {
+		return rateLimited(c, retry)
 	}
-	pair, now := pairKey(addrKey(c), id), l.now()
-	l.mu.Lock()
-	until, ok := l.blocked[pair]
-	if ok && !now.Before(until) {
-		delete(l.blocked, pair)
-		ok = false
-	}
-	l.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	return rateLimited(c, until.Sub(now))
+	return nil
 }
 
-// failed counts a failed authentication of id from the request's address
-// and returns authErr, or a 429 once the pair, the id or the address is
-// over the limit. A counter that cannot be written (store down) leaves
-// authErr as it is.
-func (l *authLimiter) failed(c echo.Context, id string, authErr error) error {
-	if l == nil {
+// authFailed counts a failed authentication of id from the request's
+// address and returns authErr, or a 429 once the limiter says the failure
+// is over the limit.
+func (s *Server) authFailed(c echo.Context, id string, authErr error) error {
+	f := s.limiter.Failed(c.Request().Context(), c.RealIP(), id)
+	if !f.Limited {
 		return authErr
 	}
-	ctx, addr := c.Request().Context(), addrKey(c)
-	pair := pairKey(addr, id)
-	pairN, err1 := l.counter.CountFailure(ctx, "auth:pair:"+pair, l.window)
-	idN, err2 := l.counter.CountFailure(ctx, "auth:client:"+idKey(id), l.window)
-	addrN, err3 := l.counter.CountFailure(ctx, "auth:addr:"+addr, l.window)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		l.log.LogAttrs(ctx, slog.LevelWarn, "auth failures not counted", slog.String("err", err.Error()))
-	}
-	hot := idN > l.max || addrN > l.max
-	if pairN >= l.max || (hot && pairN >= hotPairFailures) {
-		l.block(pair)
-	}
-	if pairN <= l.max && !hot {
-		return authErr
-	}
-	l.log.LogAttrs(ctx, slog.LevelWarn, "authentication rate limited",
+	s.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "authentication rate limited",
 		slog.String("request_id", requestID(c)), slog.String("client_id", truncateID(id)),
-		slog.String("addr", addr), slog.Int64("pair_failures", pairN),
-		slog.Int64("addr_failures", addrN), slog.Int64("client_failures", idN))
-	return rateLimited(c, l.window)
-}
-
-// block remembers pair as blocked for a window. Past maxBlocked entries
-// (expired ones swept first) a random entry makes room: filling the table
-// to unblock one pair costs an attacker about maxBlocked failures per
-// extra guess, each of them counted.
-func (l *authLimiter) block(pair string) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.blocked[pair]; !ok && len(l.blocked) >= maxBlocked {
-		for k, until := range l.blocked {
-			if !now.Before(until) {
-				delete(l.blocked, k)
-			}
-		}
-		for k := range l.blocked { // map order is random
-			if len(l.blocked) < maxBlocked {
-				break
-			}
-			delete(l.blocked, k)
-		}
-	}
-	l.blocked[pair] = now.Add(l.window)
+		slog.String("addr", f.Addr), slog.Int64("pair_failures", f.PairFailures),
+		slog.Int64("addr_failures", f.AddrFailures), slog.Int64("client_failures", f.ClientFailures))
+	return rateLimited(c, f.RetryAfter)
 }
 
 // rateLimited is the 429 of too many failed authentications, with
@@ -253,39 +170,6 @@ func rateLimited(c echo.Context, retry time.Duration) error {
 	secs := max(int64(math.Ceil(retry.Seconds())), 1)
 	c.Response().Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	return apperr.New(apperr.CodeRateLimited, "too many failed authentications, retry later")
-}
-
-// addrKey is the remote address a request's failures are counted under:
-// echo's RealIP, which is the peer's address unless the peer is a trusted
-// proxy (Config.TrustedProxies; then the nearest untrusted address of
-// X-Forwarded-For), an IPv6 address by its /64, which one subscriber
-// usually holds whole.
-func addrKey(c echo.Context) string {
-	host := c.RealIP()
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		if p, err := ip.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return ip.String()
-}
-
-// pairKey is the counter and block key of client id from address addr.
-func pairKey(addr, id string) string { return addr + "|" + idKey(id) }
-
-// idKey is a client id as a counter key: long ids are hashed so that a
-// caller cannot make large keys.
-func idKey(id string) string {
-	if len(id) <= 128 {
-		return id
-	}
-	sum := sha256.Sum256([]byte(id))
-	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func truncateID(id string) string {

@@ -84,12 +84,12 @@ func (s *Server) mint(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := s.limiter.check(c, req.DashboardID); err != nil {
+	if err := s.checkAuthLimit(c, req.DashboardID); err != nil {
 		return err
 	}
 	issued, err := s.cfg.Tokens.Mint(c.Request().Context(), req.toService())
 	if errors.Is(err, clients.ErrBadCredentials) {
-		return s.limiter.failed(c, req.DashboardID, err)
+		return s.authFailed(c, req.DashboardID, err)
 	}
 	if err != nil {
 		return err

@@ -204,7 +204,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	echo    *echo.Echo
-	limiter *authLimiter
+	limiter authLimit
 	// routes are the registered route templates: the only values the
 	// route label of the request metrics takes, besides unmatchedRoute.
 	routes map[string]struct{}
@@ -254,7 +254,7 @@ func New(cfg Config) *Server {
 		}
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimiter(cfg)}
+	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimit(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID, Generator: newRequestIDs()}),
