@@ -316,6 +316,11 @@ func TestRegistry_CreateErrors(t *testing.T) {
 		{name: "ErrReportIDSpace", as: clients.AdminID, body: `{"type":"report","reportId":"a b"}`, field: "reportId"},
 		{name: "ErrAppIDBraces", as: clients.AdminID, body: `{"type":"app-view","appId":"{a,b}"}`, field: "appId"},
 		{name: "ErrAppIDFullWidth", as: clients.AdminID, body: `{"type":"app-view","appId":"ａ"}`, field: "appId"},
+		// Expiries no store or JSON can hold (a second outside attack run:
+		// 2400 made DELETE answer 503 for ever on Redis; year 10000 was a 500).
+		{name: "ErrExpiresAtCenturiesAhead", body: `{"type":"report","reportId":"q3","expiresAt":"2400-01-01T00:00:00Z"}`, field: "expiresAt"},
+		{name: "ErrExpiresAtYear9999", body: `{"type":"report","reportId":"q3","expiresAt":"9999-12-31T23:59:59Z"}`, field: "expiresAt"},
+		{name: "ErrExpiresAtPastYear9999InUTC", body: `{"type":"report","reportId":"q3","expiresAt":"9999-12-31T23:59:59.999999999-23:59"}`, field: "expiresAt"},
 		{name: "ErrAPIWithoutOwner", as: enviziID, body: `{"type":"api","scopes":["meta:read"]}`, field: "owner"},
 		{name: "ErrExpiresAtPast", body: `{"type":"report","reportId":"q3","expiresAt":"` + past + `"}`, field: "expiresAt"},
 		{name: "ErrExpiresAtNow", body: `{"type":"report","reportId":"q3","expiresAt":"` + rfc3339(epoch) + `"}`, field: "expiresAt"},

@@ -289,6 +289,11 @@ func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expir
 		if !at.After(now) {
 			return nil, apperr.Invalid("expiresAt", "must be in the future")
 		}
+		if at.After(now.AddDate(MaxExpiryYears, 0, 0)) {
+			// Past it a time no longer fits where expiries go (a Redis TTL,
+			// JSON's four-digit year): omitting expiresAt says "never".
+			return nil, apperr.Invalid("expiresAt", "must be within %d years; omit it for a token that never expires", MaxExpiryYears)
+		}
 		return &at, nil
 	case in.ExpiresIn == "" || in.ExpiresIn == ExpiresNever:
 		return nil, nil
@@ -484,6 +489,11 @@ func (s *Service) present(r Record, now time.Time) Record {
 // load returns the record id if the caller may see it, else the not-found
 // error that a missing record gives.
 func (s *Service) load(ctx context.Context, caller Caller, id string) (Record, error) {
+	if !recordID.MatchString(id) {
+		// No record has this id (a JWT pasted as one, say): not looked up,
+		// and not carried in the error, which may be logged.
+		return Record{}, errNotFound(nil)
+	}
 	r, err := s.store.GetRecord(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return Record{}, errNotFound(err)
@@ -765,6 +775,13 @@ func (s *Service) RevokeCovered(ctx context.Context, by string, cov Covered, at 
 	}
 	return len(hit), nil
 }
+
+// MaxExpiryYears bounds how far ahead a registered token's expiresAt may be.
+const MaxExpiryYears = 100
+
+// recordID is the form of every record id (uuid.NewString's, and the ids
+// of tests' and other deployments' records): anything else is not looked up.
+var recordID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // resourceID is the form of a report or app id: the form revoke-all and
 // client resources take, so that every registered token can be cut off by

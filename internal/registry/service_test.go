@@ -724,3 +724,24 @@ func TestService_Reveal(t *testing.T) {
 		assert.Empty(t, got, "reveal off reveals nothing")
 	})
 }
+
+// TestService_IDThatIsNoRecordIDIsNotCarried: a JWT pasted where a record id
+// goes is not found, and its text is in no error (errors are logged), on
+// every path that loads a record (a second outside attack run found the
+// whole JWT in a debug log line).
+func TestService_IDThatIsNoRecordIDIsNotCarried(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, jwt, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1"})
+	require.NoError(t, err)
+	for _, id := range []string{jwt, strings.Repeat("a", 65), "a b", "../x"} {
+		_, err := f.svc.Get(ctx, admin, id)
+		requireAppErr(t, err, apperr.CodeNotFound, "")
+		require.NotContains(t, err.Error(), id)
+		_, _, err = f.svc.Generate(ctx, admin, id)
+		require.NotContains(t, err.Error(), id)
+		_, _, err = f.svc.Logs(ctx, issuer("c1", "report:r1"), id, 0, "")
+		require.NotContains(t, err.Error(), id)
+		require.NotContains(t, f.svc.Delete(ctx, admin, id).Error(), id)
+	}
+}

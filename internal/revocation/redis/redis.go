@@ -106,15 +106,25 @@ func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error 
 		if !expiresAt.After(now) {
 			return nil
 		}
-		d := expiresAt.Sub(now)
-		exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
-		ttl = strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
+		if !beyondTTL(expiresAt, now) {
+			d := expiresAt.Sub(now)
+			exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
+			ttl = strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
+		}
 	}
 	if err := denyScript.Run(ctx, s.client, []string{s.denyKey(id)}, exp, ttl).Err(); err != nil {
 		return fmt.Errorf("deny %q: %w: %w", id, revocation.ErrUnavailable, err)
 	}
 	s.publish(ctx, eventDeny, exp, id)
 	return nil
+}
+
+// beyondTTL reports whether an entry expiring at expiresAt is kept forever
+// instead: past about a century a TTL no longer fits (time.Duration ends at
+// 292 years, and Redis refuses such expire times), and a denial that long
+// is one that never ends.
+func beyondTTL(expiresAt, now time.Time) bool {
+	return expiresAt.After(now.AddDate(100, 0, 0))
 }
 
 // DenyOnce writes id's entry with SET NX (one key, atomic): first is true
@@ -127,10 +137,12 @@ func (s *Store) DenyOnce(ctx context.Context, id string, expiresAt time.Time) (b
 		if !expiresAt.After(now) {
 			return false, nil
 		}
-		exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
-		ttl = expiresAt.Sub(now).Round(time.Millisecond)
-		if ttl <= 0 {
-			ttl = time.Millisecond
+		if !beyondTTL(expiresAt, now) {
+			exp = strconv.FormatInt(max(expiresAt.UnixMilli(), 1), 10)
+			ttl = expiresAt.Sub(now).Round(time.Millisecond)
+			if ttl <= 0 {
+				ttl = time.Millisecond
+			}
 		}
 	}
 	ok, err := s.client.SetNX(ctx, s.denyKey(id), exp, ttl).Result()

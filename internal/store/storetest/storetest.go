@@ -89,6 +89,7 @@ var denyCases = []struct {
 	{"Ping", testPing},
 	{"DenyOnce", testDenyOnce},
 	{"DenyOnceConcurrent", testDenyOnceConcurrent},
+	{"FarFuture", testFarFuture},
 	{"Cutoffs", testCutoffs},
 	{"CutoffsKeepLatest", testCutoffsKeepLatest},
 	{"CutoffsApartFromDenylist", testCutoffsApart},
@@ -582,6 +583,25 @@ func testDenyOnce(t *testing.T, s Store, clk *testclock.Clock) {
 	require.NoError(t, err)
 	require.False(t, first, "nothing to claim for an id already past its expiry")
 	assertDenied(t, s, false, "once-past")
+}
+
+// testFarFuture: a token may expire centuries ahead (a registered token's
+// expiresAt); its denial must be written, not refused for a TTL that does
+// not fit (Redis refused one past 292 years, and DELETE answered 503 for
+// ever), and it stays as long as the token could live.
+func testFarFuture(t *testing.T, s Store, clk *testclock.Clock) {
+	ctx := context.Background()
+	for i, years := range []int{99, 150, 300, 1000, 7000} {
+		exp := clk.Now().AddDate(years, 0, 0)
+		id := fmt.Sprintf("far-%d", i)
+		require.NoError(t, s.Deny(ctx, id, exp), "Deny %d years ahead", years)
+		first, err := s.DenyOnce(ctx, id+"-once", exp)
+		require.NoError(t, err, "DenyOnce %d years ahead", years)
+		require.True(t, first)
+		assertDenied(t, s, true, id, id+"-once")
+	}
+	clk.Advance(24 * time.Hour)
+	assertDenied(t, s, true, "far-0", "far-4-once")
 }
 
 func testDenyOnceConcurrent(t *testing.T, s Store, clk *testclock.Clock) {
