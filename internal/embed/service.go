@@ -101,19 +101,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Caller is the authenticated client a request acts for.
-type Caller struct {
-	ID    string
-	Admin bool
-	// Allows reports whether the caller may act on a resource
-	// ("dashboard:<id>", "report:<id>", ...); nil allows nothing. Admins
-	// are allowed everything.
-	Allows func(resource string) bool
-}
-
-func (c Caller) allows(resource string) bool {
-	return c.Admin || (c.Allows != nil && c.Allows(resource))
-}
+// Caller is the authenticated client a request acts for: the registry's
+// Caller, so that one client has one reach over embed and registered tokens.
+type Caller = registry.Caller
 
 // The implementations this package is wired with.
 var (
@@ -373,12 +363,12 @@ func (s *Service) Introspect(ctx context.Context, c Caller, raw string) (Introsp
 	claims, err := s.cfg.Verifier.Verify(ctx, raw)
 	if errors.Is(err, token.ErrInvalidToken) {
 		rc, genuine := token.RejectedClaims(err)
-		return Introspection{Rejected: err, RejectedInScope: genuine && c.allows(rc.Resource())}, nil
+		return Introspection{Rejected: err, RejectedInScope: genuine && c.CanActOn(rc.Resource())}, nil
 	}
 	if err != nil {
 		return Introspection{}, err
 	}
-	if !c.allows(claims.Resource()) || (claims.Registered() && !c.Admin && claims.ClientID != c.ID) {
+	if !c.CanActOn(claims.Resource()) || (claims.Registered() && !c.Admin && claims.ClientID != c.ID) {
 		return Introspection{}, nil
 	}
 	return Introspection{Active: true, Claims: claims}, nil
@@ -396,11 +386,11 @@ func (s *Service) Revoke(ctx context.Context, c Caller, raw string) error {
 	if err != nil {
 		return err
 	}
-	if !c.allows(claims.Resource()) {
+	if !c.CanActOn(claims.Resource()) {
 		return apperr.New(apperr.CodeForbidden, "this client may not revoke tokens of this resource")
 	}
 	if claims.Registered() && s.cfg.Registry != nil {
-		return s.cfg.Registry.RevokePresented(ctx, registry.Caller{ID: c.ID, Admin: c.Admin, Allows: c.Allows}, claims)
+		return s.cfg.Registry.RevokePresented(ctx, c, claims)
 	}
 	return s.cfg.Revoker.Revoke(ctx, claims)
 }
@@ -450,7 +440,7 @@ func (s *Service) RevokeAll(ctx context.Context, c Caller, req CutoffRequest) (C
 	}
 	res := cut
 	if cut.Dim == revocation.DimDashboard || cut.Dim == revocation.DimApp || cut.Dim == revocation.DimReport {
-		if !c.allows(cut.Key()) {
+		if !c.CanActOn(cut.Key()) {
 			return CutoffResult{}, apperr.New(apperr.CodeNotFound, "no such resource for this client")
 		}
 		if !c.Admin && cut.Dim != revocation.DimDashboard {

@@ -74,7 +74,7 @@ func (s *Server) getClient(c echo.Context) error {
 // deleteClient answers DELETE /api/clients/{id}: the client goes, and so
 // does every token it minted (embed.Service.DeleteClient).
 func (s *Server) deleteClient(c echo.Context) error {
-	if err := s.cfg.Tokens.DeleteClient(c.Request().Context(), embedCaller(c), c.Param("id")); err != nil {
+	if err := s.cfg.Tokens.DeleteClient(c.Request().Context(), registryCaller(c), c.Param("id")); err != nil {
 		return clientErr(err)
 	}
 	return c.NoContent(http.StatusNoContent)

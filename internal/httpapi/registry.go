@@ -217,7 +217,8 @@ type cleanupView struct {
 	Removed int `json:"removed"`
 }
 
-// registryCaller is the authenticated client as the registry sees it.
+// registryCaller is the authenticated client as the services (registry,
+// embed, cloud) see it.
 func registryCaller(c echo.Context) registry.Caller {
 	cl := caller(c)
 	return registry.Caller{ID: cl.ID, Admin: cl.Role == clients.RoleAdmin, Allows: cl.Allows}

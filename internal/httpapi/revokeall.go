@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
-	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/embed"
 )
 
@@ -60,17 +59,11 @@ func (s *Server) revokeAll(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	res, err := s.cfg.Tokens.RevokeAll(c.Request().Context(), embedCaller(c), embed.CutoffRequest{
+	res, err := s.cfg.Tokens.RevokeAll(c.Request().Context(), registryCaller(c), embed.CutoffRequest{
 		Subject: req.Sub, DashboardID: req.DashboardID, AppID: req.AppID, ReportID: req.ReportID, ClientID: req.ClientID,
 	})
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, revokeAllResponse{Dimension: res.Dimension, ID: res.ID, RevokedBefore: res.RevokedBefore})
-}
-
-// embedCaller is the authenticated client as the embed service sees it.
-func embedCaller(c echo.Context) embed.Caller {
-	cl := caller(c)
-	return embed.Caller{ID: cl.ID, Admin: cl.Role == clients.RoleAdmin, Allows: cl.Allows}
 }

@@ -267,7 +267,7 @@ func (s *Server) introspect(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	in, err := s.cfg.Tokens.Introspect(c.Request().Context(), embedCaller(c), raw)
+	in, err := s.cfg.Tokens.Introspect(c.Request().Context(), registryCaller(c), raw)
 	if err != nil {
 		s.cfg.Observer.Verified(token.Reason(err))
 		return err
@@ -309,7 +309,7 @@ func (s *Server) revoke(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Tokens.Revoke(c.Request().Context(), embedCaller(c), raw); err != nil {
+	if err := s.cfg.Tokens.Revoke(c.Request().Context(), registryCaller(c), raw); err != nil {
 		return registryError(err)
 	}
 	return c.NoContent(http.StatusOK)

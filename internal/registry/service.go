@@ -140,7 +140,8 @@ func (s *Service) Scopes() map[string]string { return maps.Clone(s.scopes) }
 // RevealEnabled reports whether JWTs are sealed at rest and can be revealed.
 func (s *Service) RevealEnabled() bool { return s.sealer != nil }
 
-// Caller is who acts on records: an authenticated API client.
+// Caller is who acts on records, and on embed tokens (embed.Caller is
+// this type): an authenticated API client.
 type Caller struct {
 	ID    string
 	Admin bool
@@ -150,7 +151,9 @@ type Caller struct {
 	Allows func(resource string) bool
 }
 
-func (c Caller) allows(resource string) bool {
+// CanActOn reports whether the caller may act on resource: an admin, or a
+// client whose Allows says so.
+func (c Caller) CanActOn(resource string) bool {
 	return c.Admin || (c.Allows != nil && c.Allows(resource))
 }
 
@@ -160,7 +163,7 @@ func (c Caller) allows(resource string) bool {
 // deployment (a cloud) may both hold report:*, and neither may touch the
 // other's tokens.
 func (c Caller) owns(r Record) bool {
-	return c.Admin || (c.ID != "" && r.CreatedBy == c.ID && c.allows(r.Resource()))
+	return c.Admin || (c.ID != "" && r.CreatedBy == c.ID && c.CanActOn(r.Resource()))
 }
 
 // clock reads the clock once, in UTC, truncated to the second.
@@ -373,7 +376,7 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 	if r.Name == "" {
 		r.Name = r.Type + "-" + shortID(id)
 	}
-	if !caller.allows(r.Resource()) {
+	if !caller.CanActOn(r.Resource()) {
 		// The binding is the caller's own namespace, not someone's token:
 		// saying it is out of bounds reveals nothing and helps the caller.
 		return Record{}, "", &apperr.Error{Code: apperr.CodeForbidden, Field: bindingField(r.Type),
@@ -835,7 +838,7 @@ func (s *Service) List(ctx context.Context, caller Caller, f Filter) ([]Record, 
 	}
 	if !caller.Admin {
 		res := listResource(f)
-		if res == "" || !caller.allows(res) {
+		if res == "" || !caller.CanActOn(res) {
 			return nil, "", errNotFound(nil)
 		}
 		// Only its own records: the store filters, so pages stay full.
