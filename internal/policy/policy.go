@@ -223,18 +223,10 @@ func MethodOverrides(h http.Header, uri string) []string {
 		}
 	}
 	_, q, _ := strings.Cut(uri, "?")
-	for pair := range strings.FieldsFuncSeq(q, func(r rune) bool { return r == '&' || r == ';' }) {
-		k, v, _ := strings.Cut(pair, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
+	for k, v := range token.QueryPairs(q) {
+		if strings.EqualFold(k, "_method") {
+			out = append(out, v)
 		}
-		if !strings.EqualFold(k, "_method") {
-			continue
-		}
-		if uv, err := url.QueryUnescape(v); err == nil {
-			v = uv
-		}
-		out = append(out, v)
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"iter"
 	"net/url"
 	"strings"
 )
@@ -14,24 +15,35 @@ import (
 // exact "token" gives tok. One credential per request (RFC 6750 §2):
 // callers refuse n > 1, and n > 0 beside another credential.
 func QueryToken(raw string) (tok string, n int) {
-	if raw == "" {
-		return "", 0
-	}
-	for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
-		k, v, _ := strings.Cut(pair, "=")
-		if uk, err := url.QueryUnescape(k); err == nil {
-			k = uk
-		}
+	for k, v := range QueryPairs(raw) {
 		if !strings.EqualFold(k, "token") && !strings.EqualFold(k, "access_token") {
 			continue
 		}
 		if k == "token" && tok == "" {
 			tok = v
-			if uv, err := url.QueryUnescape(v); err == nil {
-				tok = uv
-			}
 		}
 		n++
 	}
 	return tok, n
+}
+
+// QueryPairs yields the name and value of every pair of a raw query, each
+// unescaped (kept as sent when it is not a valid escape). Pairs are split at
+// & and at ; (which some servers take as a separator), so that no reader of
+// the query finds a parameter these pairs miss.
+func QueryPairs(raw string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for pair := range strings.FieldsFuncSeq(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+			k, v, _ := strings.Cut(pair, "=")
+			if uk, err := url.QueryUnescape(k); err == nil {
+				k = uk
+			}
+			if uv, err := url.QueryUnescape(v); err == nil {
+				v = uv
+			}
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
 }
