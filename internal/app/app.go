@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/console"
 	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
@@ -246,6 +247,10 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript
 	}
+	apiCfg.Sessions = console.New(console.Config{
+		Store: sessionStore(st, now), Clients: clientSvc,
+		Idle: cfg.Console.SessionIdle, Max: cfg.Console.SessionMax, Now: now,
+	})
 	a.api = httpapi.New(apiCfg)
 
 	a.ln = o.ln

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/console"
 	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
@@ -106,6 +107,15 @@ func registryStore(st Store, now func() time.Time) registry.Store {
 		return rs
 	}
 	return memory.NewRegistry(now)
+}
+
+// sessionStore is where console sessions live: the Redis store holds them
+// (every instance sees them); beside the memory store, a memory.Sessions.
+func sessionStore(st Store, now func() time.Time) console.Store {
+	if ss, ok := st.(console.Store); ok {
+		return ss
+	}
+	return memory.NewSessions(now)
 }
 
 // runJanitor deletes expired token records every interval until ctx ends.

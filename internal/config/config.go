@@ -49,6 +49,16 @@ type Config struct {
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
 	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
 	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
+	Console    Console    `yaml:"console" envPrefix:"CONSOLE_"`
+}
+
+// Console configures the admin console's sign-in sessions (/console/).
+type Console struct {
+	// SessionIdle ends a session not used for this long (kept to within a
+	// minute: a session's last use is written at most once a minute).
+	SessionIdle time.Duration `yaml:"session_idle" env:"SESSION_IDLE"`
+	// SessionMax ends every session this long after sign-in.
+	SessionMax time.Duration `yaml:"session_max" env:"SESSION_MAX"`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -186,6 +196,7 @@ func Default() Config {
 		Registry: Registry{JanitorInterval: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 		Cloud:    Cloud{Timeout: time.Second},
+		Console:  Console{SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour},
 	}
 }
 
@@ -399,6 +410,12 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.Window < time.Second {
 		bad("auth.window", "must be at least 1s")
+	}
+	if c.Console.SessionIdle < time.Minute || c.Console.SessionIdle > 24*time.Hour {
+		bad("console.session_idle", "must be between 1m and 24h, got %s", c.Console.SessionIdle)
+	}
+	if c.Console.SessionMax < c.Console.SessionIdle || c.Console.SessionMax > 30*24*time.Hour {
+		bad("console.session_max", "must be at least console.session_idle and at most 720h, got %s", c.Console.SessionMax)
 	}
 	if t := c.View.URLTemplate; t != "" {
 		probe := strings.NewReplacer("{reportId}", "r", "{token}", "t").Replace(t)

@@ -192,6 +192,12 @@ type Config struct {
 	// Nil means the built-in rules (policy.New with an empty policy.Config).
 	Policy Policy
 
+	// Sessions are the admin console's sign-in sessions: with them,
+	// /console/api/session signs in and out, and the session cookie
+	// authenticates the API routes as the signed-in client (with CSRF
+	// checks); nil leaves both out.
+	Sessions Sessions
+
 	// Reports publishes, lists and deletes a report's tokens across this
 	// deployment and the cloud deployment (cloud.url); nil means local
 	// report tokens only (cloud.Service over Registry, without a Remote):
@@ -315,6 +321,9 @@ func (s *Server) addRoutes() {
 		s.registryRoutes()
 	}
 	s.browserRoutes()
+	if s.cfg.Sessions != nil {
+		s.sessionRoutes()
+	}
 	if s.cfg.ViewURLTemplate != "" {
 		e.GET("/view/:token", s.view)
 		e.HEAD("/view/:token", s.view)
