@@ -93,6 +93,8 @@ type App struct {
 	ring     *keys.Ring
 	recorder *registry.Recorder
 	api      *httpapi.Server
+	// revStats is the revocation state for the overview (startRevocation).
+	revStats func() httpapi.RevocationStats
 	srv      *http.Server
 	ln       net.Listener
 	// stop ends the background work (replica sync, janitor); wg waits for it.
@@ -242,7 +244,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		VerifyNeverWaits: !sharedDirect(cfg, st),
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		Policy: gate,
+		Policy: gate, RevocationStats: a.revStats,
 	}
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript

@@ -55,6 +55,7 @@ func (a *App) startRevocation(ctx context.Context, st Store, m *metrics.Metrics)
 	sync, shared := st.(revocation.SyncStore)
 	if !shared || cfg.Revocation.Mode == "direct" {
 		observeDirectRevocation(m, st)
+		a.revStats = directStats(st)
 		return revocation.NewService(st, cfg.Tokens.Leeway, a.now), []httpapi.Check{{Name: "store", Fn: st.Ping}}
 	}
 	rep := revocation.NewReplica(revocation.ReplicaConfig{
@@ -72,6 +73,10 @@ func (a *App) startRevocation(ctx context.Context, st Store, m *metrics.Metrics)
 	}
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); rep.Run(ctx) }()
+	a.revStats = func() httpapi.RevocationStats {
+		denied, cutoffs := rep.Size()
+		return httpapi.RevocationStats{Mode: "replica", Denied: denied, Cutoffs: cutoffs, Staleness: rep.Staleness()}
+	}
 	m.Gauge("sigil_denylist_entries", "Denylist entries held by this instance's replica.", func() float64 {
 		denied, _ := rep.Size()
 		return float64(denied)
@@ -98,6 +103,18 @@ func (a *App) startRevocation(ctx context.Context, st Store, m *metrics.Metrics)
 		{Name: "store", Fn: st.Ping, Degrades: true},
 	}
 	return rep, checks
+}
+
+// directStats is the overview's revocation state in direct mode: the
+// memory store's size; unknown (-1) for Redis, which is not counted.
+func directStats(st Store) func() httpapi.RevocationStats {
+	return func() httpapi.RevocationStats {
+		out := httpapi.RevocationStats{Mode: "direct", Denied: -1, Cutoffs: -1}
+		if sz, ok := st.(sizer); ok {
+			out.Denied, out.Cutoffs = sz.Size()
+		}
+		return out
+	}
 }
 
 // registryStore is where token records live: the Redis store holds them

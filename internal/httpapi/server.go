@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"io/fs"
 	"encoding/base64"
 	"log/slog"
 	"net"
@@ -192,6 +193,15 @@ type Config struct {
 	// Nil means the built-in rules (policy.New with an empty policy.Config).
 	Policy Policy
 
+	// ConsolePages are the admin console's files (index.html, its modules
+	// and stylesheet), served at /console/ and /console/{file}; nil leaves
+	// the routes out.
+	ConsolePages fs.FS
+
+	// RevocationStats reports the revocation state this instance holds
+	// (GET /api/overview); nil shows none.
+	RevocationStats func() RevocationStats
+
 	// Sessions are the admin console's sign-in sessions: with them,
 	// /console/api/session signs in and out, and the session cookie
 	// authenticates the API routes as the signed-in client (with CSRF
@@ -316,6 +326,7 @@ func (s *Server) addRoutes() {
 	admin.GET("/:id", s.getClient)
 	admin.DELETE("/:id", s.deleteClient)
 	admin.POST("/:id/_rotate-secret", s.rotateClientSecret)
+	e.GET("/api/overview", s.overview, s.requireClient, s.requireAdmin)
 
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
@@ -323,6 +334,9 @@ func (s *Server) addRoutes() {
 	s.browserRoutes()
 	if s.cfg.Sessions != nil {
 		s.sessionRoutes()
+	}
+	if s.cfg.ConsolePages != nil {
+		s.consolePageRoutes()
 	}
 	if s.cfg.ViewURLTemplate != "" {
 		e.GET("/view/:token", s.view)
