@@ -3,8 +3,8 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
-	"io/fs"
 	"encoding/base64"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -213,6 +213,11 @@ type Config struct {
 	// report tokens only (cloud.Service over Registry, without a Remote):
 	// publishing is then a 404.
 	Reports Reports
+
+	// Console mints and checks console tokens (POST /api/console-tokens,
+	// and a Bearer alternative to client credentials on the routes of one
+	// owner's API tokens); nil leaves both out.
+	Console ConsoleTokens
 }
 
 // Server is sigil's HTTP API.
@@ -330,6 +335,9 @@ func (s *Server) addRoutes() {
 
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
+	}
+	if s.cfg.Console != nil {
+		s.consoleRoutes()
 	}
 	s.browserRoutes()
 	if s.cfg.Sessions != nil {

@@ -26,17 +26,17 @@ type consoleHTTP struct {
 	url string
 }
 
-// answer is a response read whole.
-type answer struct {
+// sessAnswer is a response read whole.
+type sessAnswer struct {
 	status int
 	header http.Header
 	body   string
-	cookie *http.Cookie // the session cookie the answer sets, if any
+	cookie *http.Cookie // the session cookie the sessAnswer sets, if any
 }
 
 // req sends method url with body (JSON when non-empty) and headers (name,
 // value pairs; "Cookie" sets the session cookie's value).
-func (h consoleHTTP) req(method, path, body string, headers ...string) answer {
+func (h consoleHTTP) req(method, path, body string, headers ...string) sessAnswer {
 	h.t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -64,7 +64,7 @@ func (h consoleHTTP) req(method, path, body string, headers ...string) answer {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(h.t, err)
-	a := answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	a := sessAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	for _, c := range resp.Cookies() {
 		if c.Name == httpapi.SessionCookie {
 			a.cookie = c
@@ -107,8 +107,8 @@ func (h consoleHTTP) createClient(adminSecret, id string) string {
 	return v.Secret
 }
 
-// wantError checks an error answer's status, code and field.
-func wantError(t *testing.T, a answer, status int, code, field string) {
+// wantError checks an error sessAnswer's status, code and field.
+func wantError(t *testing.T, a sessAnswer, status int, code, field string) {
 	t.Helper()
 	require.Equal(t, status, a.status, a.body)
 	var e struct {
