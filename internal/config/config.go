@@ -49,6 +49,7 @@ type Config struct {
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
 	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
 	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
+	Notify     Notify     `yaml:"notify" envPrefix:"NOTIFY_"`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -186,6 +187,7 @@ func Default() Config {
 		Registry: Registry{JanitorInterval: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 		Cloud:    Cloud{Timeout: time.Second},
+		Notify:   defaultNotify(),
 	}
 }
 
@@ -257,6 +259,7 @@ func (c *Config) resolveSecrets() error {
 		read("pepper_file", c.PepperFile, &c.Pepper),
 		c.readRevealKey(),
 		c.readCloudSecret(),
+		c.readNotifySecret(),
 	)
 }
 
@@ -415,6 +418,7 @@ func (c Config) Validate() error {
 	}
 	c.Gateway.validate(bad)
 	c.validateCloud(bad)
+	c.validateNotify(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -441,6 +445,7 @@ func (c Config) ExposedSecretFiles() []ExposedFile {
 	for _, f := range []struct{ key, path string }{
 		{"admin_secret_file", c.AdminSecretFile}, {"pepper_file", c.PepperFile},
 		{"registry.reveal_key_file", c.Registry.RevealKeyFile}, {"cloud.client_secret_file", c.Cloud.ClientSecretFile},
+		{"notify.smtp_url_file", c.Notify.SMTPURLFile},
 	} {
 		if f.path == "" {
 			continue
