@@ -121,7 +121,9 @@ func (s *Server) SMTPURL() string {
 }
 
 // APIURL is the base of the HTTP API, "http://127.0.0.1:N".
-func (s *Server) APIURL() string { return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(s.httpPort)) }
+func (s *Server) APIURL() string {
+	return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(s.httpPort))
+}
 
 // PID is the process id of the running Mailpit, 0 once stopped.
 func (s *Server) PID() int {

@@ -18,7 +18,7 @@ import (
 //	<prefix>notify:cursor:<name>           the expiry scanner's cursor "<ms>:<id>"
 //	<prefix>notify:sent:<key>              a sent mark, TTL = its retention
 //	<prefix>notify:lease:<name>            a lease: the holder's value, TTL = the lease
-func (s *Store) ownerEmailKey() string           { return s.prefix + "owneremail" }
+func (s *Store) ownerEmailKey() string            { return s.prefix + "owneremail" }
 func (s *Store) scanCursorKey(name string) string { return s.prefix + "notify:cursor:" + name }
 func (s *Store) sentKey(key string) string        { return s.prefix + "notify:sent:" + key }
 func (s *Store) leaseKey(name string) string      { return s.prefix + "notify:lease:" + name }
