@@ -145,6 +145,16 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	want("duplicate api token name", do(http.MethodPost, "/api/tokens",
 		`{"type":"api","name":"ci","owner":"alice","scopes":["meta:read"]}`, issuer), http.StatusConflict)
 	want("withdraw api-tokens", do(http.MethodDelete, "/api/owners/alice/roles/api-tokens", "", admin), http.StatusNoContent)
+	// Owner email addresses (notifications).
+	want("no owner email yet", do(http.MethodGet, "/api/owners/alice/email", "", admin), http.StatusNotFound)
+	want("set owner email", do(http.MethodPut, "/api/owners/alice/email", `{"email":"alice@Example.com"}`, admin), http.StatusOK)
+	want("set owner email as a client acting for api:alice", do(http.MethodPut, "/api/owners/alice/email", `{"email":"alice@example.com"}`, issuer), http.StatusOK)
+	want("get owner email", do(http.MethodGet, "/api/owners/alice/email", "", admin), http.StatusOK)
+	want("owner email with a display name", do(http.MethodPut, "/api/owners/alice/email", `{"email":"Alice <alice@example.com>"}`, admin), http.StatusBadRequest)
+	want("owner email, unknown member", do(http.MethodPut, "/api/owners/alice/email", `{"email":"alice@example.com","cc":"x@example.com"}`, admin), http.StatusBadRequest)
+	want("owner email of another tenant", do(http.MethodGet, "/api/owners/alice/email", "", e2eBasic("sales", secret)), http.StatusForbidden)
+	want("owner email without credentials", do(http.MethodGet, "/api/owners/alice/email", "", nil), http.StatusUnauthorized)
+	want("delete owner email", do(http.MethodDelete, "/api/owners/alice/email", "", admin), http.StatusNoContent)
 	want("create token: bad type", do(http.MethodPost, "/api/tokens", `{"type":"root"}`, issuer), http.StatusBadRequest)
 	want("list tokens", do(http.MethodGet, "/api/tokens?limit=2", "", admin), http.StatusOK)
 	want("list tokens: unknown filter", do(http.MethodGet, "/api/tokens?colour=red", "", admin), http.StatusBadRequest)
