@@ -49,6 +49,7 @@ type Config struct {
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
 	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
 	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
+	Notify     Notify     `yaml:"notify" envPrefix:"NOTIFY_"`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -186,6 +187,7 @@ func Default() Config {
 		Registry: Registry{JanitorInterval: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 		Cloud:    Cloud{Timeout: time.Second},
+		Notify:   defaultNotify(),
 	}
 }
 
@@ -415,6 +417,7 @@ func (c Config) Validate() error {
 	}
 	c.Gateway.validate(bad)
 	c.validateCloud(bad)
+	c.validateNotify(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
