@@ -186,7 +186,9 @@ func (n *Notify) Delivered(channel string) {
 }
 
 // Failed counts one failed attempt.
-func (n *Notify) Failed(channel string) { n.failed.WithLabelValues(oneOf(channel, NotifyChannels)).Inc() }
+func (n *Notify) Failed(channel string) {
+	n.failed.WithLabelValues(oneOf(channel, NotifyChannels)).Inc()
+}
 
 // Dead counts one delivery that became a dead letter.
 func (n *Notify) Dead(channel string) { n.dead.WithLabelValues(oneOf(channel, NotifyChannels)).Inc() }
