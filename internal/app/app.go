@@ -222,6 +222,8 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if nt.fixed, err = a.notifyChannels(&o); err != nil {
 		return nil, err
 	}
+	webhooks := a.webhooks(st)
+	nt.routers = append(nt.routers, webhooks)
 	a.startNotify(bg, nt, m, &o)
 
 	gate, err := policy.New(cfg.Gateway.Policy())
@@ -253,7 +255,8 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		VerifyNeverWaits: !sharedDirect(cfg, st),
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		Policy: gate,
+		Policy:   gate,
+		Webhooks: webhooks, DeadLetters: nt.outbox,
 	}
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/notify"
+	"github.com/sigil-dev/sigil/internal/notify/webhook"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
 )
@@ -42,6 +43,21 @@ func openOutbox(st Store, o *options) notify.Outbox {
 		return rs.Outbox()
 	}
 	return memory.NewOutbox(o.now)
+}
+
+// webhooks is the webhook endpoint service, over the store of st.
+func (a *App) webhooks(st Store) *webhook.Service {
+	var ws webhook.Store
+	if rs, ok := st.(*redisstore.Store); ok {
+		ws = rs.Webhooks()
+	} else {
+		ws = memory.NewWebhooks()
+	}
+	n := a.cfg.Notify
+	return webhook.NewService(webhook.Config{
+		Store: ws, AllowPrivate: n.AllowPrivate(a.cfg.Mode), Timeout: n.WebhookTimeout, Grace: n.WebhookSecretGrace,
+		Now: a.now, Logger: a.log,
+	})
 }
 
 // notifyChannels builds the fixed channels cfg configures (email, #15),
