@@ -259,6 +259,7 @@ func (c *Config) resolveSecrets() error {
 		read("pepper_file", c.PepperFile, &c.Pepper),
 		c.readRevealKey(),
 		c.readCloudSecret(),
+		c.readNotifySecret(),
 	)
 }
 
@@ -418,6 +419,7 @@ func (c Config) Validate() error {
 	c.Gateway.validate(bad)
 	c.validateCloud(bad)
 	c.validateNotify(bad)
+	c.validateNotifyDelivery(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -444,6 +446,7 @@ func (c Config) ExposedSecretFiles() []ExposedFile {
 	for _, f := range []struct{ key, path string }{
 		{"admin_secret_file", c.AdminSecretFile}, {"pepper_file", c.PepperFile},
 		{"registry.reveal_key_file", c.Registry.RevealKeyFile}, {"cloud.client_secret_file", c.Cloud.ClientSecretFile},
+		{"notify.smtp_url_file", c.Notify.SMTPURLFile},
 	} {
 		if f.path == "" {
 			continue

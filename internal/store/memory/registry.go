@@ -70,6 +70,9 @@ type Registry struct {
 	roles       map[string]map[string]bool // role -> owners
 	fails       map[string]failWindow
 	failPruneAt int
+	// notify is the notifications' part: owners' addresses, the expiry
+	// index, the expiry scanner's cursors, sent marks and lease (notify.go).
+	notify notifyState
 	// nextLogPrune is when AppendLogs next drops logs past their retention.
 	nextLogPrune time.Time
 	// logSeq numbers appended log entries (ties within one millisecond).
@@ -107,6 +110,7 @@ func (s *Registry) CreateRecord(_ context.Context, r registry.Record) error {
 	}
 	s.names[k] = r.ID
 	s.records[r.ID] = r.Clone()
+	s.reindexExpiry(registry.Record{}, r)
 	if l, ok := s.logs[r.ID]; ok {
 		l.expiresAt = time.Time{}
 	}
@@ -167,6 +171,7 @@ func (s *Registry) updateLocked(r registry.Record, cond func(old registry.Record
 		delete(s.names, nameKey{old.Owner, old.Name})
 	}
 	s.records[r.ID] = next
+	s.reindexExpiry(old, next)
 	return nil
 }
 
@@ -181,6 +186,7 @@ func (s *Registry) DeleteRecord(_ context.Context, id string) error {
 		return fmt.Errorf("delete record %q: %w", id, registry.ErrNotFound)
 	}
 	delete(s.records, id)
+	s.reindexExpiry(r, registry.Record{})
 	k := nameKey{r.Owner, r.Name}
 	if s.names[k] == id {
 		delete(s.names, k)

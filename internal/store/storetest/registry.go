@@ -57,6 +57,8 @@ var registryCases = []struct {
 	{"Roles", testRoles},
 	{"ExpiredBefore", testExpiredBefore},
 	{"CountFailure", testCountFailure},
+	{"OwnerEmail", testOwnerEmail},
+	{"ExpiringAfter", testExpiringAfter},
 	{"ConcurrentGenerateLeavesOneGeneration", testConcurrentGenerateLeavesOneGeneration},
 	{"UpdateIfRefusesAStaleGeneration", testUpdateIfRefusesAStaleGeneration},
 	{"LogsNewestFirstByEventTime", testLogsNewestFirstByEventTime},
