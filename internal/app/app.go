@@ -19,6 +19,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/notify"
 	"github.com/sigil-dev/sigil/internal/openapi"
 	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/registry"
@@ -46,6 +47,9 @@ type options struct {
 	log   *slog.Logger
 	ln    net.Listener
 	store Store
+	// channels and notifyRand: WithChannels, WithNotifyRand (notify.go).
+	channels   []notify.Channel
+	notifyRand func() float64
 }
 
 // WithNow sets the clock of every part (default time.Now).
@@ -212,6 +216,16 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); runJanitor(bg, regSvc, cfg.Registry.JanitorInterval, log, now) }()
 
+	// Notifications (#15): the outbox producers emit to, the channels, and
+	// the dispatcher between them.
+	nt := &notifier{outbox: openOutbox(st, &o)}
+	if nt.fixed, err = a.notifyChannels(&o); err != nil {
+		return nil, err
+	}
+	webhooks := a.webhooks(st)
+	nt.routers = append(nt.routers, webhooks)
+	a.startNotify(bg, nt, m, &o)
+
 	gate, err := policy.New(cfg.Gateway.Policy())
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -241,7 +255,8 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		VerifyNeverWaits: !sharedDirect(cfg, st),
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		Policy: gate,
+		Policy:   gate,
+		Webhooks: webhooks, DeadLetters: nt.outbox,
 	}
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript

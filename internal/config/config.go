@@ -419,6 +419,7 @@ func (c Config) Validate() error {
 	c.Gateway.validate(bad)
 	c.validateCloud(bad)
 	c.validateNotify(bad)
+	c.validateNotifyDelivery(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

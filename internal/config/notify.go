@@ -40,6 +40,10 @@ type Notify struct {
 	// ExpiryScanInterval is how often the expiry scanner runs (on one
 	// instance at a time: a lease in the store).
 	ExpiryScanInterval time.Duration `yaml:"expiry_scan_interval" env:"EXPIRY_SCAN_INTERVAL"`
+
+	// NotifyDelivery holds the outbox, dispatcher and webhook keys
+	// (notify_delivery.go), at the same level: notify.max_attempts.
+	NotifyDelivery `yaml:",inline"`
 }
 
 // defaultNotify is Notify's part of Default.
@@ -48,6 +52,7 @@ func defaultNotify() Notify {
 		SMTPTimeout:        30 * time.Second,
 		ExpiryWarnings:     []time.Duration{7 * 24 * time.Hour, 24 * time.Hour},
 		ExpiryScanInterval: time.Minute,
+		NotifyDelivery:     defaultNotifyDelivery(),
 	}
 }
 

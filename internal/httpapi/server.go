@@ -197,6 +197,11 @@ type Config struct {
 	// report tokens only (cloud.Service over Registry, without a Remote):
 	// publishing is then a 404.
 	Reports Reports
+
+	// Webhooks manages webhook endpoints and DeadLetters the notifications
+	// that ran out of attempts (#15); nil leaves their routes out.
+	Webhooks    Webhooks
+	DeadLetters DeadLetters
 }
 
 // Server is sigil's HTTP API.
@@ -314,6 +319,7 @@ func (s *Server) addRoutes() {
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
 	}
+	s.notifyRoutes()
 	s.browserRoutes()
 	if s.cfg.ViewURLTemplate != "" {
 		e.GET("/view/:token", s.view)
