@@ -219,12 +219,13 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	// Notifications (#15): the outbox producers emit to, the channels, and
 	// the dispatcher between them.
 	nt := &notifier{outbox: openOutbox(st, &o)}
-	if nt.fixed, err = a.notifyChannels(&o); err != nil {
+	if nt.fixed, err = a.notifyChannels(&o, regStore, regSvc.Scopes()); err != nil {
 		return nil, err
 	}
 	webhooks := a.webhooks(st)
 	nt.routers = append(nt.routers, webhooks)
 	a.startNotify(bg, nt, m, &o)
+	a.startExpiry(bg, regStore, nt.outbox)
 
 	gate, err := policy.New(cfg.Gateway.Policy())
 	if err != nil {

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"slices"
 
 	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/notify"
 	"github.com/sigil-dev/sigil/internal/notify/webhook"
+	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/store/memory"
 	redisstore "github.com/sigil-dev/sigil/internal/store/redis"
 )
@@ -60,10 +62,19 @@ func (a *App) webhooks(st Store) *webhook.Service {
 	})
 }
 
-// notifyChannels builds the fixed channels cfg configures (email, #15),
-// plus those the options inject. Channels built here must not log secrets.
-func (a *App) notifyChannels(o *options) ([]notify.Channel, error) {
-	return o.channels, nil
+// notifyChannels builds the fixed channels cfg configures (email, #15:
+// notify_email.go), plus those the options inject. Channels built here must
+// not log secrets.
+func (a *App) notifyChannels(o *options, reg registry.Store, scopes map[string]string) ([]notify.Channel, error) {
+	chs := slices.Clone(o.channels)
+	mail, err := a.emailChannel(reg, scopes)
+	if err != nil {
+		return nil, err
+	}
+	if mail != nil {
+		chs = append(chs, mail)
+	}
+	return chs, nil
 }
 
 // startNotify starts the dispatcher over nt until ctx ends; its counts

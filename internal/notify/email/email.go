@@ -24,8 +24,9 @@ import (
 	"github.com/sigil-dev/sigil/internal/notify"
 )
 
-// ChannelName is the channel's name (notify.Channel.Name, metric label).
-const ChannelName = "email"
+// ChannelName is the channel's name (notify.Channel.Name, its destination
+// in the outbox and its metric label).
+const ChannelName = notify.ChannelEmail
 
 // DefaultEvents are the event types mailed when Config.Events is empty:
 // every type but token.created (the token.generated mail that follows a
@@ -88,7 +89,10 @@ type Channel struct {
 	sent, noAddress, skipped atomic.Int64
 }
 
-var _ notify.Channel = (*Channel)(nil)
+var (
+	_ notify.Channel = (*Channel)(nil)
+	_ notify.Wanter  = (*Channel)(nil)
+)
 
 // New returns the channel for cfg, with recipients looked up in rcpt. It
 // fails on a bad URL or sender and on templates that do not parse or
@@ -194,8 +198,11 @@ func (c *Channel) Counts() (sent, noAddress, skipped int64) {
 	return c.sent.Load(), c.noAddress.Load(), c.skipped.Load()
 }
 
-// Wants reports whether events of typ are mailed.
-func (c *Channel) Wants(typ string) bool { return slices.Contains(c.events, typ) }
+// Wants reports whether e is of a type that is mailed (the outbox then
+// makes no delivery to email for the others).
+func (c *Channel) Wants(e notify.Event) bool { return c.wants(e.Type) }
+
+func (c *Channel) wants(typ string) bool { return slices.Contains(c.events, typ) }
 
 // Deliver mails e to its owner. An event of a type not mailed, without an
 // owner, or whose owner has no address is delivered with nothing sent (nil:
@@ -203,7 +210,7 @@ func (c *Channel) Wants(typ string) bool { return slices.Contains(c.events, typ)
 // retry; the Message-ID is derived from e.ID, so a retried send of a mail
 // the server did take is recognisable as the same message.
 func (c *Channel) Deliver(ctx context.Context, e notify.Event) error {
-	if !c.Wants(e.Type) {
+	if !c.wants(e.Type) {
 		c.skipped.Add(1)
 		return nil
 	}

@@ -145,7 +145,9 @@ func (s *Scanner) Run(ctx context.Context) {
 		switch {
 		case err == nil && n > 0:
 			s.cfg.Logger.Info("expiry scanner emitted events", slog.Int("events", n))
-		case err != nil && !errors.Is(err, ErrNotLeader) && ctx.Err() == nil:
+		case errors.Is(err, ErrNotLeader):
+			s.cfg.Logger.Debug("expiry scanner: another instance holds the lease")
+		case err != nil && ctx.Err() == nil:
 			s.cfg.Logger.Warn("expiry scanner failed; retrying at the next interval", slog.Int("events", n), slog.String("err", err.Error()))
 		}
 		select {
@@ -228,13 +230,25 @@ func (s *Scanner) scan(ctx context.Context, now time.Time, lead, next time.Durat
 	}
 	pos := registry.ExpiryPos{At: cur.At.Add(-s.cfg.Skew)}
 	emitted := 0
+	// done moves the cursor to until once everything up to it was read, so
+	// that the next run starts there even when this one found nothing
+	// (a clock that jumps, a first run, a quiet window).
+	done := func() (int, error) {
+		if end := (registry.ExpiryPos{At: until.Truncate(time.Millisecond)}); cur.Before(end) {
+			cur = end
+		}
+		if err := s.cfg.Store.SetScanCursor(ctx, name, cur); err != nil {
+			return emitted, fmt.Errorf("expiry: write cursor %s: %w", name, err)
+		}
+		return emitted, nil
+	}
 	for {
 		batch, err := s.cfg.Store.ExpiringAfter(ctx, pos, until, s.cfg.Batch)
 		if err != nil {
 			return emitted, fmt.Errorf("expiry: read the expiry index: %w", err)
 		}
 		if len(batch) == 0 {
-			return emitted, nil
+			return done()
 		}
 		if ok, err := s.cfg.Store.RenewLease(ctx, LeaseName, s.cfg.Holder, s.cfg.LeaseTTL); err != nil || !ok {
 			return emitted, errors.Join(errLeaseLost, err)
@@ -257,7 +271,7 @@ func (s *Scanner) scan(ctx context.Context, now time.Time, lead, next time.Durat
 			return emitted, fmt.Errorf("expiry: write cursor %s: %w", name, err)
 		}
 		if len(batch) < s.cfg.Batch {
-			return emitted, nil
+			return done()
 		}
 	}
 }

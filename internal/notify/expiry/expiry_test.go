@@ -193,7 +193,8 @@ func TestScanner_Rules(t *testing.T) {
 	require.NoError(t, st.UpdateRecord(ctx, r))
 	_, err = s.RunOnce(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"expiring.d7." + fmt.Sprint(t0.UnixMilli()) + ".24h"}, em.ids())
+	assert.Equal(t, []string{"expiring.d7." + fmt.Sprint(t0.UnixMilli()) + ".24h", "expired.d1." + fmt.Sprint(t0.UnixMilli())}, em.ids(),
+		"d1 got no warning but its expiry; rev nothing")
 
 	// d30 enters its 7-day window, is warned, then regenerated (new
 	// generation, new expiry 30 days on): the new generation is warned again later.

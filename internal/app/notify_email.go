@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sigil-dev/sigil/internal/notify"
+	"github.com/sigil-dev/sigil/internal/notify/email"
+	"github.com/sigil-dev/sigil/internal/notify/expiry"
+	"github.com/sigil-dev/sigil/internal/registry"
+)
+
+// emailChannel is the email channel of notify.smtp_url (#15), mailing each
+// owner at the address stored beside the owner's roles; nil when
+// notify.smtp_url is empty. It is logged without the password.
+func (a *App) emailChannel(reg registry.Store, scopes map[string]string) (notify.Channel, error) {
+	n := a.cfg.Notify
+	if n.SMTPURL == "" {
+		return nil, nil
+	}
+	ch, err := email.New(email.Config{
+		URL: n.SMTPURL, From: n.From, TemplatesDir: n.TemplatesDir, ManageURL: n.ManageURL,
+		Scopes: scopes, Timeout: n.SMTPTimeout, Logger: a.log,
+	}, reg)
+	if err != nil {
+		return nil, fmt.Errorf("notify email: %w", err)
+	}
+	a.log.Info("notify email on", slog.String("smtp_url", n.SMTPURLRedacted()), slog.String("from", n.From))
+	return ch, nil
+}
+
+// startExpiry runs the expiry scanner (#15) over the registry store,
+// emitting to the outbox, until ctx ends; on one instance at a time (its
+// lease in the store).
+func (a *App) startExpiry(ctx context.Context, reg registry.Store, em notify.Emitter) {
+	st, ok := reg.(expiry.Store)
+	if !ok {
+		a.log.Warn("the registry store keeps no expiry scanner state: expiry warnings are off")
+		return
+	}
+	leads := append([]time.Duration{}, a.cfg.Notify.ExpiryWarnings...)
+	sc, err := expiry.New(expiry.Config{
+		Store: st, Emitter: em, Leads: leads, Interval: a.cfg.Notify.ExpiryScanInterval, Now: a.now, Logger: a.log,
+	})
+	if err != nil {
+		a.log.Warn("expiry scanner off", slog.String("err", err.Error()))
+		return
+	}
+	a.wg.Add(1)
+	go func() { defer a.wg.Done(); sc.Run(ctx) }()
+}

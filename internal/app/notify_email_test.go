@@ -1,0 +1,161 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sigil-dev/sigil/internal/app"
+	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/testclock"
+	"github.com/sigil-dev/sigil/pkg/client"
+	"github.com/sigil-dev/sigil/test/apiserver"
+	"github.com/sigil-dev/sigil/test/mailpit"
+	"github.com/sigil-dev/sigil/test/redisserver"
+)
+
+// mailGuard bounds every wait for a mail (a guard against a hang, not a
+// timed assertion: the tests wait for an outcome).
+const mailGuard = 60 * time.Second
+
+// emailSigil starts sigil (app.New, as sigil serve) on rds with email
+// through mp, notifications polled fast, the expiry scanner every 200ms and
+// the clock clk.
+func emailSigil(t *testing.T, rds *redisserver.Server, mp *mailpit.Server, clk *testclock.Clock, opts ...apiserver.Option) (*apiserver.Server, *client.Client) {
+	t.Helper()
+	base := []apiserver.Option{
+		apiserver.WithConfig(func(c *config.Config) {
+			c.Redis.URL = rds.URL()
+			c.Pepper = "pepper-0123456789abcdef0123456789"
+			c.AdminSecret = "admin-secret-0123456789abcdef0123"
+			c.Notify.SMTPURL = mp.SMTPURL()
+			c.Notify.From = "sigil <sigil@example.com>"
+			c.Notify.ManageURL = "https://app.example.com/settings/api-tokens"
+			c.Notify.SMTPTimeout = 5 * time.Second
+			c.Notify.ExpiryScanInterval = 200 * time.Millisecond
+			c.Notify.PollInterval = 50 * time.Millisecond
+			c.Notify.BackoffBase = 100 * time.Millisecond
+			c.Notify.BackoffMax = 500 * time.Millisecond
+			c.Notify.MaxAttempts = 100
+		}),
+		apiserver.WithApp(app.WithNow(clk.Now)),
+	}
+	srv := apiserver.Start(t, append(base, opts...)...)
+	admin, err := client.New(srv.URL, client.WithCredentials("admin", srv.AdminSecret))
+	require.NoError(t, err)
+	return srv, admin
+}
+
+// pendingEmail reads sigil_notify_pending{channel="email"} from /metrics.
+func pendingEmail(t *testing.T, base string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, `sigil_notify_pending{channel="email"}`) {
+			v, err := strconv.ParseFloat(strings.TrimSpace(line[strings.LastIndexByte(line, ' '):]), 64)
+			require.NoError(t, err)
+			return v
+		}
+	}
+	return 0
+}
+
+// settle waits until no email delivery is pending (a guard bounds it).
+func settle(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(mailGuard)
+	for pendingEmail(t, base) > 0 {
+		require.True(t, time.Now().Before(deadline), "email deliveries still pending after %s", mailGuard)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// subjects counts received messages by subject.
+func subjects(t *testing.T, mp *mailpit.Server) map[string]int {
+	t.Helper()
+	msgs, err := mp.Messages()
+	require.NoError(t, err)
+	out := map[string]int{}
+	for _, m := range msgs {
+		out[m.Subject]++
+	}
+	return out
+}
+
+// waitSubject waits until a message with subject has arrived.
+func waitSubject(t *testing.T, mp *mailpit.Server, subject string) {
+	t.Helper()
+	deadline := time.Now().Add(mailGuard)
+	for subjects(t, mp)[subject] == 0 {
+		require.True(t, time.Now().Before(deadline), "no mail %q after %s; have %v", subject, mailGuard, subjects(t, mp))
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestNotifyEmail_ExpiryWarnings: a 30-day API token, the clock moved to
+// 7 days before its expiry, then 1 day before: the owner gets the 7-day
+// warning once and the 1-day warning once, through the outbox and a real
+// SMTP server, with sigil restarted between the two (the restart does not
+// resend the first), then the expiry mail once.
+func TestNotifyEmail_ExpiryWarnings(t *testing.T) {
+	rds, mp := redisserver.Start(t), mailpit.Start(t)
+	clk := testclock.Wall()
+	srv, admin := emailSigil(t, rds, mp, clk)
+	ctx := context.Background()
+	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
+	_, err := admin.SetOwnerEmail(ctx, "ana", "ana@example.com")
+	require.NoError(t, err)
+	tok, err := admin.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindAPI, Name: "nightly export", Owner: "ana",
+		Scopes: []string{"meta:read", "report:read"}, ExpiresIn: "30d"})
+	require.NoError(t, err)
+	require.NotEmpty(t, tok.Token)
+	settle(t, srv.URL)
+	require.NoError(t, mp.DeleteAll(), "start counting from the warnings (a generation mail, if any, is another test's)")
+
+	const week, day = `Your API token "nightly export" expires in 7 days`, `Your API token "nightly export" expires in 1 day`
+	clk.Advance(23*24*time.Hour + time.Hour)
+	waitSubject(t, mp, week)
+	settle(t, srv.URL)
+
+	srv.Close()
+	clk.Advance(time.Hour)
+	srv, _ = emailSigil(t, rds, mp, clk)
+	clk.Advance(6*24*time.Hour + time.Hour) // 29 days + 3h: within the last day
+	waitSubject(t, mp, day)
+	settle(t, srv.URL)
+	got := subjects(t, mp)
+	assert.Equal(t, map[string]int{week: 1, day: 1}, got, "each warning once, the restart resent nothing")
+
+	clk.Advance(24 * time.Hour)
+	waitSubject(t, mp, `Your API token "nightly export" has expired`)
+	settle(t, srv.URL)
+	msgs, err := mp.Messages()
+	require.NoError(t, err)
+	assert.Len(t, msgs, 3)
+	for _, m := range msgs {
+		require.Len(t, m.To, 1)
+		assert.Equal(t, "ana@example.com", m.To[0].Address)
+		raw, err := mp.Raw(m.ID)
+		require.NoError(t, err)
+		assert.NotContains(t, raw, tok.Token, "no mail carries the JWT")
+		assert.NotContains(t, raw, tok.Token[len(tok.Token)-16:], "nor its tail")
+		if strings.Contains(m.Subject, "expires in") {
+			full, err := mp.Message(m.ID)
+			require.NoError(t, err)
+			assert.Contains(t, full.Text, "Meta Record")
+			assert.Contains(t, full.HTML, "Report Record")
+		}
+	}
+}
