@@ -181,6 +181,13 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	revoker, checks := a.startRevocation(bg, st, m)
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Now: now})
 	regStore := registryStore(st, now)
+	// Notifications (#15): the outbox producers emit to (before the change
+	// they report; the confirmer holds an event back until its change is
+	// visible), the channels, and the dispatcher between them.
+	nt := &notifier{outbox: openOutbox(st, &o), confirm: registry.NewConfirmer(regStore)}
+	if nt.fixed, err = a.notifyChannels(&o, regStore, scopeLabels(cfg.Registry.Scopes)); err != nil {
+		return nil, err
+	}
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
 		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,
@@ -211,17 +218,13 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	// The recorder outlives ctx: it keeps flushing while in-flight
 	// requests finish, and Close writes what is left after Shutdown.
 	a.recorder = registry.NewRecorder(regStore, recorderSize, recorderFlush)
+	a.recorder.WatchFailures(registry.NewBurstWatcher(regStore, nt.outbox,
+		cfg.Notify.AuthFailureThreshold, cfg.Notify.AuthFailureWindow, now))
 	go a.recorder.Run(context.WithoutCancel(ctx))
 	observeAudit(m, a.recorder)
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); runJanitor(bg, regSvc, cfg.Registry.JanitorInterval, log, now) }()
 
-	// Notifications (#15): the outbox producers emit to, the channels, and
-	// the dispatcher between them.
-	nt := &notifier{outbox: openOutbox(st, &o)}
-	if nt.fixed, err = a.notifyChannels(&o, regStore, regSvc.Scopes()); err != nil {
-		return nil, err
-	}
 	webhooks := a.webhooks(st)
 	nt.routers = append(nt.routers, webhooks)
 	a.startNotify(bg, nt, m, &o)

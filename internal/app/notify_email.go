@@ -31,6 +31,15 @@ func (a *App) emailChannel(reg registry.Store, scopes map[string]string) (notify
 	return ch, nil
 }
 
+// scopeLabels are the scopes and labels the mails show: registry.scopes,
+// or the built-in ones as the registry uses them.
+func scopeLabels(configured map[string]string) map[string]string {
+	if len(configured) == 0 {
+		return registry.DefaultScopes()
+	}
+	return configured
+}
+
 // startExpiry runs the expiry scanner (#15) over the registry store,
 // emitting to the outbox, until ctx ends; on one instance at a time (its
 // lease in the store).

@@ -16,10 +16,10 @@ type Router interface {
 	Channel(ctx context.Context, dest string) (ch Channel, ok bool, err error)
 }
 
-// Wanter is a Channel that takes only some events; a Channel that is not
-// a Wanter takes every event.
+// Wanter is a Channel that takes only some event types; a Channel that
+// is not a Wanter takes every event.
 type Wanter interface {
-	Wants(e Event) bool
+	Wants(typ string) bool
 }
 
 // Routes is a Router over fixed channels (email: destination Name()) and
@@ -40,7 +40,7 @@ func NewRoutes(fixed []Channel, more ...Router) *Routes {
 func (r *Routes) Destinations(ctx context.Context, e Event) ([]string, error) {
 	var out []string
 	for _, ch := range r.fixed {
-		if w, ok := ch.(Wanter); ok && !w.Wants(e) {
+		if w, ok := ch.(Wanter); ok && !w.Wants(e.Type) {
 			continue
 		}
 		out = append(out, ch.Name())

@@ -44,7 +44,14 @@ type Recorder struct {
 	stop      chan struct{}
 	stopped   sync.Once
 	running   sync.WaitGroup
+
+	// bursts, if set, is told of the failures of each flush (token.auth_failures).
+	bursts *BurstWatcher
 }
+
+// WatchFailures makes each flush tell w of the failed authentications it
+// wrote; call it before Run. A nil w watches nothing.
+func (r *Recorder) WatchFailures(w *BurstWatcher) { r.bursts = w }
 
 // NewRecorder returns a Recorder with a buffer of size events (at least 1)
 // that Run flushes every flushEvery (at least 10 ms), or sooner when a batch
@@ -182,6 +189,17 @@ func (r *Recorder) flush(ctx context.Context) {
 	if len(uses) > 0 {
 		if err := r.store.MarkUsed(ctx, uses); err != nil {
 			r.lost.Add(int64(len(uses)))
+		}
+	}
+	if r.bursts != nil {
+		fails := map[string]int{}
+		for _, ev := range batch {
+			if !ev.ok {
+				fails[ev.recordID]++
+			}
+		}
+		for id, n := range fails {
+			_ = r.bursts.Failed(ctx, id, n) // best effort: a failure here loses a warning, not a log entry
 		}
 	}
 }

@@ -198,9 +198,9 @@ func (c *Channel) Counts() (sent, noAddress, skipped int64) {
 	return c.sent.Load(), c.noAddress.Load(), c.skipped.Load()
 }
 
-// Wants reports whether e is of a type that is mailed (the outbox then
-// makes no delivery to email for the others).
-func (c *Channel) Wants(e notify.Event) bool { return c.wants(e.Type) }
+// Wants reports whether events of type typ are mailed (the outbox makes
+// no email delivery of the others).
+func (c *Channel) Wants(typ string) bool { return c.wants(typ) }
 
 func (c *Channel) wants(typ string) bool { return slices.Contains(c.events, typ) }
 
