@@ -159,3 +159,88 @@ func TestNotifyEmail_ExpiryWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifyEmail_GenerationMail: creating an API token with its first JWT
+// sends the owner exactly one mail (token.created is not mailed), with the
+// subject, the scopes' labels, the expiry and the manage link, a
+// Message-ID derived from the event id, and never the JWT (neither whole
+// nor its last six characters, in the raw message or the decoded bodies).
+func TestNotifyEmail_GenerationMail(t *testing.T) {
+	rds, mp := redisserver.Start(t), mailpit.Start(t)
+	srv, admin := emailSigil(t, rds, mp, testclock.Wall())
+	ctx := context.Background()
+	_, err := admin.SetOwnerEmail(ctx, "ana", "ana@example.com")
+	require.NoError(t, err)
+	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
+	settle(t, srv.URL)
+	require.NoError(t, mp.DeleteAll(), "count from the token on (the role mail is another matter)")
+
+	tok, err := admin.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindAPI, Name: "CI deploy", Owner: "ana",
+		Scopes: []string{"meta:read", "report:read"}, ExpiresIn: "30d"})
+	require.NoError(t, err)
+	require.NotEmpty(t, tok.Token)
+	require.NotNil(t, tok.ExpiresAt)
+	mp.WaitFor(t, 1, mailGuard)
+	settle(t, srv.URL)
+	msgs, err := mp.Messages()
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "exactly one mail")
+	m := msgs[0]
+	assert.Equal(t, `Your API token "CI deploy" was generated`, m.Subject)
+	require.Len(t, m.To, 1)
+	assert.Equal(t, "ana@example.com", m.To[0].Address)
+	assert.True(t, strings.HasPrefix(m.MessageID, "generated."+tok.ID+"."), "Message-ID %q derives from the event id", m.MessageID)
+	assert.True(t, strings.HasSuffix(m.MessageID, "@example.com"))
+
+	full, err := mp.Message(m.ID)
+	require.NoError(t, err)
+	expiry := tok.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+	for _, want := range []string{"CI deploy", "Meta Record", "Report Record", expiry, "https://app.example.com/settings/api-tokens"} {
+		assert.Contains(t, full.Text, want)
+		assert.Contains(t, full.HTML, want)
+	}
+	raw, err := mp.Raw(m.ID)
+	require.NoError(t, err)
+	tail := tok.Token[len(tok.Token)-6:]
+	for what, s := range map[string]string{"raw": raw, "text": full.Text, "html": full.HTML} {
+		assert.NotContains(t, s, tok.Token, "%s carries the JWT", what)
+		assert.NotContains(t, s, tail, "%s carries the JWT's last 6 characters", what)
+		assert.NotContains(t, s, tok.Token[:strings.LastIndexByte(tok.Token, '.')], "%s carries the JWT's signed part", what)
+	}
+}
+
+// TestNotifyEmail_SMTPDown: with the SMTP server stopped, three tokens are
+// generated (the API answers as usual); once it is started again all three
+// mails arrive, none twice.
+func TestNotifyEmail_SMTPDown(t *testing.T) {
+	rds, mp := redisserver.Start(t), mailpit.Start(t)
+	srv, admin := emailSigil(t, rds, mp, testclock.Wall())
+	ctx := context.Background()
+	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
+	_, err := admin.SetOwnerEmail(ctx, "ana", "ana@example.com")
+	require.NoError(t, err)
+	settle(t, srv.URL)
+	require.NoError(t, mp.DeleteAll())
+
+	mp.Stop()
+	var names []string
+	for i := range 3 {
+		name := "down-" + strconv.Itoa(i)
+		names = append(names, name)
+		_, err := admin.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindAPI, Name: name, Owner: "ana", Scopes: []string{"meta:read"}, ExpiresIn: "7d"})
+		require.NoError(t, err, "the API does not wait for the mail server")
+	}
+	deadline := time.Now().Add(mailGuard)
+	for pendingEmail(t, srv.URL) < 3 {
+		require.True(t, time.Now().Before(deadline), "three email deliveries should wait")
+		time.Sleep(50 * time.Millisecond)
+	}
+	mp.Restart(t)
+	settle(t, srv.URL)
+	got := subjects(t, mp)
+	want := map[string]int{}
+	for _, n := range names {
+		want[`Your API token "`+n+`" was generated`] = 1
+	}
+	assert.Equal(t, want, got, "all three, none twice")
+}
