@@ -92,6 +92,9 @@ func (a *App) startNotify(ctx context.Context, nt *notifier, m *metrics.Metrics,
 		BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax, Lease: cfg.Lease, Concurrency: cfg.Concurrency,
 		Now: a.now, Rand: o.notifyRand, Logger: a.log, Observer: obs,
 	})
+	m.CounterFunc("sigil_notify_dropped_total", "Events dropped because the change they report never became visible within notify.confirm_window (the change failed).", func() float64 {
+		return float64(nt.dispatcher.Dropped())
+	})
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); nt.dispatcher.Run(ctx, cfg.PollInterval) }()
 }
