@@ -11,13 +11,18 @@ type OwnerEmail struct {
 	Email string `json:"email"`
 }
 
+// ownerEmailRequest is the body of PUT /api/owners/{owner}/email.
+type ownerEmailRequest struct {
+	Email string `json:"email"`
+}
+
 // SetOwnerEmail stores owner's email address (PUT
 // /api/owners/{owner}/email) and returns it as stored; admin, or a client
 // that may act for api:<owner>.
 func (c *Client) SetOwnerEmail(ctx context.Context, owner, email string) (*OwnerEmail, error) {
 	var out OwnerEmail
 	_, err := c.do(ctx, "set owner email", call{method: http.MethodPut, path: "/api/owners/" + seg(owner) + "/email",
-		body: map[string]string{"email": email}, auth: authBasic, ok: []int{http.StatusOK}, out: &out})
+		body: ownerEmailRequest{Email: email}, auth: authBasic, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
 	}
