@@ -188,6 +188,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if nt.fixed, err = a.notifyChannels(&o, regStore, scopeLabels(cfg.Registry.Scopes)); err != nil {
 		return nil, err
 	}
+	observeEmail(m, nt.fixed)
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
 		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sigil-dev/sigil/internal/metrics"
 	"github.com/sigil-dev/sigil/internal/notify"
 	"github.com/sigil-dev/sigil/internal/notify/email"
 	"github.com/sigil-dev/sigil/internal/notify/expiry"
@@ -38,6 +39,27 @@ func scopeLabels(configured map[string]string) map[string]string {
 		return registry.DefaultScopes()
 	}
 	return configured
+}
+
+// observeEmail exports the email channel's own counts (among chs):
+// mails sent, and events delivered with nothing to send because the owner
+// has no address.
+func observeEmail(m *metrics.Metrics, chs []notify.Channel) {
+	for _, ch := range chs {
+		mail, ok := ch.(*email.Channel)
+		if !ok {
+			continue
+		}
+		m.CounterFunc("sigil_notify_email_sent_total", "Notification mails the SMTP server accepted.", func() float64 {
+			sent, _, _ := mail.Counts()
+			return float64(sent)
+		})
+		m.CounterFunc("sigil_notify_email_no_address_total", "Events for the email channel delivered with nothing sent: the owner has no address.", func() float64 {
+			_, none, _ := mail.Counts()
+			return float64(none)
+		})
+		return
+	}
 }
 
 // startExpiry runs the expiry scanner (#15) over the registry store,
