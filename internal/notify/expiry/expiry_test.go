@@ -2,6 +2,7 @@ package expiry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -302,3 +303,51 @@ func TestScanner_TwoScannersOneRedis(t *testing.T) {
 }
 
 func ptr(t time.Time) *time.Time { return &t }
+
+// failing is an Emitter that fails while down is set (an outbox whose store
+// is unreachable), then records.
+type failing struct {
+	recorder
+	down atomic.Bool
+}
+
+func (f *failing) Emit(ctx context.Context, evs ...notify.Event) error {
+	if f.down.Load() {
+		return errors.New("outbox unavailable")
+	}
+	return f.recorder.Emit(ctx, evs...)
+}
+
+// TestScanner_EmitFailureLosesNothing: while the outbox refuses events the
+// run fails and neither the cursor nor a sent mark moves past them; the
+// next run emits each once.
+func TestScanner_EmitFailureLosesNothing(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			clk := testclock.New(t0)
+			st := b.open(t, clk)()
+			em := &failing{}
+			s := newScanner(t, st, em, clk, "a")
+			_, err := s.RunOnce(ctx)
+			require.NoError(t, err)
+			for i := range 5 {
+				apiToken(t, st, fmt.Sprintf("t%d", i), t0, 30*day+time.Duration(i)*time.Hour)
+			}
+			clk.Set(t0.Add(23*day + 6*time.Hour))
+			em.down.Store(true)
+			_, err = s.RunOnce(ctx)
+			require.Error(t, err)
+			_, err = s.RunOnce(ctx)
+			require.Error(t, err)
+			em.down.Store(false)
+			n, err := s.RunOnce(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, 5, n, "every warning once the outbox is back")
+			n, err = s.RunOnce(ctx)
+			require.NoError(t, err)
+			assert.Zero(t, n)
+			assert.Len(t, em.ids(), 5)
+		})
+	}
+}
