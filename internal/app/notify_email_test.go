@@ -175,12 +175,14 @@ func TestNotifyEmail_GenerationMail(t *testing.T) {
 	settle(t, srv.URL)
 	require.NoError(t, mp.DeleteAll(), "count from the token on (the role mail is another matter)")
 
+	start := time.Now()
 	tok, err := admin.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindAPI, Name: "CI deploy", Owner: "ana",
 		Scopes: []string{"meta:read", "report:read"}, ExpiresIn: "30d"})
 	require.NoError(t, err)
 	require.NotEmpty(t, tok.Token)
 	require.NotNil(t, tok.ExpiresAt)
 	mp.WaitFor(t, 1, mailGuard)
+	t.Logf("figure: generation mail in Mailpit %s after POST /api/tokens", time.Since(start).Round(time.Millisecond))
 	settle(t, srv.URL)
 	msgs, err := mp.Messages()
 	require.NoError(t, err)
@@ -236,6 +238,9 @@ func TestNotifyEmail_SMTPDown(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	mp.Restart(t)
+	back := time.Now()
+	mp.WaitFor(t, 3, mailGuard)
+	t.Logf("figure: 3 pending mails delivered %s after the SMTP server came back", time.Since(back).Round(time.Millisecond))
 	settle(t, srv.URL)
 	got := subjects(t, mp)
 	want := map[string]int{}
