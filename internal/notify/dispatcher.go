@@ -23,7 +23,8 @@ type Confirmer interface {
 	Confirm(ctx context.Context, e Event) (bool, error)
 }
 
-// Observer counts what the dispatcher does, by channel label (ChannelLabel).
+// Observer counts what the dispatcher does, by channel label (ChannelLabel);
+// it is called from concurrent attempts.
 type Observer interface {
 	Delivered(channel string)
 	Failed(channel string)
