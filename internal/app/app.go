@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/consoletoken"
 	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
@@ -204,6 +205,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	}
 	regSvc, err := registry.NewService(registry.ServiceConfig{
 		Store: regStore, Issuer: issuer, Revoker: revoker, Scopes: cfg.Registry.Scopes, Sealer: sealer, Logger: log, Now: now,
+		Retention: cfg.Registry.Retention,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
@@ -239,6 +241,21 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if err != nil {
 		return nil, err
 	}
+	// Console tokens: their own audience, their own verifier (which accepts
+	// that kind only), the same keys and the same denylist and cutoffs.
+	consoleAud := consoletoken.Audience(cfg.Audience)
+	consoleSvc, err := consoletoken.New(consoletoken.Config{
+		Minter: token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: consoleAud, Keys: ring, Now: now}),
+		Verifier: token.NewVerifier(token.VerifierConfig{
+			Issuer: cfg.Issuer, Audience: consoleAud, Keys: ring, Revocation: revoker,
+			Leeway: verifierLeeway(cfg.Tokens.Leeway), Now: now,
+			Console: true, ConsoleMaxLifetime: cfg.Console.TokenMaxTTL,
+		}),
+		Revoker: revoker, Clients: clientSvc, MaxTTL: cfg.Console.TokenMaxTTL, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	var proxies []*net.IPNet
 	for _, p := range cfg.HTTP.TrustedProxies {
 		_, n, err := net.ParseCIDR(p)
@@ -260,7 +277,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		VerifyNeverWaits: !sharedDirect(cfg, st),
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
-		Policy:   gate,
+		Policy: gate, Console: consoleSvc,
 		Webhooks: webhooks, DeadLetters: nt.outbox,
 	}
 	if cfg.Mode == "dev" {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -19,11 +20,19 @@ var corsPaths = map[string]bool{
 // corsMiddleware answers preflights and sets the CORS headers for the
 // allowed origins on corsPaths only; other origins get no CORS headers, so
 // browsers refuse to hand them the answer.
+//
+// The routes a console token may use (consolePath) are allowed too, with
+// PATCH and DELETE: the <sigil-api-tokens> component calls them from the
+// host app's page with its console token. Credentials (cookies) are never
+// allowed: a cross-origin caller must present its token explicitly.
 func corsMiddleware(origins []string) echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
-		Skipper:      func(c echo.Context) bool { return !corsPaths[c.Request().URL.Path] },
+		Skipper: func(c echo.Context) bool {
+			p := c.Request().URL.Path
+			return !corsPaths[p] && !consolePath(p)
+		},
 		AllowOrigins: origins,
-		AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost},
+		AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete},
 		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType},
 		ExposeHeaders: []string{
 			HeaderSubject, HeaderKind, HeaderScope, HeaderResource, HeaderParams, HeaderPolicies,
@@ -31,6 +40,12 @@ func corsMiddleware(origins []string) echo.MiddlewareFunc {
 		},
 		MaxAge: 600,
 	})
+}
+
+// consolePath reports whether p is a route a console token may call:
+// /api/tokens and what is under it, and /api/scopes.
+func consolePath(p string) bool {
+	return p == "/api/tokens" || strings.HasPrefix(p, "/api/tokens/") || p == "/api/scopes"
 }
 
 // browserRoutes serves the OpenAPI document, the browser SDK and the demo page.

@@ -43,6 +43,8 @@ type Registry interface {
 	Logs(ctx context.Context, caller registry.Caller, id string, limit int, cursor string) ([]registry.LogEntry, string, error)
 	// Cleanup deletes the records expired at now and returns how many.
 	Cleanup(ctx context.Context, now time.Time) (int, error)
+	// Scopes returns the scopes API tokens may carry, with their labels.
+	Scopes() map[string]string
 	// SetRole grants or withdraws an owner's api-tokens role.
 	SetRole(ctx context.Context, owner string, granted bool) error
 	// RevealToken returns the record's current JWT when it is kept sealed,
@@ -61,14 +63,17 @@ var (
 // group, so that unknown paths under /api stay 404s.
 func (s *Server) registryRoutes() {
 	e, auth, admin := s.echo, s.requireClient, s.requireAdmin
-	e.POST("/api/tokens", s.createToken, auth)
-	e.GET("/api/tokens", s.listTokens, auth)
+	// The routes of one owner's API tokens also take a console token.
+	owner := s.requireConsoleOrClient
+	e.POST("/api/tokens", s.createToken, owner)
+	e.GET("/api/tokens", s.listTokens, owner)
 	e.POST("/api/tokens/_cleanup", s.cleanupTokens, auth, admin)
-	e.GET("/api/tokens/:id", s.getToken, auth)
-	e.PATCH("/api/tokens/:id", s.updateToken, auth)
-	e.DELETE("/api/tokens/:id", s.deleteToken, auth)
-	e.POST("/api/tokens/:id/_generate", s.generateToken, auth)
-	e.GET("/api/tokens/:id/logs", s.tokenLogs, auth)
+	e.GET("/api/tokens/:id", s.getToken, owner)
+	e.PATCH("/api/tokens/:id", s.updateToken, owner)
+	e.DELETE("/api/tokens/:id", s.deleteToken, owner)
+	e.POST("/api/tokens/:id/_generate", s.generateToken, owner)
+	e.GET("/api/tokens/:id/logs", s.tokenLogs, owner)
+	e.GET("/api/scopes", s.listScopes, owner)
 	e.GET("/api/reports/:id/tokens", s.reportTokens, auth)
 	e.POST("/api/reports/:id/_cloud-publish", s.cloudPublish, auth)
 	e.GET("/api/apps/:id/tokens", s.appTokens, auth)
@@ -91,6 +96,8 @@ type createTokenRequest struct {
 	ExpiresAt json.RawMessage `json:"expiresAt"`
 	ExpiresIn string          `json:"expiresIn"`
 	Generate  *bool           `json:"generate"`
+	// UniqueName: see registry.CreateInput.
+	UniqueName bool `json:"uniqueName"`
 
 	expiresAt *time.Time
 }
@@ -117,6 +124,7 @@ func (r *createTokenRequest) input() registry.CreateInput {
 	return registry.CreateInput{
 		Type: r.Type, Name: r.Name, Owner: r.Owner, ReportID: r.ReportID, AppID: r.AppID,
 		Scopes: r.Scopes, ReadOnly: r.ReadOnly, ExpiresAt: r.expiresAt, ExpiresIn: r.ExpiresIn, Generate: r.Generate,
+		UniqueName: r.UniqueName,
 	}
 }
 
@@ -147,19 +155,25 @@ type selfLinks struct {
 // the API's own type, apart from registry.Record and from the stores'
 // formats, so that renaming a field here changes the API and nothing else.
 type tokenView struct {
-	ID          string     `json:"id"`
-	Type        string     `json:"type"`
-	Name        string     `json:"name"`
-	Owner       string     `json:"owner"`
-	ReportID    string     `json:"reportId,omitempty"`
-	AppID       string     `json:"appId,omitempty"`
-	Scopes      []string   `json:"scopes"`
-	ReadOnly    bool       `json:"readOnly"`
-	Cloud       bool       `json:"cloud"`
-	URL         string     `json:"url,omitempty"`
-	Status      string     `json:"status"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt"`
+	ID        string     `json:"id"`
+	Type      string     `json:"type"`
+	Name      string     `json:"name"`
+	Owner     string     `json:"owner"`
+	ReportID  string     `json:"reportId,omitempty"`
+	AppID     string     `json:"appId,omitempty"`
+	Scopes    []string   `json:"scopes"`
+	ReadOnly  bool       `json:"readOnly"`
+	Cloud     bool       `json:"cloud"`
+	URL       string     `json:"url,omitempty"`
+	Status    string     `json:"status"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+	// ExpiresIn is the preset the token was created with (1d 7d 30d 60d
+	// 90d 1y never): each generation expires that long after it; absent
+	// for an absolute expiresAt or none.
+	ExpiresIn string `json:"expiresIn,omitempty"`
+	// RevokedAt is when the token was revoked (status revoked).
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
 	GeneratedAt *time.Time `json:"generatedAt"`
 	LastUsedAt  *time.Time `json:"lastUsedAt"`
 	CreatedBy   string     `json:"createdBy"`
@@ -221,6 +235,9 @@ type cleanupView struct {
 // registryCaller is the authenticated client as the services (registry,
 // embed, cloud) see it.
 func registryCaller(c echo.Context) registry.Caller {
+	if cc, ok := consoleCaller(c); ok {
+		return cc
+	}
 	cl := caller(c)
 	return registry.Caller{ID: cl.ID, Admin: cl.Role == clients.RoleAdmin, Allows: cl.Allows}
 }
@@ -258,7 +275,8 @@ func generatedView(r registry.Record, jwt string) tokenView {
 	return tokenView{
 		ID: r.ID, Type: r.Type, Name: r.Name, Owner: r.Owner, ReportID: r.ReportID, AppID: r.AppID,
 		Scopes: scopes, ReadOnly: r.ReadOnly, Cloud: r.Cloud, URL: r.URL, Status: string(r.Status),
-		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, GeneratedAt: r.GeneratedAt, LastUsedAt: r.LastUsedAt,
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ExpiresIn: r.ExpiresIn, RevokedAt: r.RevokedAt,
+		GeneratedAt: r.GeneratedAt, LastUsedAt: r.LastUsedAt,
 		CreatedBy: r.CreatedBy, TokenHint: r.TokenHint, Token: jwt, Links: selfLink(r.ID),
 	}
 }

@@ -202,6 +202,10 @@ type Config struct {
 	// that ran out of attempts (#15); nil leaves their routes out.
 	Webhooks    Webhooks
 	DeadLetters DeadLetters
+	// Console mints and checks console tokens (POST /api/console-tokens,
+	// and a Bearer alternative to client credentials on the routes of one
+	// owner's API tokens); nil leaves both out.
+	Console ConsoleTokens
 }
 
 // Server is sigil's HTTP API.
@@ -320,6 +324,9 @@ func (s *Server) addRoutes() {
 		s.registryRoutes()
 	}
 	s.notifyRoutes()
+	if s.cfg.Console != nil {
+		s.consoleRoutes()
+	}
 	s.browserRoutes()
 	if s.cfg.ViewURLTemplate != "" {
 		e.GET("/view/:token", s.view)

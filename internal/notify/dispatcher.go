@@ -23,7 +23,8 @@ type Confirmer interface {
 	Confirm(ctx context.Context, e Event) (bool, error)
 }
 
-// Observer counts what the dispatcher does, by channel label (ChannelLabel).
+// Observer counts what the dispatcher does, by channel label (ChannelLabel);
+// it is called from concurrent attempts.
 type Observer interface {
 	Delivered(channel string)
 	Failed(channel string)
@@ -210,18 +211,29 @@ func (d *Dispatcher) attempt(ctx context.Context) error {
 		d.wg.Add(1)
 		go func() {
 			defer func() { <-d.sem; d.wg.Done() }()
-			d.deliver(context.WithoutCancel(ctx), dl)
+			d.deliver(ctx, dl)
 		}()
 	}
 	return nil
 }
 
+// settleTimeout bounds the outbox write that settles an attempt.
+const settleTimeout = 10 * time.Second
+
 // deliver makes one attempt of dl and settles it.
 func (d *Dispatcher) deliver(ctx context.Context, dl Delivery) {
 	log := d.cfg.Logger.With(slog.String("event_id", dl.Event.ID), slog.String("event_type", dl.Event.Type),
 		slog.String("channel", ChannelLabel(dl.Dest)))
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
+	// The attempt ends with the dispatcher (shutdown): its lease then runs
+	// out and an instance attempts it again. What settles an attempt is
+	// written even during shutdown, so a delivered event is not sent again.
+	run := ctx
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(run), d.cfg.Lease)
 	defer cancel()
+	stop := context.AfterFunc(run, cancel)
+	defer stop()
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(run), settleTimeout)
+	defer scancel()
 	settle := func(what string, err error) {
 		if err != nil {
 			log.Warn("notify: could not record the outcome of a delivery; it will be attempted again",
@@ -230,36 +242,40 @@ func (d *Dispatcher) deliver(ctx context.Context, dl Delivery) {
 	}
 	ch, ok, err := d.cfg.Router.Channel(ctx, dl.Dest)
 	if err != nil {
-		d.retry(ctx, dl, "destination lookup failed", false)
+		d.retry(sctx, dl, "destination lookup failed", false)
 		return
 	}
 	if !ok {
 		log.Info("notify: destination gone; delivery dropped")
-		settle("dropped", d.cfg.Outbox.Complete(ctx, dl))
+		settle("dropped", d.cfg.Outbox.Complete(sctx, dl))
 		return
 	}
 	if d.cfg.Confirm != nil {
 		confirmed, err := d.cfg.Confirm.Confirm(ctx, dl.Event)
 		switch {
 		case err != nil:
-			d.retry(ctx, dl, "change not confirmed: store unavailable", false)
+			d.retry(sctx, dl, "change not confirmed: store unavailable", false)
 			return
 		case !confirmed && d.cfg.Now().Sub(dl.Event.At) > d.cfg.ConfirmWindow:
 			d.dropped.Add(1)
 			log.Info("notify: event dropped: its change never became visible")
-			settle("dropped", d.cfg.Outbox.Complete(ctx, dl))
+			settle("dropped", d.cfg.Outbox.Complete(sctx, dl))
 			return
 		case !confirmed:
-			d.retry(ctx, dl, "change not visible yet", false)
+			d.retry(sctx, dl, "change not visible yet", false)
 			return
 		}
 	}
-	if err := ch.Deliver(ctx, dl.Event); err != nil {
+	err = ch.Deliver(ctx, dl.Event)
+	if err != nil && run.Err() != nil {
+		return // stopped mid-attempt: not the destination's failure
+	}
+	if err != nil {
 		log.Info("notify: delivery attempt failed", slog.Int("attempt", dl.Attempts+1), slog.String("err", err.Error()))
-		d.retry(ctx, dl, err.Error(), true)
+		d.retry(sctx, dl, err.Error(), true)
 		return
 	}
-	settle("delivered", d.cfg.Outbox.Complete(ctx, dl))
+	settle("delivered", d.cfg.Outbox.Complete(sctx, dl))
 	if d.cfg.Observer != nil {
 		d.cfg.Observer.Delivered(ChannelLabel(dl.Dest))
 	}
@@ -272,7 +288,7 @@ func (d *Dispatcher) retry(ctx context.Context, dl Delivery, reason string, coun
 	label := ChannelLabel(dl.Dest)
 	dl.LastError = reason
 	if !counted {
-		dl.Due = now.Add(d.cfg.BackoffBase)
+		dl.Due = now.Add(min(d.cfg.BackoffBase, time.Second))
 		_ = d.cfg.Outbox.Reschedule(ctx, dl)
 		return
 	}

@@ -48,6 +48,10 @@ var wireTypes = []struct {
 	{typ: errorBody{}, schema: component("Error")},
 	{typ: OwnerEmail{}, schema: component("OwnerEmail")},
 	{typ: ownerEmailRequest{}, schema: component("OwnerEmailRequest"), request: true},
+	{typ: consoleTokenRequest{}, schema: component("ConsoleTokenRequest"), request: true},
+	{typ: ConsoleToken{}, schema: component("ConsoleToken")},
+	{typ: scopesBody{}, schema: component("Scopes")},
+	{typ: Scope{}, schema: component("Scope")},
 }
 
 // notCarried lists, per type, the schema properties it deliberately does

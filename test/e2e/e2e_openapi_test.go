@@ -169,6 +169,25 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	want("delete token", do(http.MethodDelete, "/api/tokens/"+rec.ID, "", issuer), http.StatusNoContent)
 	want("get deleted token", do(http.MethodGet, "/api/tokens/"+rec.ID, "", issuer), http.StatusNotFound)
 	want("delete client", do(http.MethodDelete, "/api/clients/reports-app", "", admin), http.StatusNoContent)
+
+	// Webhooks and dead letters (#15).
+	var hook struct{ ID, Secret string }
+	if err := json.Unmarshal([]byte(want("create webhook", do(http.MethodPost, "/api/webhooks",
+		`{"url":"http://127.0.0.1:9/hook","events":["token.revoked","token.created"]}`, admin), http.StatusCreated).Body), &hook); err != nil || hook.Secret == "" {
+		t.Fatalf("create webhook: no secret (%v)", err)
+	}
+	want("webhook: unknown event", do(http.MethodPost, "/api/webhooks", `{"url":"http://127.0.0.1:9/","events":["token.nope"]}`, admin), http.StatusBadRequest)
+	want("webhook: userinfo", do(http.MethodPost, "/api/webhooks", `{"url":"http://u:p@127.0.0.1:9/","events":["token.created"]}`, admin), http.StatusBadRequest)
+	want("webhooks with a deleted client's secret", do(http.MethodGet, "/api/webhooks", "", issuer), http.StatusUnauthorized)
+	want("list webhooks", do(http.MethodGet, "/api/webhooks", "", admin), http.StatusOK)
+	want("get webhook", do(http.MethodGet, "/api/webhooks/"+hook.ID, "", admin), http.StatusOK)
+	want("rotate webhook secret", do(http.MethodPost, "/api/webhooks/"+hook.ID+"/_rotate-secret", "", admin), http.StatusOK)
+	want("delete webhook", do(http.MethodDelete, "/api/webhooks/"+hook.ID, "", admin), http.StatusNoContent)
+	want("get deleted webhook", do(http.MethodGet, "/api/webhooks/"+hook.ID, "", admin), http.StatusNotFound)
+	want("dead letters", do(http.MethodGet, "/api/notifications/dead-letters?limit=10", "", admin), http.StatusOK)
+	want("dead letters: bad cursor", do(http.MethodGet, "/api/notifications/dead-letters?cursor=x", "", admin), http.StatusBadRequest)
+	want("retry unknown dead letter", do(http.MethodPost, "/api/notifications/dead-letters/evt~email/_retry", "", admin), http.StatusNotFound)
+	want("delete unknown dead letter", do(http.MethodDelete, "/api/notifications/dead-letters/evt~email", "", admin), http.StatusNotFound)
 }
 
 func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }

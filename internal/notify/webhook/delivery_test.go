@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +18,24 @@ import (
 
 var t0 = time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
 
-type counter struct{ delivered, failed, dead map[string]int }
+// counter is a notify.Observer (called from concurrent attempts).
+type counter struct {
+	mu                      sync.Mutex
+	delivered, failed, dead map[string]int
+}
 
 func newCounter() *counter {
 	return &counter{delivered: map[string]int{}, failed: map[string]int{}, dead: map[string]int{}}
 }
-func (c *counter) Delivered(ch string) { c.delivered[ch]++ }
-func (c *counter) Failed(ch string)    { c.failed[ch]++ }
-func (c *counter) Dead(ch string)      { c.dead[ch]++ }
+
+func (c *counter) add(m map[string]int, ch string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m[ch]++
+}
+func (c *counter) Delivered(ch string) { c.add(c.delivered, ch) }
+func (c *counter) Failed(ch string)    { c.add(c.failed, ch) }
+func (c *counter) Dead(ch string)      { c.add(c.dead, ch) }
 
 type rig struct {
 	clock    *testclock.Clock
