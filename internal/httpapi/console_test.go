@@ -590,3 +590,40 @@ func TestRegistry_AppTokensNotReadable(t *testing.T) {
 	rec = e.basic("admin", e.srv.AdminSecret, http.MethodGet, "/api/apps/unknown/tokens", "")
 	require.Equal(t, http.StatusOK, rec.status, "an admin may read every app: %s", rec.body)
 }
+
+// TestConsoleToken_CORS: the host app's origin (http.cors_allowed_origins)
+// may call the routes a console token uses, with PATCH and DELETE and the
+// Authorization header, never with cookies; other origins and other
+// routes get no CORS answer.
+func TestConsoleToken_CORS(t *testing.T) {
+	const host = "https://host.example"
+	e := newConsoleEnv(t, apiserver.WithConfig(func(c *config.Config) { c.HTTP.CORSAllowedOrigins = []string{host} }))
+	preflight := func(origin, path, method string) answer {
+		return e.send(http.MethodOptions, path, "", func(r *http.Request) {
+			r.Header.Set("Origin", origin)
+			r.Header.Set("Access-Control-Request-Method", method)
+			r.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		})
+	}
+	for _, c := range []struct{ path, method string }{
+		{"/api/tokens", http.MethodPost}, {"/api/tokens/x", http.MethodPatch}, {"/api/tokens/x", http.MethodDelete},
+		{"/api/tokens/x/_generate", http.MethodPost}, {"/api/tokens/x/logs", http.MethodGet}, {"/api/scopes", http.MethodGet},
+	} {
+		a := preflight(host, c.path, c.method)
+		require.Equal(t, host, a.header.Get("Access-Control-Allow-Origin"), "%s %s", c.method, c.path)
+		require.Contains(t, a.header.Get("Access-Control-Allow-Methods"), c.method)
+		require.Contains(t, strings.ToLower(a.header.Get("Access-Control-Allow-Headers")), "authorization")
+		require.Empty(t, a.header.Get("Access-Control-Allow-Credentials"), "never cookies")
+	}
+	require.Empty(t, preflight("https://evil.example", "/api/tokens", http.MethodPost).header.Get("Access-Control-Allow-Origin"))
+	for _, p := range []string{"/api/clients", "/api/console-tokens", "/api/owners/alice/roles/api-tokens"} {
+		require.Empty(t, preflight(host, p, http.MethodPost).header.Get("Access-Control-Allow-Origin"), p)
+	}
+	tok := e.mintConsole("host", e.host, "alice")
+	a := e.send(http.MethodGet, "/api/tokens", "", func(r *http.Request) {
+		r.Header.Set("Origin", host)
+		r.Header.Set("Authorization", "Bearer "+tok)
+	})
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	require.Equal(t, host, a.header.Get("Access-Control-Allow-Origin"))
+}

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,28 +29,19 @@ func eventToken(r Record) *notify.Token {
 	}
 }
 
-// generation names r's current generation in events without disclosing
-// its jti: the first 16 hex characters of its SHA-256.
-func generation(jti string) string {
-	if jti == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte("sigil-generation:" + jti))
-	return hex.EncodeToString(sum[:8])
-}
-
 // createdEvent is token.created for r (id derived from the record: a
 // record is created once).
 func createdEvent(r Record, by string, now time.Time) notify.Event {
 	return notify.Event{ID: "created." + r.ID, Type: notify.TokenCreated, At: now, Owner: r.Owner, Actor: by, Token: eventToken(r)}
 }
 
-// generatedEvent is token.generated for r's current generation (id derived
-// from it).
-func generatedEvent(r Record, by string, now time.Time) notify.Event {
-	g := generation(r.JTI)
-	return notify.Event{ID: "generated." + r.ID + "." + g, Type: notify.TokenGenerated, At: now, Owner: r.Owner, Actor: by,
-		Token: eventToken(r), Data: map[string]string{"generation": g}}
+// generatedEvent is token.generated for the generation r carries, made by
+// one call (call: a nonce of that call, so that the attempts of one
+// Generate that retries after losing a compare-and-swap share one event id
+// and the outbox keeps one event).
+func generatedEvent(r Record, by, call string, now time.Time) notify.Event {
+	return notify.Event{ID: "generated." + r.ID + "." + strconv.FormatInt(now.UnixMilli(), 10) + "." + call,
+		Type: notify.TokenGenerated, At: now, Owner: r.Owner, Actor: by, Token: eventToken(r)}
 }
 
 // revokedEvent is token.revoked for r (a record is revoked once: id
@@ -77,6 +67,18 @@ func randomID() string {
 	return hex.EncodeToString(b)
 }
 
+// emit writes events to the outbox (nothing without one); a failure wraps
+// the store's error (503: nothing was changed).
+func (s *Service) emit(ctx context.Context, events ...notify.Event) error {
+	if s.events == nil || len(events) == 0 {
+		return nil
+	}
+	if err := s.events.Emit(ctx, events...); err != nil {
+		return fmt.Errorf("emit %s: %w", events[0].Type, err)
+	}
+	return nil
+}
+
 // ConfirmStore is what a Confirmer reads.
 type ConfirmStore interface {
 	GetRecord(ctx context.Context, id string) (Record, error)
@@ -97,8 +99,9 @@ func NewConfirmer(st ConfirmStore) *Confirmer { return &Confirmer{store: st} }
 
 // Confirm implements notify.Confirmer:
 //   - token.created: the record exists (in any state);
-//   - token.generated: the record's current generation is the event's, or
-//     was generated after it (a newer generation replaced it);
+//   - token.generated: the record's generation is the event's or a later
+//     one (generations are timed by the clock of the instance that made
+//     them; docs/notifications.md says where that falls short);
 //   - token.revoked: the record is revoked or gone;
 //   - owner.role_granted / _withdrawn: the owner holds / does not hold the role;
 //   - other types (expiry, auth failures) report no change: confirmed.
@@ -117,10 +120,7 @@ func (c *Confirmer) Confirm(ctx context.Context, e notify.Event) (bool, error) {
 		}
 		switch e.Type {
 		case notify.TokenGenerated:
-			if generation(r.JTI) == e.Data["generation"] {
-				return true, nil
-			}
-			return r.GeneratedAt != nil && e.Token.GeneratedAt != nil && r.GeneratedAt.After(*e.Token.GeneratedAt), nil
+			return r.GeneratedAt != nil && e.Token.GeneratedAt != nil && !r.GeneratedAt.Before(*e.Token.GeneratedAt), nil
 		case notify.TokenRevoked:
 			return r.Status == StatusRevoked, nil
 		}
