@@ -21,6 +21,9 @@ import (
 	"github.com/sigil-dev/sigil/test/redisserver"
 )
 
+// roleMail is the subject of owner.role_granted.
+const roleMail = "You may now hold API tokens"
+
 // mailGuard bounds every wait for a mail (a guard against a hang, not a
 // timed assertion: the tests wait for an outcome).
 const mailGuard = 60 * time.Second
@@ -114,15 +117,17 @@ func TestNotifyEmail_ExpiryWarnings(t *testing.T) {
 	clk := testclock.Wall()
 	srv, admin := emailSigil(t, rds, mp, clk)
 	ctx := context.Background()
-	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
 	_, err := admin.SetOwnerEmail(ctx, "ana", "ana@example.com")
 	require.NoError(t, err)
+	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
 	tok, err := admin.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindAPI, Name: "nightly export", Owner: "ana",
 		Scopes: []string{"meta:read", "report:read"}, ExpiresIn: "30d"})
 	require.NoError(t, err)
 	require.NotEmpty(t, tok.Token)
+	waitSubject(t, mp, roleMail)
+	waitSubject(t, mp, `Your API token "nightly export" was generated`)
 	settle(t, srv.URL)
-	require.NoError(t, mp.DeleteAll(), "start counting from the warnings (a generation mail, if any, is another test's)")
+	require.NoError(t, mp.DeleteAll(), "start counting from the warnings")
 
 	const week, day = `Your API token "nightly export" expires in 7 days`, `Your API token "nightly export" expires in 1 day`
 	clk.Advance(23*24*time.Hour + time.Hour)
@@ -172,6 +177,7 @@ func TestNotifyEmail_GenerationMail(t *testing.T) {
 	_, err := admin.SetOwnerEmail(ctx, "ana", "ana@example.com")
 	require.NoError(t, err)
 	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
+	waitSubject(t, mp, roleMail)
 	settle(t, srv.URL)
 	require.NoError(t, mp.DeleteAll(), "count from the token on (the role mail is another matter)")
 
@@ -218,9 +224,10 @@ func TestNotifyEmail_SMTPDown(t *testing.T) {
 	rds, mp := redisserver.Start(t), mailpit.Start(t)
 	srv, admin := emailSigil(t, rds, mp, testclock.Wall())
 	ctx := context.Background()
-	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
 	_, err := admin.SetOwnerEmail(ctx, "ana", "ana@example.com")
 	require.NoError(t, err)
+	require.NoError(t, admin.SetAPITokensRole(ctx, "ana", true))
+	waitSubject(t, mp, roleMail)
 	settle(t, srv.URL)
 	require.NoError(t, mp.DeleteAll())
 
