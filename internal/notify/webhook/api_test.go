@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -257,4 +258,16 @@ func TestSender_RefusesPrivateAtDialTime(t *testing.T) {
 	// Allowed (dev mode), the same endpoint is reached.
 	rcv.setSecrets("whsec_AAAA")
 	require.NoError(t, webhook.NewSender(time.Second, true, time.Now).Send(context.Background(), ep, event("evt_1", notify.TokenCreated)))
+}
+
+// TestWebhooksAPI_EndpointCountIsBounded: every event is offered to every
+// endpoint, so their number is capped (a flood of registrations is 409).
+func TestWebhooksAPI_EndpointCountIsBounded(t *testing.T) {
+	a := startAPI(t, "dev")
+	for i := range webhook.MaxEndpoints {
+		status, body := a.admin(http.MethodPost, "/api/webhooks", map[string]any{"url": fmt.Sprintf("http://127.0.0.1:9/h%d", i), "events": []string{notify.TokenCreated}})
+		require.Equal(t, http.StatusCreated, status, "%v", body)
+	}
+	status, body := a.admin(http.MethodPost, "/api/webhooks", map[string]any{"url": "http://127.0.0.1:9/one-more", "events": []string{notify.TokenCreated}})
+	assert.Equal(t, http.StatusConflict, status, "%v", body)
 }
