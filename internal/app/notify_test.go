@@ -138,6 +138,18 @@ func TestNotify_RegistryEventsReachWebhook(t *testing.T) {
 	}
 	assert.Equal(t, want, got)
 	assert.Empty(t, rcv.Bad(), "every request carried a valid signature")
+	// Metric labels name the channel kind, never the endpoint.
+	var metrics []byte
+	waitFor(t, "the deliveries to be counted", func() bool {
+		_, metrics = hookCall(t, srv, http.MethodGet, "/metrics", "")
+		return bytes.Contains(metrics, []byte(`sigil_notify_delivered_total{channel="webhook"} 7`))
+	})
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if strings.HasPrefix(line, "sigil_notify_") {
+			assert.NotContains(t, line, "wh_", line)
+			assert.NotContains(t, line, "127.0.0.1", line)
+		}
+	}
 }
 
 func countType(ds []webhookrecv.Delivery, typ string) int {

@@ -117,9 +117,19 @@ func (d *Dispatcher) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	defer d.wg.Wait()
+	failing := false
 	for {
-		if err := d.Pass(ctx); err != nil && ctx.Err() == nil {
-			d.cfg.Logger.Warn("notify: dispatcher pass failed; retrying", slog.String("err", err.Error()))
+		// One warning when passes start failing (Redis down), one line when
+		// they work again: not one per poll.
+		switch err := d.Pass(ctx); {
+		case err != nil && ctx.Err() == nil && !failing:
+			failing = true
+			d.cfg.Logger.Warn("notify: dispatcher pass failed; retrying every poll interval", slog.String("err", err.Error()))
+		case err != nil && ctx.Err() == nil:
+			d.cfg.Logger.Debug("notify: dispatcher pass failed", slog.String("err", err.Error()))
+		case err == nil && failing:
+			failing = false
+			d.cfg.Logger.Info("notify: dispatcher passes work again")
 		}
 		select {
 		case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -107,6 +108,11 @@ func TestWebhooksAPI_RegistrationRefusals(t *testing.T) {
 		{"MappedLoopback", "http://[::ffff:127.0.0.1]/hook", "url"},
 		{"Unspecified", "http://0.0.0.0/hook", "url"},
 		{"HostnameResolvingToLoopback", "http://localhost:9/hook", "url"},
+		{"DecimalLoopback", "http://2130706433/hook", "url"},
+		{"ShortLoopback", "http://127.1/hook", "url"},
+		{"HexLoopback", "http://0x7f.0.0.1/hook", "url"},
+		{"LinkLocalV6WithZone", "http://[fe80::1%25eth0]/hook", "url"},
+		{"CGNAT", "http://100.64.0.1/hook", "url"},
 		{"Userinfo", "https://user:pass@hooks.example.com/x", "url"},
 		{"UserOnly", "https://user@hooks.example.com/x", "url"},
 		{"Fragment", "https://hooks.example.com/x#frag", "url"},
@@ -257,4 +263,16 @@ func TestSender_RefusesPrivateAtDialTime(t *testing.T) {
 	// Allowed (dev mode), the same endpoint is reached.
 	rcv.setSecrets("whsec_AAAA")
 	require.NoError(t, webhook.NewSender(time.Second, true, time.Now).Send(context.Background(), ep, event("evt_1", notify.TokenCreated)))
+}
+
+// TestWebhooksAPI_EndpointCountIsBounded: every event is offered to every
+// endpoint, so their number is capped (a flood of registrations is 409).
+func TestWebhooksAPI_EndpointCountIsBounded(t *testing.T) {
+	a := startAPI(t, "dev")
+	for i := range webhook.MaxEndpoints {
+		status, body := a.admin(http.MethodPost, "/api/webhooks", map[string]any{"url": fmt.Sprintf("http://127.0.0.1:9/h%d", i), "events": []string{notify.TokenCreated}})
+		require.Equal(t, http.StatusCreated, status, "%v", body)
+	}
+	status, body := a.admin(http.MethodPost, "/api/webhooks", map[string]any{"url": "http://127.0.0.1:9/one-more", "events": []string{notify.TokenCreated}})
+	assert.Equal(t, http.StatusConflict, status, "%v", body)
 }
