@@ -50,6 +50,12 @@ func TestCluster(t *testing.T) {
 			return redis.New(raw, "test:"+t.Name()+":", redis.WithNow(now))
 		})
 	})
+	// The expiry scanner's cursors, sent marks and lease: one key per command.
+	t.Run("NotifyStateContract", func(t *testing.T) {
+		storetest.RunNotifyState(t, func(t *testing.T, now func() time.Time) storetest.NotifyState {
+			return redis.New(raw, "test:"+t.Name()+":", redis.WithNow(now))
+		}, true)
+	})
 	// The outbox's keys share one slot (hash tag {notify}): its Lua scripts
 	// run on a Cluster; the webhook endpoints are one key per command.
 	t.Run("OutboxContract", func(t *testing.T) {
