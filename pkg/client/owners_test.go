@@ -89,4 +89,22 @@ func TestClient_OwnerEmail(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no credentials")
+
+	// A token of another kind: the owner's own console token (for the
+	// <sigil-api-tokens> component) does not reach the address routes.
+	console, err := host.MintConsoleToken(ctx, "team-blue", 0)
+	require.NoError(t, err)
+	for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		req, err := http.NewRequestWithContext(ctx, method, srv.URL+"/api/owners/team-blue/email", strings.NewReader(`{"email":"evil@example.com"}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+console.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "%s with a console token", method)
+	}
+	got, err = admin.OwnerEmail(ctx, "team-blue")
+	require.NoError(t, err)
+	assert.Equal(t, "blue@example.com", got.Email, "the console token changed nothing")
 }
