@@ -171,3 +171,30 @@ func (s failureCounting) CountFailure(ctx context.Context, key string, window ti
 	*s.n++
 	return s.Registry.CountFailure(ctx, key, window)
 }
+
+// TestRecorder_BurstWorkPerFlushIsBounded: failures spread over many
+// tokens in one flush are counted for at most 64 of them.
+func TestRecorder_BurstWorkPerFlushIsBounded(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	admin := registry.Caller{ID: "admin", Admin: true}
+	var ids []string
+	for i := range 200 {
+		rec, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: "report", ReportID: fmt.Sprintf("r%d", i), Name: "a"})
+		require.NoError(t, err)
+		ids = append(ids, rec.ID)
+	}
+	var got []notify.Event
+	rec := registry.NewRecorder(f.store, 1000, time.Hour)
+	rec.WatchFailures(registry.NewBurstWatcher(f.store, emitterFunc(func(_ context.Context, e ...notify.Event) error {
+		got = append(got, e...)
+		return nil
+	}), 1, time.Minute, f.clk.Now))
+	for _, id := range ids {
+		rec.Authenticated(id, f.clk.Now(), false)
+	}
+	rec.Authenticated(ids[199], f.clk.Now(), false) // the most failures: counted first
+	require.NoError(t, rec.Close(ctx))
+	assert.Len(t, got, 64)
+	assert.Equal(t, ids[199], got[0].Token.ID)
+}

@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,14 +195,27 @@ func (r *Recorder) flush(ctx context.Context) {
 		}
 	}
 	if r.bursts != nil {
-		fails := map[string]int{}
-		for _, ev := range batch {
-			if !ev.ok {
-				fails[ev.recordID]++
-			}
+		r.watchFailures(ctx, batch)
+	}
+}
+
+// maxBurstRecords bounds the tokens whose failures one flush counts
+// toward token.auth_failures (those with the most failures first), so
+// that failures spread over many tokens cannot slow the flush that
+// writes the audit log.
+const maxBurstRecords = 64
+
+// watchFailures tells the burst watcher of the batch's failures, per token.
+func (r *Recorder) watchFailures(ctx context.Context, batch []authEvent) {
+	fails := map[string]int{}
+	for _, ev := range batch {
+		if !ev.ok {
+			fails[ev.recordID]++
 		}
-		for id, n := range fails {
-			_ = r.bursts.Failed(ctx, id, n) // best effort: a failure here loses a warning, not a log entry
-		}
+	}
+	ids := slices.Collect(maps.Keys(fails))
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(cmp.Compare(fails[b], fails[a]), cmp.Compare(a, b)) })
+	for _, id := range ids[:min(len(ids), maxBurstRecords)] {
+		_ = r.bursts.Failed(ctx, id, fails[id]) // best effort: a failure here loses a warning, not a log entry
 	}
 }
