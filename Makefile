@@ -25,11 +25,11 @@ deps:
 ## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary,
 ## then every fuzz target briefly (fuzz-ci). Plain `go test` runs the seed corpora (testdata/fuzz) too.
 ## test/clientgen needs the pinned generators, installed by clientgen-tools.
-test: deps lint clientgen-tools browser-tools
+test: deps lint clientgen-tools browser-tools mailpit
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz-ci
 
-test-short: deps clientgen-tools browser-tools
+test-short: deps clientgen-tools browser-tools mailpit
 	$(GO) test -count=1 ./...
 
 ## deps also needs node and npm (nodejs, npm), for test/clientgen's TypeScript check.
@@ -72,6 +72,16 @@ browser-tools: $(AXE)
 $(AXE): test/browser/axe/package.json test/browser/axe/package-lock.json | deps-node
 	cd test/browser/axe && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+## mailpit: the real SMTP server of the email tests (test/mailpit), pinned in
+## test/mailpit/tools/go.mod (its own module, so it never enters sigil's go.mod) and built into
+## bin/ again only when the pin changes.
+MAILPIT := bin/mailpit
+.PHONY: mailpit
+mailpit: $(MAILPIT)
+
+$(MAILPIT): test/mailpit/tools/go.mod test/mailpit/tools/go.sum
+	$(GO) -C test/mailpit/tools build -o $(CURDIR)/$(MAILPIT) github.com/axllent/mailpit
 
 ## lint: gofmt, go vet and staticcheck. staticcheck is pinned in tools/go.mod (its own module, so
 ## the pin never enters sigil's go.mod) and built into bin/ again only when the pin changes.

@@ -21,6 +21,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
 	"github.com/sigil-dev/sigil/internal/metrics"
+	"github.com/sigil-dev/sigil/internal/notify"
 	"github.com/sigil-dev/sigil/internal/openapi"
 	"github.com/sigil-dev/sigil/internal/policy"
 	"github.com/sigil-dev/sigil/internal/registry"
@@ -48,6 +49,9 @@ type options struct {
 	log   *slog.Logger
 	ln    net.Listener
 	store Store
+	// channels and notifyRand: WithChannels, WithNotifyRand (notify.go).
+	channels   []notify.Channel
+	notifyRand func() float64
 }
 
 // WithNow sets the clock of every part (default time.Now).
@@ -181,6 +185,14 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	revoker, checks := a.startRevocation(bg, st, m)
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Now: now})
 	regStore := registryStore(st, now)
+	// Notifications (#15): the outbox producers emit to (before the change
+	// they report; the confirmer holds an event back until its change is
+	// visible), the channels, and the dispatcher between them.
+	nt := &notifier{outbox: openOutbox(st, &o), confirm: registry.NewConfirmer(regStore)}
+	if nt.fixed, err = a.notifyChannels(&o, regStore, scopeLabels(cfg.Registry.Scopes)); err != nil {
+		return nil, err
+	}
+	observeEmail(m, nt.fixed)
 	verifier := token.NewVerifier(token.VerifierConfig{
 		Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Revocation: revoker,
 		Leeway: verifierLeeway(cfg.Tokens.Leeway), CacheSize: cfg.Tokens.CacheSize,
@@ -196,7 +208,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	}
 	regSvc, err := registry.NewService(registry.ServiceConfig{
 		Store: regStore, Issuer: issuer, Revoker: revoker, Scopes: cfg.Registry.Scopes, Sealer: sealer, Logger: log, Now: now,
-		Retention: cfg.Registry.Retention,
+		Retention: cfg.Registry.Retention, Events: nt.outbox,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
@@ -212,10 +224,17 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	// The recorder outlives ctx: it keeps flushing while in-flight
 	// requests finish, and Close writes what is left after Shutdown.
 	a.recorder = registry.NewRecorder(regStore, recorderSize, recorderFlush)
+	a.recorder.WatchFailures(registry.NewBurstWatcher(regStore, nt.outbox,
+		cfg.Notify.AuthFailureThreshold, cfg.Notify.AuthFailureWindow, now))
 	go a.recorder.Run(context.WithoutCancel(ctx))
 	observeAudit(m, a.recorder)
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); runJanitor(bg, regSvc, cfg.Registry.JanitorInterval, log, now) }()
+
+	webhooks := a.webhooks(st)
+	nt.routers = append(nt.routers, webhooks)
+	a.startNotify(bg, nt, m, &o)
+	a.startExpiry(bg, regStore, nt.outbox)
 
 	gate, err := policy.New(cfg.Gateway.Policy())
 	if err != nil {
@@ -262,6 +281,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		Policy: gate, RevocationStats: a.revStats, Console: consoleSvc,
+		Webhooks: webhooks, DeadLetters: nt.outbox,
 	}
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript

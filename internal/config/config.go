@@ -49,6 +49,7 @@ type Config struct {
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
 	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
 	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
+	Notify     Notify     `yaml:"notify" envPrefix:"NOTIFY_"`
 	Console    Console    `yaml:"console" envPrefix:"CONSOLE_"`
 }
 
@@ -205,6 +206,7 @@ func Default() Config {
 		Console:  Console{TokenMaxTTL: time.Hour, SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 		Cloud:    Cloud{Timeout: time.Second},
+		Notify:   defaultNotify(),
 	}
 }
 
@@ -276,6 +278,7 @@ func (c *Config) resolveSecrets() error {
 		read("pepper_file", c.PepperFile, &c.Pepper),
 		c.readRevealKey(),
 		c.readCloudSecret(),
+		c.readNotifySecret(),
 	)
 }
 
@@ -446,6 +449,8 @@ func (c Config) Validate() error {
 	}
 	c.Gateway.validate(bad)
 	c.validateCloud(bad)
+	c.validateNotify(bad)
+	c.validateNotifyDelivery(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -472,6 +477,7 @@ func (c Config) ExposedSecretFiles() []ExposedFile {
 	for _, f := range []struct{ key, path string }{
 		{"admin_secret_file", c.AdminSecretFile}, {"pepper_file", c.PepperFile},
 		{"registry.reveal_key_file", c.Registry.RevealKeyFile}, {"cloud.client_secret_file", c.Cloud.ClientSecretFile},
+		{"notify.smtp_url_file", c.Notify.SMTPURLFile},
 	} {
 		if f.path == "" {
 			continue

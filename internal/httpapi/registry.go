@@ -79,6 +79,7 @@ func (s *Server) registryRoutes() {
 	e.GET("/api/apps/:id/tokens", s.appTokens, auth)
 	e.PUT("/api/owners/:owner/roles/"+registry.RoleAPITokens, s.grantRole, auth, admin)
 	e.DELETE("/api/owners/:owner/roles/"+registry.RoleAPITokens, s.withdrawRole, auth, admin)
+	s.ownerEmailRoutes()
 }
 
 // createTokenRequest is the body of POST /api/tokens: registry.CreateInput

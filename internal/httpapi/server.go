@@ -214,6 +214,10 @@ type Config struct {
 	// publishing is then a 404.
 	Reports Reports
 
+	// Webhooks manages webhook endpoints and DeadLetters the notifications
+	// that ran out of attempts (#15); nil leaves their routes out.
+	Webhooks    Webhooks
+	DeadLetters DeadLetters
 	// Console mints and checks console tokens (POST /api/console-tokens,
 	// and a Bearer alternative to client credentials on the routes of one
 	// owner's API tokens); nil leaves both out.
@@ -336,6 +340,7 @@ func (s *Server) addRoutes() {
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
 	}
+	s.notifyRoutes()
 	if s.cfg.Console != nil {
 		s.consoleRoutes()
 	}

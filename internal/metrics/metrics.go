@@ -138,3 +138,57 @@ func (m *Metrics) CounterFunc(name, help string, fn func() float64) {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
+
+// NotifyChannels are the channel label values of the notify metrics; any
+// other value is recorded as OtherLabel (never a URL nor an endpoint id).
+var NotifyChannels = []string{"email", "webhook"}
+
+// Notify counts notification deliveries by channel (it satisfies
+// notify.Observer).
+type Notify struct {
+	delivered, failed, dead *prometheus.CounterVec
+}
+
+// Notify registers the notify metrics: sigil_notify_delivered_total,
+// _failed_total (failed attempts), _dead_total (dead letters) and the
+// gauges sigil_notify_pending and sigil_notify_dead_letters read from
+// pending and dead at scrape time, each by channel.
+func (m *Metrics) Notify(pending, dead func(channel string) float64) *Notify {
+	vec := func(name, help string) *prometheus.CounterVec {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"channel"})
+		m.reg.MustRegister(v)
+		for _, ch := range NotifyChannels {
+			v.WithLabelValues(ch)
+		}
+		return v
+	}
+	n := &Notify{
+		delivered: vec("sigil_notify_delivered_total", "Notification deliveries that succeeded, by channel."),
+		failed:    vec("sigil_notify_failed_total", "Notification delivery attempts that failed (each is retried or becomes a dead letter), by channel."),
+		dead:      vec("sigil_notify_dead_total", "Notification deliveries that became dead letters after notify.max_attempts, by channel."),
+	}
+	for _, ch := range NotifyChannels {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sigil_notify_pending", Help: "Notification deliveries waiting (in the shared outbox with Redis), by channel.",
+			ConstLabels: prometheus.Labels{"channel": ch},
+		}, func() float64 { return pending(ch) }))
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "sigil_notify_dead_letters", Help: "Dead letters kept (GET /api/notifications/dead-letters), by channel.",
+			ConstLabels: prometheus.Labels{"channel": ch},
+		}, func() float64 { return dead(ch) }))
+	}
+	return n
+}
+
+// Delivered counts one delivery that succeeded.
+func (n *Notify) Delivered(channel string) {
+	n.delivered.WithLabelValues(oneOf(channel, NotifyChannels)).Inc()
+}
+
+// Failed counts one failed attempt.
+func (n *Notify) Failed(channel string) {
+	n.failed.WithLabelValues(oneOf(channel, NotifyChannels)).Inc()
+}
+
+// Dead counts one delivery that became a dead letter.
+func (n *Notify) Dead(channel string) { n.dead.WithLabelValues(oneOf(channel, NotifyChannels)).Inc() }

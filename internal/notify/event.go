@@ -41,7 +41,8 @@ type Event struct {
 	// Owner is the owner the event concerns (API tokens and owner.* events):
 	// the email recipient is looked up from it. "" when none.
 	Owner string `json:"owner,omitempty"`
-	// Actor is who caused it: a client id, or "" for sigil itself (expiry).
+	// Actor is who caused it: a client id (the owner, when acting through
+	// a console token), or "" for sigil itself (expiry).
 	Actor string `json:"actor,omitempty"`
 	// Token describes the registered token concerned; nil for owner.* events.
 	Token *Token `json:"token,omitempty"`

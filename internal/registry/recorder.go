@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,7 +47,14 @@ type Recorder struct {
 	stop      chan struct{}
 	stopped   sync.Once
 	running   sync.WaitGroup
+
+	// bursts, if set, is told of the failures of each flush (token.auth_failures).
+	bursts *BurstWatcher
 }
+
+// WatchFailures makes each flush tell w of the failed authentications it
+// wrote; call it before Run. A nil w watches nothing.
+func (r *Recorder) WatchFailures(w *BurstWatcher) { r.bursts = w }
 
 // NewRecorder returns a Recorder with a buffer of size events (at least 1)
 // that Run flushes every flushEvery (at least 10 ms), or sooner when a batch
@@ -183,5 +193,29 @@ func (r *Recorder) flush(ctx context.Context) {
 		if err := r.store.MarkUsed(ctx, uses); err != nil {
 			r.lost.Add(int64(len(uses)))
 		}
+	}
+	if r.bursts != nil {
+		r.watchFailures(ctx, batch)
+	}
+}
+
+// maxBurstRecords bounds the tokens whose failures one flush counts
+// toward token.auth_failures (those with the most failures first), so
+// that failures spread over many tokens cannot slow the flush that
+// writes the audit log.
+const maxBurstRecords = 64
+
+// watchFailures tells the burst watcher of the batch's failures, per token.
+func (r *Recorder) watchFailures(ctx context.Context, batch []authEvent) {
+	fails := map[string]int{}
+	for _, ev := range batch {
+		if !ev.ok {
+			fails[ev.recordID]++
+		}
+	}
+	ids := slices.Collect(maps.Keys(fails))
+	slices.SortFunc(ids, func(a, b string) int { return cmp.Or(cmp.Compare(fails[b], fails[a]), cmp.Compare(a, b)) })
+	for _, id := range ids[:min(len(ids), maxBurstRecords)] {
+		_ = r.bursts.Failed(ctx, id, fails[id]) // best effort: a failure here loses a warning, not a log entry
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/notify"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -86,6 +87,10 @@ type ServiceConfig struct {
 	// with its log, before Cleanup removes both (registry.retention);
 	// zero means LogRetention.
 	Retention time.Duration
+	// Events receives the notification events of each change (#15),
+	// written before the change: a failure to write them fails the
+	// operation with nothing changed. Nil emits nothing.
+	Events notify.Emitter
 }
 
 // Service manages registered token records on behalf of API callers. It is
@@ -106,6 +111,7 @@ type Service struct {
 	log     *slog.Logger
 	// retention: see ServiceConfig.Retention.
 	retention time.Duration
+	events    notify.Emitter
 }
 
 // NewService returns a Service; it fails on a missing Store, Issuer or
@@ -117,7 +123,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, issuer: cfg.Issuer, revoker: cfg.Revoker,
 		scopes: maps.Clone(cfg.Scopes), now: cfg.Now, newID: cfg.NewID, log: cfg.Logger,
-		retention: cfg.Retention,
+		retention: cfg.Retention, events: cfg.Events,
 	}
 	if s.retention <= 0 {
 		s.retention = LogRetention
@@ -452,6 +458,13 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 		}
 		logs = append(logs, RecordLog{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.actor(), Result: ResultOK}})
 	}
+	events := []notify.Event{createdEvent(r, caller.actor(), now)}
+	if jwt != "" {
+		events = append(events, generatedEvent(r, caller.actor(), "c", now))
+	}
+	if err := s.emit(ctx, events...); err != nil {
+		return Record{}, "", err
+	}
 	if err := s.store.CreateRecord(ctx, r); err != nil {
 		if errors.Is(err, ErrNameTaken) {
 			return Record{}, "", errNameTaken(err)
@@ -677,8 +690,9 @@ func (s *Service) update(ctx context.Context, caller Caller, id string, in Updat
 // one is denied; after maxSwapAttempts losses it is a conflict (409).
 func (s *Service) Generate(ctx context.Context, caller Caller, id string) (Record, string, error) {
 	now := s.clock()
+	call := randomID()[:8]
 	for range maxSwapAttempts {
-		r, jwt, err := s.generate(ctx, caller, id, now)
+		r, jwt, err := s.generate(ctx, caller, id, call, now)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -693,7 +707,7 @@ func (s *Service) Generate(ctx context.Context, caller Caller, id string) (Recor
 
 // generate is one attempt of Generate; ErrConflict if another generation
 // was stored since the record was read (the new JWT is then dropped unseen).
-func (s *Service) generate(ctx context.Context, caller Caller, id string, now time.Time) (Record, string, error) {
+func (s *Service) generate(ctx context.Context, caller Caller, id, call string, now time.Time) (Record, string, error) {
 	r, err := s.load(ctx, caller, id)
 	if err != nil {
 		return Record{}, "", err
@@ -704,11 +718,9 @@ func (s *Service) generate(ctx context.Context, caller Caller, id string, now ti
 	if err := s.checkRole(ctx, r); err != nil {
 		return Record{}, "", err
 	}
-	if r.JTI != "" {
-		if err := s.revoker.Revoke(ctx, denial(r.JTI, r.ExpiresAt)); err != nil {
-			return Record{}, "", err
-		}
-	}
+	// The previous generation is denied until its own expiry, before a
+	// preset moves the record's.
+	prevExp := cloneTime(r.ExpiresAt)
 	if d, ok := expiresInPresets[r.ExpiresIn]; ok {
 		// A preset counts from each generation (Envizi: "valid for N days
 		// after it was generated"), never from the creation.
@@ -718,6 +730,17 @@ func (s *Service) generate(ctx context.Context, caller Caller, id string, now ti
 	jwt, err := s.mint(&r, caller, now)
 	if err != nil {
 		return Record{}, "", err
+	}
+	// The event goes first, before the previous generation is denied: no
+	// change without its event (an attempt that loses the compare-and-swap
+	// leaves an event that is never confirmed, and is dropped).
+	if err := s.emit(ctx, generatedEvent(r, caller.actor(), call, now)); err != nil {
+		return Record{}, "", err
+	}
+	if prev != "" {
+		if err := s.revoker.Revoke(ctx, denial(prev, prevExp)); err != nil {
+			return Record{}, "", err
+		}
 	}
 	// If this write fails the new JWT is never shown; it is still bound to
 	// the record id (tid), which Delete denies, and it is not the record's
@@ -771,13 +794,18 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.revokeRecord(ctx, r, caller.actor(), s.clock())
+	return s.revokeRecord(ctx, r, caller.actor(), RevokedByDelete, s.clock())
 }
 
 // revokeRecord is Delete once the record is loaded and the caller allowed:
 // by names who revoked it in the REVOKE log entry.
-func (s *Service) revokeRecord(ctx context.Context, r Record, by string, now time.Time) error {
+func (s *Service) revokeRecord(ctx context.Context, r Record, by, how string, now time.Time) error {
 	id := r.ID
+	if r.Status != StatusRevoked {
+		if err := s.emit(ctx, revokedEvent(r, by, how, now)); err != nil {
+			return err
+		}
+	}
 	if err := s.revoker.Revoke(ctx, denial(r.ID, r.ExpiresAt)); err != nil {
 		return err
 	}
@@ -849,7 +877,7 @@ func (s *Service) RevokeCovered(ctx context.Context, by string, cov Covered, at 
 	}
 	now := s.clock()
 	for i, r := range hit {
-		if err := s.revokeRecord(ctx, r, by, now); err != nil {
+		if err := s.revokeRecord(ctx, r, by, RevokedByRevokeAll, now); err != nil {
 			return i, err
 		}
 	}
@@ -1070,6 +1098,18 @@ func (s *Service) SetRole(ctx context.Context, owner string, granted bool) error
 	if err := checkText("owner", owner, MaxIDLen); err != nil {
 		return err
 	}
+	if s.events != nil {
+		// An owner.* event only for a change: granting a held role is a no-op.
+		has, err := s.store.HasRole(ctx, owner, RoleAPITokens)
+		if err != nil {
+			return fmt.Errorf("set role: %w", err)
+		}
+		if has != granted {
+			if err := s.emit(ctx, roleEvent(owner, granted, "", s.clock())); err != nil {
+				return err
+			}
+		}
+	}
 	if err := s.store.SetRole(ctx, owner, RoleAPITokens, granted); err != nil {
 		return fmt.Errorf("set role: %w", err)
 	}
@@ -1098,7 +1138,7 @@ func (s *Service) RevokePresented(ctx context.Context, caller Caller, c *token.C
 	case r.JTI != c.ID:
 		return s.revoker.Revoke(ctx, c)
 	}
-	return s.Delete(ctx, caller, r.ID)
+	return s.revokeRecord(ctx, r, caller.actor(), RevokedByPresented, s.clock())
 }
 
 // RecordReader reads records; Store satisfies it.

@@ -66,6 +66,10 @@ type Store interface {
 	// its first failure and lasts window, and returns the count so far in
 	// that window (1 for the first). Atomic; shared by every instance.
 	CountFailure(ctx context.Context, key string, window time.Duration) (int64, error)
+	// OwnerEmails keeps owners' email addresses (notifications).
+	OwnerEmails
+	// ExpiryIndex reads the expiry index in order (the expiry scanner).
+	ExpiryIndex
 }
 
 // UsageStore is what a Recorder writes to.

@@ -46,6 +46,8 @@ var wireTypes = []struct {
 	{typ: RevokeAllRequest{}, schema: component("RevokeAllRequest"), request: true},
 	{typ: Cutoff{}, schema: component("RevokeAllResult")},
 	{typ: errorBody{}, schema: component("Error")},
+	{typ: OwnerEmail{}, schema: component("OwnerEmail")},
+	{typ: ownerEmailRequest{}, schema: component("OwnerEmailRequest"), request: true},
 	{typ: consoleTokenRequest{}, schema: component("ConsoleTokenRequest"), request: true},
 	{typ: ConsoleToken{}, schema: component("ConsoleToken")},
 	{typ: scopesBody{}, schema: component("Scopes")},

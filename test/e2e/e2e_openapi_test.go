@@ -162,6 +162,16 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	want("logout of the console token", do(http.MethodPost, "/api/v1/invalidate-token", "", e2eBearer(console.Token)), http.StatusNoContent)
 	want("list tokens with a logged-out console token", do(http.MethodGet, "/api/tokens", "", e2eBearer(console.Token)), http.StatusUnauthorized)
 	want("withdraw api-tokens", do(http.MethodDelete, "/api/owners/alice/roles/api-tokens", "", admin), http.StatusNoContent)
+	// Owner email addresses (notifications).
+	want("no owner email yet", do(http.MethodGet, "/api/owners/alice/email", "", admin), http.StatusNotFound)
+	want("set owner email", do(http.MethodPut, "/api/owners/alice/email", `{"email":"alice@Example.com"}`, admin), http.StatusOK)
+	want("set owner email as a client acting for api:alice", do(http.MethodPut, "/api/owners/alice/email", `{"email":"alice@example.com"}`, issuer), http.StatusOK)
+	want("get owner email", do(http.MethodGet, "/api/owners/alice/email", "", admin), http.StatusOK)
+	want("owner email with a display name", do(http.MethodPut, "/api/owners/alice/email", `{"email":"Alice <alice@example.com>"}`, admin), http.StatusBadRequest)
+	want("owner email, unknown member", do(http.MethodPut, "/api/owners/alice/email", `{"email":"alice@example.com","cc":"x@example.com"}`, admin), http.StatusBadRequest)
+	want("owner email of another tenant", do(http.MethodGet, "/api/owners/alice/email", "", e2eBasic("sales", secret)), http.StatusForbidden)
+	want("owner email without credentials", do(http.MethodGet, "/api/owners/alice/email", "", nil), http.StatusUnauthorized)
+	want("delete owner email", do(http.MethodDelete, "/api/owners/alice/email", "", admin), http.StatusNoContent)
 	want("create token: bad type", do(http.MethodPost, "/api/tokens", `{"type":"root"}`, issuer), http.StatusBadRequest)
 	want("list tokens", do(http.MethodGet, "/api/tokens?limit=2", "", admin), http.StatusOK)
 	want("list own tokens", do(http.MethodGet, "/api/tokens", "", issuer), http.StatusOK)
@@ -179,6 +189,25 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	want("revoke again", do(http.MethodDelete, "/api/tokens/"+rec.ID, "", issuer), http.StatusNoContent)
 	want("generate a revoked token", do(http.MethodPost, "/api/tokens/"+rec.ID+"/_generate", "", issuer), http.StatusConflict)
 	want("delete client", do(http.MethodDelete, "/api/clients/reports-app", "", admin), http.StatusNoContent)
+
+	// Webhooks and dead letters (#15).
+	var hook struct{ ID, Secret string }
+	if err := json.Unmarshal([]byte(want("create webhook", do(http.MethodPost, "/api/webhooks",
+		`{"url":"http://127.0.0.1:9/hook","events":["token.revoked","token.created"]}`, admin), http.StatusCreated).Body), &hook); err != nil || hook.Secret == "" {
+		t.Fatalf("create webhook: no secret (%v)", err)
+	}
+	want("webhook: unknown event", do(http.MethodPost, "/api/webhooks", `{"url":"http://127.0.0.1:9/","events":["token.nope"]}`, admin), http.StatusBadRequest)
+	want("webhook: userinfo", do(http.MethodPost, "/api/webhooks", `{"url":"http://u:p@127.0.0.1:9/","events":["token.created"]}`, admin), http.StatusBadRequest)
+	want("webhooks with a deleted client's secret", do(http.MethodGet, "/api/webhooks", "", issuer), http.StatusUnauthorized)
+	want("list webhooks", do(http.MethodGet, "/api/webhooks", "", admin), http.StatusOK)
+	want("get webhook", do(http.MethodGet, "/api/webhooks/"+hook.ID, "", admin), http.StatusOK)
+	want("rotate webhook secret", do(http.MethodPost, "/api/webhooks/"+hook.ID+"/_rotate-secret", "", admin), http.StatusOK)
+	want("delete webhook", do(http.MethodDelete, "/api/webhooks/"+hook.ID, "", admin), http.StatusNoContent)
+	want("get deleted webhook", do(http.MethodGet, "/api/webhooks/"+hook.ID, "", admin), http.StatusNotFound)
+	want("dead letters", do(http.MethodGet, "/api/notifications/dead-letters?limit=10", "", admin), http.StatusOK)
+	want("dead letters: bad cursor", do(http.MethodGet, "/api/notifications/dead-letters?cursor=x", "", admin), http.StatusBadRequest)
+	want("retry unknown dead letter", do(http.MethodPost, "/api/notifications/dead-letters/evt~email/_retry", "", admin), http.StatusNotFound)
+	want("delete unknown dead letter", do(http.MethodDelete, "/api/notifications/dead-letters/evt~email", "", admin), http.StatusNotFound)
 }
 
 func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -72,6 +72,9 @@ type Registry struct {
 	roles       map[string]map[string]bool // role -> owners
 	fails       map[string]failWindow
 	failPruneAt int
+	// notify is the notifications' part: owners' addresses, the expiry
+	// index, the expiry scanner's cursors, sent marks and lease (notify.go).
+	notify notifyState
 	// nextLogPrune is when AppendLogs next drops logs past their retention.
 	nextLogPrune time.Time
 	// logSeq numbers appended log entries (ties within one millisecond).
@@ -116,6 +119,7 @@ func (s *Registry) CreateRecord(_ context.Context, r registry.Record) error {
 		s.names[k] = r.ID
 	}
 	s.records[r.ID] = r.Clone()
+	s.reindexExpiry(registry.Record{}, r)
 	if r.CreatedBy != "" {
 		ids := s.byCreator[r.CreatedBy]
 		if ids == nil {
@@ -187,6 +191,7 @@ func (s *Registry) updateLocked(r registry.Record, cond func(old registry.Record
 		delete(s.names, oldKey)
 	}
 	s.records[r.ID] = next
+	s.reindexExpiry(old, next)
 	return nil
 }
 
@@ -200,6 +205,7 @@ func (s *Registry) DeleteRecord(_ context.Context, id string) error {
 		return fmt.Errorf("delete record %q: %w", id, registry.ErrNotFound)
 	}
 	delete(s.records, id)
+	s.reindexExpiry(r, registry.Record{})
 	if k := nameOf(r); s.names[k] == id {
 		delete(s.names, k)
 	}

@@ -14,3 +14,9 @@ func TestRegistry_Contract(t *testing.T) {
 		return memory.NewRegistry(now)
 	})
 }
+
+func TestNotifyState_Contract(t *testing.T) {
+	storetest.RunNotifyState(t, func(_ *testing.T, now func() time.Time) storetest.NotifyState {
+		return memory.NewRegistry(now)
+	}, false)
+}

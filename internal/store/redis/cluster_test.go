@@ -12,6 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sigil-dev/sigil/internal/notify"
+	"github.com/sigil-dev/sigil/internal/notify/notifytest"
+	"github.com/sigil-dev/sigil/internal/notify/webhook"
 	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/revocation"
 	"github.com/sigil-dev/sigil/internal/store/redis"
@@ -46,6 +49,22 @@ func TestCluster(t *testing.T) {
 		storetest.RunRegistry(t, func(t *testing.T, now func() time.Time) registry.Store {
 			return redis.New(raw, "test:"+t.Name()+":", redis.WithNow(now))
 		})
+	})
+	// The expiry scanner's cursors, sent marks and lease: one key per command.
+	t.Run("NotifyStateContract", func(t *testing.T) {
+		storetest.RunNotifyState(t, func(t *testing.T, now func() time.Time) storetest.NotifyState {
+			return redis.New(raw, "test:"+t.Name()+":", redis.WithNow(now))
+		}, true)
+	})
+	// The outbox's keys share one slot (hash tag {notify}): its Lua scripts
+	// run on a Cluster; the webhook endpoints are one key per command.
+	t.Run("OutboxContract", func(t *testing.T) {
+		notifytest.Run(t, func(t *testing.T) notify.Outbox {
+			return redis.NewOutbox(raw, "test:"+t.Name()+":", time.Now)
+		})
+	})
+	t.Run("WebhooksContract", func(t *testing.T) {
+		notifytest.RunWebhooks(t, func(t *testing.T) webhook.Store { return redis.NewWebhooks(raw, "test:"+t.Name()+":") })
 	})
 
 	// Every key the suites wrote lives under their prefixes, and they are

@@ -259,3 +259,11 @@ func TestRegistry_singleKeyCommands(t *testing.T) {
 	assert.True(t, seen["watch"] && seen["multi"], "updates are optimistic transactions: %v", seen)
 	assert.False(t, seen["mget"] || seen["keys"] || seen["scan"] || seen["rename"], "%v", seen)
 }
+
+func TestNotifyState_Contract(t *testing.T) {
+	srv := redisserver.Start(t)
+	raw := newRaw(t, srv)
+	storetest.RunNotifyState(t, func(t *testing.T, now func() time.Time) storetest.NotifyState {
+		return redis.New(raw, "test:"+t.Name()+":", redis.WithNow(now))
+	}, true)
+}

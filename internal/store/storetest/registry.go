@@ -60,6 +60,8 @@ var registryCases = []struct {
 	{"RevokedReleasesName", testRevokedReleasesName},
 	{"ListByCreator", testListByCreator},
 	{"CountFailure", testCountFailure},
+	{"OwnerEmail", testOwnerEmail},
+	{"ExpiringAfter", testExpiringAfter},
 	{"ConcurrentGenerateLeavesOneGeneration", testConcurrentGenerateLeavesOneGeneration},
 	{"UpdateIfRefusesAStaleGeneration", testUpdateIfRefusesAStaleGeneration},
 	{"LogsNewestFirstByEventTime", testLogsNewestFirstByEventTime},
