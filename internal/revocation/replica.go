@@ -20,6 +20,10 @@ import (
 // verification then fails closed.
 var ErrStale = fmt.Errorf("revocation replica is stale: %w", ErrUnavailable)
 
+// syncBatch is how many UUID entries Sync sorts and merges at once (24 MB):
+// fewer, larger batches move each shard's array fewer times.
+const syncBatch = 1 << 20
+
 // ReplicaConfig configures a Replica.
 type ReplicaConfig struct {
 	Store SyncStore
@@ -45,9 +49,10 @@ type Replica struct {
 	cfg ReplicaConfig
 
 	mu sync.RWMutex
-	// Denied ids → expiry in Unix ms (0 = never). jtis are UUIDs, kept as
-	// 16 bytes (a fifth of the memory of their text); other ids as strings.
-	deniedUUID map[[16]byte]int64
+	// Denied ids → expiry in Unix ms (0 = never). jtis and record ids are
+	// UUIDs, kept in a packed table of 16-byte ids (denytable.go, 24 bytes
+	// an entry); other ids in a map of strings.
+	deniedUUID *denyTable
 	denied     map[string]int64
 	cutoffs    map[string]map[string]int64 // dim → id → Unix ms (cutoffMilli)
 	clientSub  map[[2]string]int64         // {client, sub} → Unix ms (cutoffMilli)
@@ -89,7 +94,7 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 	return &Replica{
 		cfg:        cfg,
 		denied:     make(map[string]int64),
-		deniedUUID: make(map[[16]byte]int64),
+		deniedUUID: newDenyTable(),
 		cutoffs:    make(map[string]map[string]int64),
 		clientSub:  make(map[[2]string]int64),
 		clientRes:  make(map[[3]string]int64),
@@ -145,7 +150,7 @@ func (r *Replica) isDenied(id string, nowMs int64) bool {
 	var exp int64
 	var ok bool
 	if u, isUUID := parseUUID(id); isUUID {
-		exp, ok = r.deniedUUID[u]
+		exp, ok = r.deniedUUID.get(u)
 	} else {
 		exp, ok = r.denied[id]
 	}
@@ -221,7 +226,7 @@ func (r *Replica) Size() (denied, cutoffs int) {
 	for _, m := range r.cutoffs {
 		n += len(m)
 	}
-	return len(r.denied) + len(r.deniedUUID), n
+	return len(r.denied) + r.deniedUUID.len(), n
 }
 
 // Revoke writes the token's denial to the store (which broadcasts it) and,
@@ -283,9 +288,7 @@ func (r *Replica) applyLocked(ev Event) {
 			exp = ev.At.UnixMilli()
 		}
 		if u, isUUID := parseUUID(ev.Key); isUUID {
-			if old, ok := r.deniedUUID[u]; !ok || (old != 0 && (exp == 0 || exp > old)) {
-				r.deniedUUID[u] = exp
-			}
+			r.deniedUUID.merge(u, exp)
 			return
 		}
 		if old, ok := r.denied[ev.Key]; !ok || (old != 0 && (exp == 0 || exp > old)) {
@@ -347,13 +350,32 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 			return fmt.Errorf("replica sync: %w", err)
 		}
 	}
-	// Entries are applied as the scan streams them (no 1M-element slice);
-	// the merge keeps the later expiry, so concurrent events are safe.
+	// Entries are applied as the scan streams them, UUIDs in batches of up
+	// to syncBatch (sorted, then merged once per shard: merging them one by
+	// one would move each shard's array for every few entries); the merge
+	// keeps the later expiry, so concurrent events are safe.
+	var batch []denyEntry
+	flush := func() {
+		r.deniedUUID.mergeBatch(batch, r.mu.Lock, r.mu.Unlock)
+		batch = batch[:0]
+	}
 	if err := r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
-		r.apply(Event{Key: id, At: exp})
+		u, isUUID := parseUUID(id)
+		if !isUUID {
+			r.apply(Event{Key: id, At: exp})
+			return
+		}
+		var ms int64
+		if !exp.IsZero() {
+			ms = exp.UnixMilli()
+		}
+		if batch = append(batch, denyEntry{id: u, exp: ms}); len(batch) == syncBatch {
+			flush()
+		}
 	}); err != nil {
 		return fmt.Errorf("replica sync: %w", err)
 	}
+	flush()
 	if err := r.cfg.Store.ScanCutoffs(ctx, func(key string, at time.Time) {
 		r.apply(Event{Cutoff: true, Key: key, At: at})
 	}); err != nil {
@@ -380,7 +402,7 @@ func (r *Replica) reseed(ctx context.Context) error {
 			events = append(events, Event{Key: id, At: time.UnixMilli(exp)})
 		}
 	}
-	for u, exp := range r.deniedUUID {
+	r.deniedUUID.each(func(u [16]byte, exp int64) {
 		id := formatUUID(u)
 		switch {
 		case exp == 0:
@@ -388,7 +410,7 @@ func (r *Replica) reseed(ctx context.Context) error {
 		case exp > nowMs:
 			events = append(events, Event{Key: id, At: time.UnixMilli(exp)})
 		}
-	}
+	})
 	for dim, m := range r.cutoffs {
 		for id, at := range m {
 			events = append(events, Event{Cutoff: true, Key: Cutoff{dim, id}.Key(), At: time.UnixMilli(at)})
@@ -429,13 +451,7 @@ func (r *Replica) Prune(now time.Time) int {
 			n++
 		}
 	}
-	for u, exp := range r.deniedUUID {
-		if exp != 0 && exp <= nowMs {
-			delete(r.deniedUUID, u)
-			n++
-		}
-	}
-	return n
+	return n + r.deniedUUID.prune(nowMs)
 }
 
 // Run keeps the replica in sync until ctx ends: it subscribes to the
