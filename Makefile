@@ -101,6 +101,22 @@ bench-instr: deps-valgrind
 deps-valgrind:
 	@command -v valgrind >/dev/null 2>&1 || { echo "installing valgrind"; $(APT) update -qq && $(APT) install -y -qq valgrind >/dev/null; }
 
+## bench-denylist: the cost of a large denylist (not in make test: minutes): DENYLIST (default 10000000)
+## entries written straight into a fresh redis-server, then a fresh sigil on it: process start to /readyz
+## (the replica's load), RSS when ready and after one verify; a planted token must answer 401.
+DENYLIST ?= 10000000
+bench-denylist: deps build
+	$(GO) build -o bin/bench-noop ./test/bench/noop
+	$(GO) build -o bin/bench-bare ./test/bench/bare
+	$(GO) build -o bin/benchrun ./test/bench/cmd/benchrun
+	./bin/benchrun -sigil $(BIN) -noop bin/bench-noop -bare bin/bench-bare -rows denylist -denylist $(DENYLIST) -tokens 100 $(BENCHFLAGS)
+
+## bench-registry: the registry on a real redis-server at 10k, 100k and 1M records (sizes via
+## SIGIL_BENCH_REGISTRY_SIZES=10000,100000): p50/p99 of listing a page, the next page, a report's
+## tokens and generating a token at each size (test/bench/registry; not in make test: minutes).
+bench-registry: deps
+	$(GO) test -run '^$$' -bench BenchmarkRegistryScale -benchtime 1x -timeout 60m ./test/bench/registry/
+
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/token/
 
