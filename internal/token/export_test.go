@@ -7,3 +7,6 @@ func (v *Verifier) CacheLen() int {
 	}
 	return v.cache.len()
 }
+
+// SignJWT exposes signJWT to the external tests.
+var SignJWT = signJWT
