@@ -110,25 +110,32 @@ func (t *denyTable) merge(id [16]byte, exp int64) {
 	}
 }
 
-// mergeBatch merges entries; it sorts them (by shard, then id) in place and
-// calls lock/unlock around each shard's part, so readers wait for one
-// shard's merge at most.
-func (t *denyTable) mergeBatch(entries []denyEntry, lock, unlock func()) {
-	slices.SortFunc(entries, func(a, b denyEntry) int {
-		if sa, sb := denyShardIndex(a.id), denyShardIndex(b.id); sa != sb {
-			return sa - sb
-		}
-		return cmpEntry(a, b)
-	})
+// mergeBatch merges entries (reordering them): it groups them by shard
+// (a counting sort into scratch, which must be as long as entries), sorts
+// each shard's part by id and merges it, calling lock and unlock around
+// each shard's merge so that readers wait for one shard at most.
+func (t *denyTable) mergeBatch(entries, scratch []denyEntry, lock, unlock func()) {
+	var start [denyShards + 1]int
+	for i := range entries {
+		start[denyShardIndex(entries[i].id)+1]++
+	}
+	for i := 1; i <= denyShards; i++ {
+		start[i] += start[i-1]
+	}
+	next := start
+	scratch = scratch[:len(entries)]
+	for _, e := range entries {
+		si := denyShardIndex(e.id)
+		scratch[next[si]] = e
+		next[si]++
+	}
 	var fresh []denyEntry
-	for i := 0; i < len(entries); {
-		si := denyShardIndex(entries[i].id)
-		j := i + 1
-		for j < len(entries) && denyShardIndex(entries[j].id) == si {
-			j++
+	for si := range denyShards {
+		run := scratch[start[si]:start[si+1]]
+		if len(run) == 0 {
+			continue
 		}
-		run := entries[i:j]
-		i = j
+		slices.SortFunc(run, cmpEntry)
 		lock()
 		s := &t.shards[si]
 		fresh = fresh[:0]
@@ -159,7 +166,8 @@ func (t *denyTable) mergeBatch(entries []denyEntry, lock, unlock func()) {
 
 // insertSorted merges add (sorted by id, none of them present) into the
 // sorted array: in place from the back when there is room, else into a
-// new array an eighth larger than needed.
+// new array a 32nd larger than needed (bulk loads grow every shard
+// anyway; the room serves the pending list's merges).
 func (s *denyShard) insertSorted(add []denyEntry) {
 	if len(add) == 0 {
 		return
@@ -180,7 +188,7 @@ func (s *denyShard) insertSorted(add []denyEntry) {
 		}
 		return
 	}
-	want := n + k + (n+k)/8 + 4
+	want := n + k + (n+k)/32 + 8
 	next, arena := allocEntries(want)
 	next = next[:n+k]
 	i, j, w := 0, 0, 0

@@ -85,7 +85,7 @@ func testDenyTableMatchesMap(t *testing.T) {
 			refMerge(e.id, e.exp)
 		}
 		locks := 0
-		tbl.mergeBatch(batch, func() { locks++ }, noLock)
+		tbl.mergeBatch(batch, make([]denyEntry, len(batch)), func() { locks++ }, noLock)
 		require.LessOrEqual(t, locks, denyShards)
 		check("batch merge")
 		if round%2 == 1 {

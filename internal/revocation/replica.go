@@ -20,8 +20,9 @@ import (
 // verification then fails closed.
 var ErrStale = fmt.Errorf("revocation replica is stale: %w", ErrUnavailable)
 
-// syncBatch is how many UUID entries Sync sorts and merges at once (24 MB):
-// fewer, larger batches move each shard's array fewer times.
+// syncBatch is how many UUID entries Sync sorts and merges at once (24 MB,
+// and as much scratch): fewer, larger batches move each shard's array
+// fewer times.
 const syncBatch = 1 << 20
 
 // ReplicaConfig configures a Replica.
@@ -354,9 +355,17 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 	// to syncBatch (sorted, then merged once per shard: merging them one by
 	// one would move each shard's array for every few entries); the merge
 	// keeps the later expiry, so concurrent events are safe.
-	var batch []denyEntry
+	// The batch and its scratch live outside the heap where the platform
+	// allows (allocEntries), mapped at the first UUID and unmapped when
+	// Sync returns: 48 MB the collector would otherwise keep for a while.
+	var batch, scratch []denyEntry
+	var batchArena, scratchArena []byte
+	defer func() {
+		freeArena(batchArena)
+		freeArena(scratchArena)
+	}()
 	flush := func() {
-		r.deniedUUID.mergeBatch(batch, r.mu.Lock, r.mu.Unlock)
+		r.deniedUUID.mergeBatch(batch, scratch, r.mu.Lock, r.mu.Unlock)
 		batch = batch[:0]
 	}
 	if err := r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
@@ -368,6 +377,11 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 		var ms int64
 		if !exp.IsZero() {
 			ms = exp.UnixMilli()
+		}
+		if batch == nil {
+			batch, batchArena = allocEntries(syncBatch)
+			scratch, scratchArena = allocEntries(syncBatch)
+			scratch = scratch[:cap(scratch)]
 		}
 		if batch = append(batch, denyEntry{id: u, exp: ms}); len(batch) == syncBatch {
 			flush()

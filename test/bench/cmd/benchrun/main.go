@@ -103,7 +103,8 @@ func main() {
 // budget bounds the whole run: the wrk runs plus generous room for setup
 // and the Redis measurements.
 func (o options) budget() time.Duration {
-	return 14*(o.duration+o.warmup) + time.Duration(max(o.reruns, 0))*o.duration + 4*time.Minute
+	return 14*(o.duration+o.warmup) + time.Duration(max(o.reruns, 0))*o.duration + 4*time.Minute +
+		time.Duration(o.denylist/20_000)*time.Second // writing the denylist entries (10M: 8m20s)
 }
 
 func (o options) validate() error {
@@ -357,7 +358,9 @@ func (r *runner) startSigil(ctx context.Context, name, redisURL string, extra ..
 	cmd := exec.Command(r.o.sigil, "serve")
 	cmd.Env = append(append(env, r.o.sigilEnv...), extra...) // the last value of a key wins
 	cmd.Dir = r.tmp
-	srv, err := r.sup.startServer(ctx, name, cmd, 2*time.Minute)
+	// sigil listens once its revocation replica is loaded: allow for a
+	// large denylist.
+	srv, err := r.sup.startServer(ctx, name, cmd, 2*time.Minute+time.Duration(r.o.denylist/50_000)*time.Second)
 	if err != nil {
 		return nil, nil, err
 	}
