@@ -23,7 +23,7 @@ var ErrStale = fmt.Errorf("revocation replica is stale: %w", ErrUnavailable)
 // syncBatch is how many UUID entries Sync sorts and merges at once (24 MB,
 // and as much scratch): fewer, larger batches move each shard's array
 // fewer times.
-const syncBatch = 1 << 20
+var syncBatch = 1 << 20 // a variable for the tests
 
 // ReplicaConfig configures a Replica.
 type ReplicaConfig struct {
