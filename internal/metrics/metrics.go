@@ -26,6 +26,7 @@ type Metrics struct {
 	// (read-only after New); reqBy up to maxReqChildren
 	// (route, method, status) triples, then Request resolves as before.
 	verifyBy map[string]prometheus.Counter
+	mintedBy map[string]prometheus.Counter // every TokenKinds entry
 	reqBy    sync.Map // reqKey → reqChildren
 	reqByN   atomic.Int64
 }
@@ -70,8 +71,9 @@ func New() *Metrics {
 	for _, r := range VerifyReasons {
 		m.verifyBy[r] = m.verify.WithLabelValues(r)
 	}
+	m.mintedBy = make(map[string]prometheus.Counter, len(TokenKinds))
 	for _, k := range TokenKinds {
-		m.minted.WithLabelValues(k)
+		m.mintedBy[k] = m.minted.WithLabelValues(k)
 	}
 	return m
 }
@@ -120,16 +122,6 @@ func statusLabel(status int) string {
 	return strconv.Itoa(status)
 }
 
-// oneOf returns v if it is in known, else OtherLabel.
-func oneOf(v string, known []string) string {
-	for _, k := range known {
-		if v == k {
-			return v
-		}
-	}
-	return OtherLabel
-}
-
 // Request records one served request. route must come from a fixed set
 // (the route templates; the caller maps unmatched requests to one value);
 // method and status are bounded here.
@@ -159,7 +151,13 @@ func (m *Metrics) Verified(reason string) {
 
 // Minted records one minted token; a kind outside TokenKinds is recorded
 // as OtherLabel.
-func (m *Metrics) Minted(kind string) { m.minted.WithLabelValues(oneOf(kind, TokenKinds)).Inc() }
+func (m *Metrics) Minted(kind string) {
+	if c, ok := m.mintedBy[kind]; ok {
+		c.Inc()
+		return
+	}
+	m.minted.WithLabelValues(OtherLabel).Inc()
+}
 
 // Gauge registers a gauge read from fn at scrape time.
 func (m *Metrics) Gauge(name, help string, fn func() float64) {
