@@ -27,7 +27,7 @@ type Metrics struct {
 	// (route, method, status) triples, then Request resolves as before.
 	verifyBy map[string]prometheus.Counter
 	mintedBy map[string]prometheus.Counter // every TokenKinds entry
-	reqBy    sync.Map // reqKey → reqChildren
+	reqBy    sync.Map                      // reqKey → reqChildren
 	reqByN   atomic.Int64
 }
 
