@@ -20,9 +20,9 @@ import (
 // verification then fails closed.
 var ErrStale = fmt.Errorf("revocation replica is stale: %w", ErrUnavailable)
 
-// syncBatch is how many UUID entries Sync sorts and merges at once (24 MB,
-// and as much scratch): fewer, larger batches move each shard's array
-// fewer times.
+// syncBatch is how many UUID entries Sync sorts and merges at once (24 MB;
+// it fills a second batch while merging one, and needs as much scratch):
+// fewer, larger batches move each shard's array fewer times.
 var syncBatch = 1 << 20 // a variable for the tests
 
 // ReplicaConfig configures a Replica.
@@ -355,18 +355,43 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 	// to syncBatch (sorted, then merged once per shard: merging them one by
 	// one would move each shard's array for every few entries); the merge
 	// keeps the later expiry, so concurrent events are safe.
-	// The batch and its scratch live outside the heap where the platform
-	// allows (allocEntries), mapped at the first UUID and unmapped when
-	// Sync returns: 48 MB the collector would otherwise keep for a while.
+	// A full batch is merged in the background while the scan fills the
+	// other one (the merge is CPU, the scan mostly waits on Redis); one
+	// merge at a time, since they share the scratch. The two batches and
+	// the scratch live outside the heap where the platform allows
+	// (allocEntries), mapped at the first UUID and unmapped when Sync
+	// returns, after the last merge: 72 MB the collector would otherwise
+	// keep for a while.
+	var bufs [2][]denyEntry
+	var arenas [3][]byte
 	var batch, scratch []denyEntry
-	var batchArena, scratchArena []byte
+	cur := 0
+	var merging chan struct{} // closed when the running merge is done; nil if none
+	wait := func() {
+		if merging != nil {
+			<-merging
+			merging = nil
+		}
+	}
 	defer func() {
-		freeArena(batchArena)
-		freeArena(scratchArena)
+		wait()
+		for _, a := range arenas {
+			freeArena(a)
+		}
 	}()
 	flush := func() {
-		r.deniedUUID.mergeBatch(batch, scratch, r.mu.Lock, r.mu.Unlock)
-		batch = batch[:0]
+		wait()
+		if len(batch) == 0 {
+			return
+		}
+		full, done := batch, make(chan struct{})
+		merging = done
+		go func() {
+			defer close(done)
+			r.deniedUUID.mergeBatch(full, scratch, r.mu.Lock, r.mu.Unlock)
+		}()
+		cur ^= 1
+		batch = bufs[cur][:0]
 	}
 	if err := r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
 		u, isUUID := parseUUID(id)
@@ -379,9 +404,11 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 			ms = exp.UnixMilli()
 		}
 		if batch == nil {
-			batch, batchArena = allocEntries(syncBatch)
-			scratch, scratchArena = allocEntries(syncBatch)
+			bufs[0], arenas[0] = allocEntries(syncBatch)
+			bufs[1], arenas[1] = allocEntries(syncBatch)
+			scratch, arenas[2] = allocEntries(syncBatch)
 			scratch = scratch[:cap(scratch)]
+			batch = bufs[cur]
 		}
 		if batch = append(batch, denyEntry{id: u, exp: ms}); len(batch) == syncBatch {
 			flush()
@@ -390,6 +417,7 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 		return fmt.Errorf("replica sync: %w", err)
 	}
 	flush()
+	wait()
 	if err := r.cfg.Store.ScanCutoffs(ctx, func(key string, at time.Time) {
 		r.apply(Event{Cutoff: true, Key: key, At: at})
 	}); err != nil {
