@@ -95,14 +95,47 @@ lint: $(STATICCHECK)
 $(STATICCHECK): tools/go.mod tools/go.sum
 	$(GO) -C tools build -o $(CURDIR)/$(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
 
-## bench: HTTP load benchmark (test/bench/README.md): sigil's endpoints and a no-op Echo server under
-## the same wrk load in one run, one table; wrk and redis-server installed when missing.
-## Driver flags via BENCHFLAGS, e.g. make bench BENCHFLAGS='-duration 5s -out bench.md'. In-process Go benchmarks: make bench-go.
+## bench: HTTP load benchmark (test/bench/README.md): sigil's endpoints beside their baselines (a no-op
+## Echo server, bare golang-jwt verify and sign handlers with the same keys) under the same wrk load in one
+## run, one table with ratios and targets; then instructions per request (bench-instr). wrk, redis-server
+## and valgrind installed when missing. Driver flags via BENCHFLAGS, e.g. make bench BENCHFLAGS='-duration 5s -out bench.md'.
+## In-process Go benchmarks: make bench-go.
 bench: deps build
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; $(APT) update -qq && $(APT) install -y -qq wrk >/dev/null; }
 	$(GO) build -o bin/bench-noop ./test/bench/noop
+	$(GO) build -o bin/bench-bare ./test/bench/bare
 	$(GO) build -o bin/benchrun ./test/bench/cmd/benchrun
-	./bin/benchrun -sigil $(BIN) -noop bin/bench-noop $(BENCHFLAGS)
+	./bin/benchrun -sigil $(BIN) -noop bin/bench-noop -bare bin/bench-bare $(BENCHFLAGS)
+	@$(MAKE) --no-print-directory bench-instr
+
+## bench-instr: instructions per request of verify warm, verify cold, mint and introspection and of their
+## baselines (internal/httpapi BenchmarkHotPath under valgrind --tool=callgrind, two iteration counts,
+## the difference per request): a figure the machine's load does not move. Flags via INSTRFLAGS
+## (e.g. INSTRFLAGS='-repeat 3 -only verify').
+.PHONY: bench-instr deps-valgrind bench-denylist bench-registry
+bench-instr: deps-valgrind
+	$(GO) test -c -o bin/httpapi.bench ./internal/httpapi
+	$(GO) build -o bin/benchinstr ./test/bench/cmd/benchinstr
+	./bin/benchinstr -test bin/httpapi.bench $(INSTRFLAGS)
+
+deps-valgrind:
+	@command -v valgrind >/dev/null 2>&1 || { echo "installing valgrind"; $(APT) update -qq && $(APT) install -y -qq valgrind >/dev/null; }
+
+## bench-denylist: the cost of a large denylist (not in make test: minutes): DENYLIST (default 10000000)
+## entries written straight into a fresh redis-server, then a fresh sigil on it: process start to /readyz
+## (the replica's load), RSS when ready and after one verify; a planted token must answer 401.
+DENYLIST ?= 10000000
+bench-denylist: deps build
+	$(GO) build -o bin/bench-noop ./test/bench/noop
+	$(GO) build -o bin/bench-bare ./test/bench/bare
+	$(GO) build -o bin/benchrun ./test/bench/cmd/benchrun
+	./bin/benchrun -sigil $(BIN) -noop bin/bench-noop -bare bin/bench-bare -rows denylist -denylist $(DENYLIST) -tokens 100 $(BENCHFLAGS)
+
+## bench-registry: the registry on a real redis-server at 10k, 100k and 1M records (sizes via
+## SIGIL_BENCH_REGISTRY_SIZES=10000,100000): p50/p99 of listing a page, the next page, a report's
+## tokens and generating a token at each size (test/bench/registry; not in make test: minutes).
+bench-registry: deps
+	$(GO) test -run '^$$' -bench BenchmarkRegistryScale -benchtime 1x -timeout 60m ./test/bench/registry/
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./internal/token/

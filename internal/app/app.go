@@ -82,6 +82,8 @@ type Info struct {
 	// AdminGenerated says it was generated (dev mode) and is shown once.
 	AdminSecret    string
 	AdminGenerated bool
+	// PprofURL is where the profiler answers (debug.pprof_addr); "" when off.
+	PprofURL string
 }
 
 // App is the assembled server: stores, keys, issuer and verifier, the
@@ -310,6 +312,11 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	}
 	a.Info.URL = "http://" + a.ln.Addr().String()
 	a.Info.ActiveKey = ring.Active()
+	if cfg.Debug.PprofAddr != "" {
+		if err := a.startPprof(cfg.Debug.PprofAddr); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 

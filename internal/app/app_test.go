@@ -3,9 +3,11 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -102,4 +104,34 @@ func TestNew_ErrListen(t *testing.T) {
 	addr := first.Info.URL[len("http://"):]
 	_, err = app.New(context.Background(), newConfig(t, func(c *config.Config) { c.Addr = addr }), app.WithLogger(slog.New(slog.DiscardHandler)))
 	require.ErrorContains(t, err, "(addr)")
+}
+
+// TestNew_Pprof: the profiler is off by default (no listener, and the
+// API's /debug/pprof/ is a 404); with debug.pprof_addr it answers on that
+// loopback listener only, and stops with the App.
+func TestNew_Pprof(t *testing.T) {
+	a, err := app.New(context.Background(), newConfig(t, nil), app.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	require.Empty(t, a.Info.PprofURL)
+	w := httptest.NewRecorder()
+	a.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))
+	require.Equal(t, http.StatusNotFound, w.Code)
+	a.Close()
+
+	a, err = app.New(context.Background(), newConfig(t, func(c *config.Config) { c.Debug.PprofAddr = "127.0.0.1:0" }),
+		app.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(a.Info.PprofURL, "http://127.0.0.1:"), a.Info.PprofURL)
+	resp, err := http.Get(a.Info.PprofURL + "goroutine?debug=1")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(body), "goroutine profile")
+	w = httptest.NewRecorder()
+	a.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))
+	require.Equal(t, http.StatusNotFound, w.Code)
+	a.Close()
+	_, err = http.Get(a.Info.PprofURL)
+	require.Error(t, err)
 }

@@ -51,6 +51,7 @@ type Config struct {
 	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
 	Notify     Notify     `yaml:"notify" envPrefix:"NOTIFY_"`
 	Console    Console    `yaml:"console" envPrefix:"CONSOLE_"`
+	Debug      Debug      `yaml:"debug" envPrefix:"DEBUG_"`
 }
 
 // Console configures the admin console's sign-in sessions (/console/) and
@@ -65,6 +66,14 @@ type Console struct {
 	// TokenMaxTTL is the longest lifetime a console token may be asked
 	// for (1m to 24h; default 1h). A request without ttl gets 10m.
 	TokenMaxTTL time.Duration `yaml:"token_max_ttl" env:"TOKEN_MAX_TTL"`
+}
+
+// Debug configures what operators use to look inside a running process.
+type Debug struct {
+	// PprofAddr, when set, serves Go's profiler (net/http/pprof, under
+	// /debug/pprof/) on a listener of its own at this loopback host:port,
+	// never on addr; empty (the default) serves it nowhere.
+	PprofAddr string `yaml:"pprof_addr" env:"PPROF_ADDR"`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -322,6 +331,20 @@ func (c Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		bad("addr", "must be host:port, got %q", c.Addr)
+	}
+	if c.Debug.PprofAddr != "" {
+		host, port, err := net.SplitHostPort(c.Debug.PprofAddr)
+		ip, ipErr := netip.ParseAddr(host)
+		switch {
+		case err != nil || port == "":
+			bad("debug.pprof_addr", "must be host:port, got %q", c.Debug.PprofAddr)
+		case host != "localhost" && (ipErr != nil || !ip.IsLoopback()):
+			// Profiles show the process's memory and code paths: never
+			// reachable from outside the host.
+			bad("debug.pprof_addr", "must be a loopback address (127.0.0.1, ::1, localhost), got %q", c.Debug.PprofAddr)
+		case c.Debug.PprofAddr == c.Addr && port != "0":
+			bad("debug.pprof_addr", "must not be addr, the API's listener")
+		}
 	}
 	if u, err := url.Parse(c.Issuer); err != nil || u.Scheme == "" || u.Host == "" {
 		bad("issuer", "must be an absolute URL, got %q", c.Issuer)

@@ -33,22 +33,30 @@ type benchStack struct {
 	api    http.Handler
 	issuer *token.Issuer
 	secret string
+	key    *keys.Key // the signing key (nil in newRecorderStack)
 }
 
 // newBenchStack builds a benchStack.
-func newBenchStack(tb testing.TB) benchStack {
+func newBenchStack(tb testing.TB) benchStack { return newBenchStackWith(tb, keys.EdDSA, nil) }
+
+// newBenchStackWith is newBenchStack signing with alg, with tweak (if not
+// nil) applied to the configuration before app.New.
+func newBenchStackWith(tb testing.TB, alg string, tweak func(*config.Config)) benchStack {
 	tb.Helper()
 	dir := tb.TempDir()
-	_, k, err := keys.WritePEM(dir, testSigner(tb, keys.EdDSA))
+	_, k, err := keys.WritePEM(dir, testSigner(tb, alg))
 	require.NoError(tb, err)
 	cfg := config.Default()
 	cfg.Issuer, cfg.Audience, cfg.Keys.Dir = "https://sigil.test", "sigil", dir
 	cfg.Addr, cfg.AdminSecret = "127.0.0.1:0", "bench-admin-secret-0123456789abcdef"
+	if tweak != nil {
+		tweak(&cfg)
+	}
 	a, err := app.New(context.Background(), cfg,
 		app.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	require.NoError(tb, err)
 	tb.Cleanup(a.Close)
-	bs := benchStack{api: a.Handler()}
+	bs := benchStack{api: a.Handler(), key: k}
 
 	req := httptest.NewRequest(http.MethodPost, "/api/clients", strings.NewReader(`{"id":"sales","resources":["dashboard:sales"]}`))
 	req.Header.Set("Content-Type", "application/json")

@@ -4,6 +4,8 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +20,30 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	verify   *prometheus.CounterVec
 	minted   *prometheus.CounterVec
+
+	// The hot path's children, resolved once instead of hashing label
+	// values on every request: verifyBy holds every VerifyReasons entry
+	// (read-only after New); reqBy up to maxReqChildren
+	// (route, method, status) triples, then Request resolves as before.
+	verifyBy map[string]prometheus.Counter
+	mintedBy map[string]prometheus.Counter // every TokenKinds entry
+	reqBy    sync.Map                      // reqKey → reqChildren
+	reqByN   atomic.Int64
 }
+
+type reqKey struct {
+	route, method string
+	status        int
+}
+
+type reqChildren struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// maxReqChildren bounds reqBy: routes, methods and statuses are bounded
+// sets, this only guards against a caller that passes other routes.
+const maxReqChildren = 4096
 
 // New registers the collectors, plus the Go and process collectors.
 func New() *Metrics {
@@ -42,11 +67,13 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every known outcome and kind is exported from the start, at 0, so that
 	// rate() and alerts work before the first occurrence.
+	m.verifyBy = make(map[string]prometheus.Counter, len(VerifyReasons))
 	for _, r := range VerifyReasons {
-		m.verify.WithLabelValues(r)
+		m.verifyBy[r] = m.verify.WithLabelValues(r)
 	}
+	m.mintedBy = make(map[string]prometheus.Counter, len(TokenKinds))
 	for _, k := range TokenKinds {
-		m.minted.WithLabelValues(k)
+		m.mintedBy[k] = m.minted.WithLabelValues(k)
 	}
 	return m
 }
@@ -95,33 +122,42 @@ func statusLabel(status int) string {
 	return strconv.Itoa(status)
 }
 
-// oneOf returns v if it is in known, else OtherLabel.
-func oneOf(v string, known []string) string {
-	for _, k := range known {
-		if v == k {
-			return v
-		}
-	}
-	return OtherLabel
-}
-
 // Request records one served request. route must come from a fixed set
 // (the route templates; the caller maps unmatched requests to one value);
 // method and status are bounded here.
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, Method(method), statusLabel(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	k := reqKey{route, Method(method), status}
+	v, ok := m.reqBy.Load(k)
+	if !ok {
+		v = reqChildren{m.requests.WithLabelValues(route, k.method, statusLabel(status)), m.latency.WithLabelValues(route)}
+		if m.reqByN.Add(1) <= maxReqChildren {
+			m.reqBy.Store(k, v)
+		}
+	}
+	c := v.(reqChildren)
+	c.count.Inc()
+	c.latency.Observe(d.Seconds())
 }
 
 // Verified records one verification outcome (token.Reason of its error);
 // a reason outside VerifyReasons is recorded as OtherLabel.
 func (m *Metrics) Verified(reason string) {
-	m.verify.WithLabelValues(oneOf(reason, VerifyReasons)).Inc()
+	if c, ok := m.verifyBy[reason]; ok {
+		c.Inc()
+		return
+	}
+	m.verify.WithLabelValues(OtherLabel).Inc()
 }
 
 // Minted records one minted token; a kind outside TokenKinds is recorded
 // as OtherLabel.
-func (m *Metrics) Minted(kind string) { m.minted.WithLabelValues(oneOf(kind, TokenKinds)).Inc() }
+func (m *Metrics) Minted(kind string) {
+	if c, ok := m.mintedBy[kind]; ok {
+		c.Inc()
+		return
+	}
+	m.minted.WithLabelValues(OtherLabel).Inc()
+}
 
 // Gauge registers a gauge read from fn at scrape time.
 func (m *Metrics) Gauge(name, help string, fn func() float64) {
@@ -192,3 +228,13 @@ func (n *Notify) Failed(channel string) {
 
 // Dead counts one delivery that became a dead letter.
 func (n *Notify) Dead(channel string) { n.dead.WithLabelValues(oneOf(channel, NotifyChannels)).Inc() }
+
+// oneOf returns v if it is in known, else OtherLabel.
+func oneOf(v string, known []string) string {
+	for _, k := range known {
+		if v == k {
+			return v
+		}
+	}
+	return OtherLabel
+}

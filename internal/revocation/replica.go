@@ -20,6 +20,11 @@ import (
 // verification then fails closed.
 var ErrStale = fmt.Errorf("revocation replica is stale: %w", ErrUnavailable)
 
+// syncBatch is how many UUID entries Sync sorts and merges at once (24 MB;
+// it fills a second batch while merging one, and needs as much scratch):
+// fewer, larger batches move each shard's array fewer times.
+var syncBatch = 1 << 20 // a variable for the tests
+
 // ReplicaConfig configures a Replica.
 type ReplicaConfig struct {
 	Store SyncStore
@@ -45,9 +50,10 @@ type Replica struct {
 	cfg ReplicaConfig
 
 	mu sync.RWMutex
-	// Denied ids → expiry in Unix ms (0 = never). jtis are UUIDs, kept as
-	// 16 bytes (a fifth of the memory of their text); other ids as strings.
-	deniedUUID map[[16]byte]int64
+	// Denied ids → expiry in Unix ms (0 = never). jtis and record ids are
+	// UUIDs, kept in a packed table of 16-byte ids (denytable.go, 24 bytes
+	// an entry); other ids in a map of strings.
+	deniedUUID *denyTable
 	denied     map[string]int64
 	cutoffs    map[string]map[string]int64 // dim → id → Unix ms (cutoffMilli)
 	clientSub  map[[2]string]int64         // {client, sub} → Unix ms (cutoffMilli)
@@ -89,7 +95,7 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 	return &Replica{
 		cfg:        cfg,
 		denied:     make(map[string]int64),
-		deniedUUID: make(map[[16]byte]int64),
+		deniedUUID: newDenyTable(),
 		cutoffs:    make(map[string]map[string]int64),
 		clientSub:  make(map[[2]string]int64),
 		clientRes:  make(map[[3]string]int64),
@@ -145,7 +151,7 @@ func (r *Replica) isDenied(id string, nowMs int64) bool {
 	var exp int64
 	var ok bool
 	if u, isUUID := parseUUID(id); isUUID {
-		exp, ok = r.deniedUUID[u]
+		exp, ok = r.deniedUUID.get(u)
 	} else {
 		exp, ok = r.denied[id]
 	}
@@ -221,7 +227,7 @@ func (r *Replica) Size() (denied, cutoffs int) {
 	for _, m := range r.cutoffs {
 		n += len(m)
 	}
-	return len(r.denied) + len(r.deniedUUID), n
+	return len(r.denied) + r.deniedUUID.len(), n
 }
 
 // Revoke writes the token's denial to the store (which broadcasts it) and,
@@ -283,9 +289,7 @@ func (r *Replica) applyLocked(ev Event) {
 			exp = ev.At.UnixMilli()
 		}
 		if u, isUUID := parseUUID(ev.Key); isUUID {
-			if old, ok := r.deniedUUID[u]; !ok || (old != 0 && (exp == 0 || exp > old)) {
-				r.deniedUUID[u] = exp
-			}
+			r.deniedUUID.merge(u, exp)
 			return
 		}
 		if old, ok := r.denied[ev.Key]; !ok || (old != 0 && (exp == 0 || exp > old)) {
@@ -347,13 +351,73 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 			return fmt.Errorf("replica sync: %w", err)
 		}
 	}
-	// Entries are applied as the scan streams them (no 1M-element slice);
-	// the merge keeps the later expiry, so concurrent events are safe.
+	// Entries are applied as the scan streams them, UUIDs in batches of up
+	// to syncBatch (sorted, then merged once per shard: merging them one by
+	// one would move each shard's array for every few entries); the merge
+	// keeps the later expiry, so concurrent events are safe.
+	// A full batch is merged in the background while the scan fills the
+	// other one (the merge is CPU, the scan mostly waits on Redis); one
+	// merge at a time, since they share the scratch. The two batches and
+	// the scratch live outside the heap where the platform allows
+	// (allocEntries), mapped at the first UUID and unmapped when Sync
+	// returns, after the last merge: 72 MB the collector would otherwise
+	// keep for a while.
+	var bufs [2][]denyEntry
+	var arenas [3][]byte
+	var batch, scratch []denyEntry
+	cur := 0
+	var merging chan struct{} // closed when the running merge is done; nil if none
+	wait := func() {
+		if merging != nil {
+			<-merging
+			merging = nil
+		}
+	}
+	defer func() {
+		wait()
+		for _, a := range arenas {
+			freeArena(a)
+		}
+	}()
+	flush := func() {
+		wait()
+		if len(batch) == 0 {
+			return
+		}
+		full, done := batch, make(chan struct{})
+		merging = done
+		go func() {
+			defer close(done)
+			r.deniedUUID.mergeBatch(full, scratch, r.mu.Lock, r.mu.Unlock)
+		}()
+		cur ^= 1
+		batch = bufs[cur][:0]
+	}
 	if err := r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
-		r.apply(Event{Key: id, At: exp})
+		u, isUUID := parseUUID(id)
+		if !isUUID {
+			r.apply(Event{Key: id, At: exp})
+			return
+		}
+		var ms int64
+		if !exp.IsZero() {
+			ms = exp.UnixMilli()
+		}
+		if batch == nil {
+			bufs[0], arenas[0] = allocEntries(syncBatch)
+			bufs[1], arenas[1] = allocEntries(syncBatch)
+			scratch, arenas[2] = allocEntries(syncBatch)
+			scratch = scratch[:cap(scratch)]
+			batch = bufs[cur]
+		}
+		if batch = append(batch, denyEntry{id: u, exp: ms}); len(batch) == syncBatch {
+			flush()
+		}
 	}); err != nil {
 		return fmt.Errorf("replica sync: %w", err)
 	}
+	flush()
+	wait()
 	if err := r.cfg.Store.ScanCutoffs(ctx, func(key string, at time.Time) {
 		r.apply(Event{Cutoff: true, Key: key, At: at})
 	}); err != nil {
@@ -380,7 +444,7 @@ func (r *Replica) reseed(ctx context.Context) error {
 			events = append(events, Event{Key: id, At: time.UnixMilli(exp)})
 		}
 	}
-	for u, exp := range r.deniedUUID {
+	r.deniedUUID.each(func(u [16]byte, exp int64) {
 		id := formatUUID(u)
 		switch {
 		case exp == 0:
@@ -388,7 +452,7 @@ func (r *Replica) reseed(ctx context.Context) error {
 		case exp > nowMs:
 			events = append(events, Event{Key: id, At: time.UnixMilli(exp)})
 		}
-	}
+	})
 	for dim, m := range r.cutoffs {
 		for id, at := range m {
 			events = append(events, Event{Cutoff: true, Key: Cutoff{dim, id}.Key(), At: time.UnixMilli(at)})
@@ -429,13 +493,7 @@ func (r *Replica) Prune(now time.Time) int {
 			n++
 		}
 	}
-	for u, exp := range r.deniedUUID {
-		if exp != 0 && exp <= nowMs {
-			delete(r.deniedUUID, u)
-			n++
-		}
-	}
-	return n
+	return n + r.deniedUUID.prune(nowMs)
 }
 
 // Run keeps the replica in sync until ctx ends: it subscribes to the

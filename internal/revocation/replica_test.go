@@ -302,3 +302,77 @@ func TestReplica_Ledger(t *testing.T) {
 		eventually(t, "B honours "+c.ID, func() bool { return errors.Is(b.Check(ctx, c), token.ErrRevoked) })
 	}
 }
+
+// TestReplica_LoadsLargeDenylist is the load path of a large denylist at a
+// small scale (make bench-denylist runs it with ten million entries): 12,000
+// jti denials and some of other ids, written to a real Redis by the store,
+// are read by Sync in batches of 2,500 into arrays outside the heap. Every
+// denied id answers revoked, ids never denied do not, a second Sync
+// (the periodic reload) adds nothing, and a later event that would shorten
+// an entry does not.
+func TestReplica_LoadsLargeDenylist(t *testing.T) {
+	t.Cleanup(revocation.SetLoadSizes(2500, 64))
+	srv := redisserver.Start(t)
+	st := newStore(t, srv, "big:")
+	ctx := context.Background()
+	now := time.Now()
+	const n = 12_000
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				id := uuid.NewString()
+				if i%3 == 0 {
+					id = uuid.Must(uuid.NewV7()).String()
+				}
+				ids[i] = id
+				exp := now.Add(time.Hour + time.Duration(i)*time.Millisecond)
+				if i%10 == 0 {
+					exp = time.Time{} // never expires
+				}
+				if err := st.Deny(ctx, id, exp); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	require.NoError(t, <-errs)
+	others := []string{"rec-1", "not-a-uuid", "0190F4A2-7B8C-7D3E-9F00-12345678"}
+	for _, id := range others {
+		require.NoError(t, st.Deny(ctx, id, now.Add(time.Hour)))
+	}
+
+	r := startReplica(t, st)
+	denied, _ := r.Size()
+	require.Equal(t, n+len(others), denied)
+	for i, id := range ids {
+		require.ErrorIs(t, r.Check(ctx, claims(now, func(c *token.Claims) { c.ID = id })), token.ErrRevoked, i)
+	}
+	for _, id := range others {
+		require.ErrorIs(t, r.Check(ctx, claims(now, func(c *token.Claims) { c.ID = "x"; c.TID = id })), token.ErrRevoked, id)
+	}
+	for range 200 {
+		require.NoError(t, r.Check(ctx, claims(now)))
+	}
+
+	require.NoError(t, r.Sync(ctx))
+	denied, _ = r.Size()
+	require.Equal(t, n+len(others), denied)
+
+	// An earlier expiry for a denied id leaves it denied until its own.
+	require.NoError(t, st.Deny(ctx, ids[1], now.Add(time.Minute)))
+	require.NoError(t, r.Sync(ctx))
+	require.Equal(t, 0, r.Prune(now.Add(2*time.Minute)))
+	require.ErrorIs(t, r.Check(ctx, claims(now, func(c *token.Claims) { c.ID = ids[1] })), token.ErrRevoked)
+	// Past every expiry only the never-expiring entries are left.
+	dropped := r.Prune(now.Add(2 * time.Hour))
+	require.Equal(t, n-n/10+len(others), dropped)
+	denied, _ = r.Size()
+	require.Equal(t, n/10, denied)
+	require.ErrorIs(t, r.Check(ctx, claims(now, func(c *token.Claims) { c.ID = ids[0] })), token.ErrRevoked)
+}

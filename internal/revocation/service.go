@@ -44,11 +44,7 @@ func (s *Service) Check(ctx context.Context, c *token.Claims) error {
 	if denied {
 		return token.ErrRevoked
 	}
-	cuts := cutoffsOf(c)
-	keys := make([]string, len(cuts))
-	for i, cut := range cuts {
-		keys[i] = cut.Key()
-	}
+	keys := cutoffKeys(c)
 	latest, err := s.store.LatestCutoff(ctx, keys...)
 	if err != nil {
 		return fmt.Errorf("check revocation cutoffs: %w", err)

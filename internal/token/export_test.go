@@ -7,3 +7,13 @@ func (v *Verifier) CacheLen() int {
 	}
 	return v.cache.len()
 }
+
+// SignJWT exposes signJWT to the external tests.
+var SignJWT = signJWT
+
+// LocalesRemembered is how many accepted locale tags checkLocale keeps.
+func LocalesRemembered() int {
+	n := 0
+	localesOK.Range(func(any, any) bool { n++; return true })
+	return n
+}

@@ -159,9 +159,7 @@ func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, 
 		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "invalid token claims", Err: err}
 	}
 
-	t := jwt.NewWithClaims(method, &c)
-	t.Header["kid"] = key.KID
-	raw, err := t.SignedString(key.SigningKey())
+	raw, err := signJWT(method, key.KID, key.SigningKey(), &c)
 	if err != nil {
 		return "", nil, fmt.Errorf("token: sign with key %s: %w", key.KID, err)
 	}

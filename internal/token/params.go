@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/text/currency"
@@ -278,6 +280,9 @@ func checkLocale(field string, v any) error {
 			return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
 		}
 	}
+	if _, ok := localesOK.Load(s); ok {
+		return nil
+	}
 	tag, err := language.Parse(s)
 	if err != nil {
 		return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
@@ -287,8 +292,23 @@ func checkLocale(field string, v any) error {
 	if t := tag.String(); t == "und" || strings.HasPrefix(t, "x-") {
 		return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
 	}
+	if localesOKCount.Add(1) <= maxLocalesOK {
+		localesOK.Store(s, struct{}{})
+	}
 	return nil
 }
+
+// localesOK remembers up to maxLocalesOK tags checkLocale accepted: parsing
+// a tag costs more than the rest of a mint's validation, and a deployment
+// sees a handful of locales. The verdict is a function of the text alone;
+// only accepted tags are kept and never more than the bound, so a caller
+// sending ever new tags costs parsing, not memory.
+var (
+	localesOK      sync.Map // string → struct{}
+	localesOKCount atomic.Int64
+)
+
+const maxLocalesOK = 1024
 
 // checkCurrency accepts three uppercase letters that
 // golang.org/x/text/currency knows as an ISO 4217 code.

@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,4 +157,23 @@ func TestValidatePolicies(t *testing.T) {
 			requireInvalid(t, err, tc.field)
 		})
 	}
+}
+
+// TestValidateParamsLocaleMemory: accepted locales are remembered (the
+// second check of a tag answers the same), rejected ones never are, and a
+// flood of distinct valid tags leaves at most 1024 remembered.
+func TestValidateParamsLocaleMemory(t *testing.T) {
+	for range 2 {
+		require.NoError(t, token.ValidateParams(map[string]any{"locale": "de-AT"}))
+		require.Error(t, token.ValidateParams(map[string]any{"locale": "und"}))
+		require.Error(t, token.ValidateParams(map[string]any{"locale": "x-private"}))
+	}
+	for i := range 3000 {
+		// Distinct valid tags: a language with a private-use subtag.
+		tag := fmt.Sprintf("en-x-%d", i)
+		require.NoError(t, token.ValidateParams(map[string]any{"locale": tag}), tag)
+	}
+	require.LessOrEqual(t, token.LocalesRemembered(), 1024)
+	require.NoError(t, token.ValidateParams(map[string]any{"locale": "en-x-2999"}))
+	require.Error(t, token.ValidateParams(map[string]any{"locale": "und"}))
 }

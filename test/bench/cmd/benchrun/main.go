@@ -1,11 +1,13 @@
-// Command benchrun is sigil's HTTP load benchmark (make bench). It drives a
-// no-op Echo server and sigil, each on loopback, with the same wrk settings
-// and Lua script in one run, and prints one table: requests/s, p50, p99 and
-// the ratio to the no-op server. Then two Redis-backed measurements:
-// revocation propagation between two instances, and start time and memory
-// with a denylist of a million entries. See test/bench/README.md.
+// Command benchrun is sigil's HTTP load benchmark (make bench). It drives
+// the baselines (a no-op Echo server, and bare golang-jwt verify and sign
+// handlers with the same keys) and sigil, each on loopback and alone, with
+// the same wrk settings and Lua script in one run, and prints one table:
+// requests/s, p50, p99, the ratio to the no-op server and to each row's own
+// baseline, then the targets met or missed. Then two Redis-backed
+// measurements: revocation propagation between two instances, and start time
+// and memory with a denylist of a million entries. See test/bench/README.md.
 //
-//	benchrun -sigil bin/sigil -noop bin/bench-noop [-duration 10s] [-connections 32] [-threads 2] [-out FILE]
+//	benchrun -sigil bin/sigil -noop bin/bench-noop -bare bin/bench-bare [-duration 10s] [-connections 32] [-threads 2] [-rows REGEXP] [-out FILE]
 //
 // It starts every process it needs (redis-server, sigil, the no-op server,
 // wrk) on 127.0.0.1 and stops each by PID at the end, on error and on
@@ -25,6 +27,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +44,8 @@ type options struct {
 	threads     int
 	sigil       string
 	noop        string
+	bare        string
+	rows        string
 	out         string
 	tokens      int
 	propagation int
@@ -71,6 +76,8 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 2, "wrk threads (-t)")
 	flag.StringVar(&o.sigil, "sigil", "bin/sigil", "path to the sigil binary")
 	flag.StringVar(&o.noop, "noop", "bin/bench-noop", "path to the no-op server binary (test/bench/noop)")
+	flag.StringVar(&o.bare, "bare", "bin/bench-bare", "path to the bare golang-jwt server (test/bench/bare)")
+	flag.StringVar(&o.rows, "rows", "", "run only the table rows whose name matches this regexp (and skip the Redis measurements unless it matches \"propagation\" or \"denylist\")")
 	flag.StringVar(&o.out, "out", "", "also write the report to this markdown file")
 	flag.IntVar(&o.tokens, "tokens", 10_000, "distinct tokens the verify scenarios rotate over (1% revoked)")
 	flag.IntVar(&o.propagation, "propagation", 1_000, "tokens invalidated in the propagation measurement")
@@ -96,7 +103,8 @@ func main() {
 // budget bounds the whole run: the wrk runs plus generous room for setup
 // and the Redis measurements.
 func (o options) budget() time.Duration {
-	return 6*(o.duration+o.warmup) + time.Duration(max(o.reruns, 0))*o.duration + 4*time.Minute
+	return 14*(o.duration+o.warmup) + time.Duration(max(o.reruns, 0))*o.duration + 4*time.Minute +
+		time.Duration(o.denylist/20_000)*time.Second // writing the denylist entries (10M: 8m20s)
 }
 
 func (o options) validate() error {
@@ -116,7 +124,10 @@ func (o options) validate() error {
 	if o.propagation < 1 || o.denylist < 1 {
 		errs = append(errs, errors.New("-propagation and -denylist must be positive"))
 	}
-	for _, bin := range []struct{ flag, path string }{{"-sigil", o.sigil}, {"-noop", o.noop}} {
+	if _, err := regexp.Compile(o.rows); err != nil {
+		errs = append(errs, fmt.Errorf("-rows: %w", err))
+	}
+	for _, bin := range []struct{ flag, path string }{{"-sigil", o.sigil}, {"-noop", o.noop}, {"-bare", o.bare}} {
 		if st, err := os.Stat(bin.path); err != nil || st.IsDir() {
 			errs = append(errs, fmt.Errorf("%s %s: not a file (run `make bench`, which builds it)", bin.flag, bin.path))
 		}
@@ -136,15 +147,17 @@ type runner struct {
 	tmp   string
 	start time.Time
 
-	keysDir     string
+	keysDir     string // EdDSA, the default instances' key
+	keysDirES   string // ES256, the -es256 rows' key
 	adminSecret string
 	pepper      string
 	redis       *redisProc
 	wrk         wrkConfig
 
 	dashSecret string
-	tokens     []string // all minted tokens; index i%100 == 0 is revoked
+	tokens     []string // all minted tokens (EdDSA); index i%100 == 0 is revoked
 	valid      []string // the tokens that are not revoked
+	tokensES   []string // the same for ES256
 }
 
 const dashboardID = "bench"
@@ -159,7 +172,7 @@ func run(ctx context.Context, o options) (err error) {
 		return err
 	}
 	// Children run in the work dir: make the binaries' paths absolute.
-	for _, p := range []*string{&o.sigil, &o.noop} {
+	for _, p := range []*string{&o.sigil, &o.noop, &o.bare} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return err
@@ -191,13 +204,21 @@ func run(ctx context.Context, o options) (err error) {
 	if err != nil {
 		return err
 	}
-	prop, err := r.propagation(ctx)
-	if err != nil {
-		return fmt.Errorf("propagation: %w", err)
+	var prop *propagationResult
+	var deny *denylistResult
+	if o.rows == "" || regexp.MustCompile(o.rows).MatchString("propagation") {
+		p, err := r.propagation(ctx)
+		if err != nil {
+			return fmt.Errorf("propagation: %w", err)
+		}
+		prop = &p
 	}
-	deny, err := r.denylistMeasure(ctx)
-	if err != nil {
-		return fmt.Errorf("denylist: %w", err)
+	if o.rows == "" || regexp.MustCompile(o.rows).MatchString("denylist") {
+		d, err := r.denylistMeasure(ctx)
+		if err != nil {
+			return fmt.Errorf("denylist: %w", err)
+		}
+		deny = &d
 	}
 	r.progress("done")
 
@@ -246,6 +267,12 @@ func (r *runner) prepare(ctx context.Context) error {
 	if out, err := gen.CombinedOutput(); err != nil {
 		return fmt.Errorf("sigil keys generate: %w\n%s", err, out)
 	}
+	r.keysDirES = filepath.Join(r.tmp, "keys-es256")
+	gen = exec.CommandContext(ctx, r.o.sigil, "keys", "generate", "--alg", "ES256", "--dir", r.keysDirES)
+	gen.Env = childEnv()
+	if out, err := gen.CombinedOutput(); err != nil {
+		return fmt.Errorf("sigil keys generate --alg ES256: %w\n%s", err, out)
+	}
 	r.adminSecret, r.pepper = randomHex(24), randomHex(24)
 
 	var err error
@@ -286,11 +313,28 @@ func (r *runner) prepare(ctx context.Context) error {
 		return fmt.Errorf("setup check, revoked token: %w", err)
 	}
 
+	// The same tokens signed with ES256 by an instance on the ES256 key (same
+	// Redis, so the dashboard client exists), every 100th revoked too.
+	srvES, aES, err := r.startSigil(ctx, "sigil-setup-es256", r.redis.URL(), "SIGIL_KEYS_DIR="+r.keysDirES)
+	if err != nil {
+		return err
+	}
+	defer srvES.stop()
+	r.progress("minting %d ES256 tokens", r.o.tokens)
+	if r.tokensES, err = aES.mintMany(ctx, dashboardID, r.dashSecret, r.o.tokens); err != nil {
+		return err
+	}
+	for i := 0; i < len(r.tokensES); i += 100 {
+		if err := aES.invalidate(ctx, r.tokensES[i]); err != nil {
+			return err
+		}
+	}
+
 	subs := make([]string, 1000)
 	for i := range subs {
 		subs[i] = fmt.Sprintf("bench-user-%d", i)
 	}
-	for name, lines := range map[string][]string{"tokens.txt": r.tokens, "valid.txt": r.valid, "subs.txt": subs} {
+	for name, lines := range map[string][]string{"tokens.txt": r.tokens, "valid.txt": r.valid, "subs.txt": subs, "tokens-es256.txt": r.tokensES} {
 		if err := os.WriteFile(filepath.Join(r.tmp, name), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 			return err
 		}
@@ -305,7 +349,7 @@ func (r *runner) startSigil(ctx context.Context, name, redisURL string, extra ..
 		"SIGIL_MODE=prod",
 		"SIGIL_ADDR=127.0.0.1:0",
 		// One issuer for every instance, so that their tokens are interchangeable.
-		"SIGIL_ISSUER=http://sigil.bench.invalid",
+		"SIGIL_ISSUER="+benchIssuer,
 		"SIGIL_ADMIN_SECRET="+r.adminSecret,
 		"SIGIL_PEPPER="+r.pepper,
 		"SIGIL_KEYS_DIR="+r.keysDir,
@@ -314,7 +358,9 @@ func (r *runner) startSigil(ctx context.Context, name, redisURL string, extra ..
 	cmd := exec.Command(r.o.sigil, "serve")
 	cmd.Env = append(append(env, r.o.sigilEnv...), extra...) // the last value of a key wins
 	cmd.Dir = r.tmp
-	srv, err := r.sup.startServer(ctx, name, cmd, 2*time.Minute)
+	// sigil listens once its revocation replica is loaded: allow for a
+	// large denylist.
+	srv, err := r.sup.startServer(ctx, name, cmd, 2*time.Minute+time.Duration(r.o.denylist/50_000)*time.Second)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -346,14 +392,41 @@ func (r *runner) startNoop(ctx context.Context) (*server, error) {
 	return srv, nil
 }
 
+// startBare starts the bare golang-jwt server (test/bench/bare) in mode
+// (verify, sign) with the key of keysDir.
+func (r *runner) startBare(ctx context.Context, name, mode, keysDir string) (*server, error) {
+	cmd := exec.Command(r.o.bare, "-addr", "127.0.0.1:0", "-mode", mode, "-keys", keysDir,
+		"-issuer", benchIssuer, "-audience", "sigil")
+	cmd.Env = childEnv()
+	srv, err := r.sup.startServer(ctx, name, cmd, 30*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	srv.client = newHTTPClient()
+	r.progress("%s pid %d ready on %s", name, srv.PID(), srv.base)
+	return srv, nil
+}
+
+const benchIssuer = "http://sigil.bench.invalid"
+
 // scenario is one row of the table.
 type scenario struct {
-	name   string
-	env    []string // extra sigil settings; nil for noop
-	noop   bool
-	load   func(base string) wrkLoad
-	check  func(ctx context.Context, a *api) error // one request before the load
-	expect string                                  // what non-2xx answers mean here
+	name string
+	env  []string // extra sigil settings; nil for the baselines
+	noop bool
+	// bare is the mode of a bare golang-jwt baseline (verify, sign), with
+	// the key of bareKeys.
+	bare, bareKeys string
+	load           func(base string) wrkLoad
+	setup          func(ctx context.Context, a *api) error // before check (memory-store rows)
+	check          func(ctx context.Context, a *api) error // one request before the load
+	expect         string                                  // what non-2xx answers mean here
+	// base is the row this one is compared with in the table (vs base) and
+	// the targets; min is the target for requests/s ÷ base's (0: none).
+	base string
+	min  float64
+	// maxP99 is the target for p99 ÷ base's p99 (0: none).
+	maxP99 float64
 }
 
 // row is a scenario's result.
@@ -371,36 +444,74 @@ func (r *runner) scenarioList() []scenario {
 	tokens := filepath.Join(r.tmp, "tokens.txt")
 	valid := filepath.Join(r.tmp, "valid.txt")
 	subs := filepath.Join(r.tmp, "subs.txt")
+	tokensES := filepath.Join(r.tmp, "tokens-es256.txt")
 	bearer := "Authorization: Bearer {}"
-	verifyLoad := func(base string) wrkLoad {
-		return wrkLoad{url: base + "/api/v1/verify", values: tokens, method: http.MethodGet, body: "-", headers: []string{bearer}}
-	}
-	verifyCheck := func(ctx context.Context, a *api) error {
-		if err := a.expectVerify(ctx, r.tokens[1], http.StatusOK); err != nil {
-			return err
+	// The gateway's forwarded request (nginx auth_request): the policy step
+	// runs and the answer carries the identity headers.
+	forwarded := []string{bearer, "X-Original-Method: GET", "X-Original-URI: /dashboards/" + dashboardID + "/widgets/7?lang=de"}
+	verifyLoad := func(values string) func(base string) wrkLoad {
+		return func(base string) wrkLoad {
+			return wrkLoad{url: base + "/api/v1/verify", values: values, method: http.MethodGet, body: "-", headers: forwarded}
 		}
-		return a.expectVerify(ctx, r.tokens[0], http.StatusUnauthorized)
+	}
+	bareVerifyLoad := func(values string) func(base string) wrkLoad {
+		return func(base string) wrkLoad {
+			return wrkLoad{url: base + "/", values: values, method: http.MethodGet, body: "-", headers: forwarded}
+		}
+	}
+	verifyCheck := func(toks []string) func(ctx context.Context, a *api) error {
+		return func(ctx context.Context, a *api) error {
+			if err := a.expectVerify(ctx, toks[1], http.StatusOK); err != nil {
+				return err
+			}
+			return a.expectVerify(ctx, toks[0], http.StatusUnauthorized)
+		}
+	}
+	// revokeOwn revokes every 100th token on an instance of its own (memory
+	// store): the same 1% as on Redis.
+	revokeOwn := func(ctx context.Context, a *api) error {
+		for i := 0; i < len(r.tokens); i += 100 {
+			if err := a.invalidate(ctx, r.tokens[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	mintLoad := func(base string) wrkLoad {
+		return wrkLoad{
+			url: base + "/api/v1/token", values: subs, method: http.MethodPost,
+			body: mintBody(dashboardID, r.dashSecret, "{}"), headers: []string{"Content-Type: application/json"},
+		}
+	}
+	mintCheck := func(ctx context.Context, a *api) error {
+		_, err := a.mint(ctx, dashboardID, r.dashSecret, "bench-check")
+		return err
+	}
+	bareSignLoad := func(base string) wrkLoad {
+		return wrkLoad{url: base + "/", values: subs, method: http.MethodPost, body: `{"sub":"{}"}`, headers: []string{"Content-Type: application/json"}}
 	}
 	const revokedNote = "the 1% revoked tokens (401)"
+	es := "SIGIL_KEYS_DIR=" + r.keysDirES
+	memory := "SIGIL_REDIS_URL=" // empty: the memory store
 	return []scenario{
 		{name: "noop", noop: true, load: func(base string) wrkLoad {
-			// The same rotating Authorization header as verify: the load
-			// generator does the same work for the baseline.
-			return wrkLoad{url: base + "/", values: tokens, method: http.MethodGet, body: "-", headers: []string{bearer}}
+			// The same rotating Authorization and forwarded headers as
+			// verify: the load generator does the same work for the baseline.
+			return wrkLoad{url: base + "/", values: tokens, method: http.MethodGet, body: "-", headers: forwarded}
 		}},
-		{name: "verify", load: verifyLoad, check: verifyCheck, expect: revokedNote},
-		{name: "verify-cold", env: []string{"SIGIL_TOKENS_CACHE_SIZE=0"}, load: verifyLoad, check: verifyCheck, expect: revokedNote},
-		{name: "verify-direct", env: []string{"SIGIL_REVOCATION_MODE=direct"}, load: verifyLoad, check: verifyCheck, expect: revokedNote},
-		{name: "mint", load: func(base string) wrkLoad {
-			return wrkLoad{
-				url: base + "/api/v1/token", values: subs, method: http.MethodPost,
-				body: mintBody(dashboardID, r.dashSecret, "{}"), headers: []string{"Content-Type: application/json"},
-			}
-		}, check: func(ctx context.Context, a *api) error {
-			_, err := a.mint(ctx, dashboardID, r.dashSecret, "bench-check")
-			return err
-		}},
-		{name: "introspect", load: func(base string) wrkLoad {
+		{name: "verify-warm", load: verifyLoad(tokens), check: verifyCheck(r.tokens), expect: revokedNote, base: "noop", min: 0.90, maxP99: 1.5},
+		{name: "verify-warm-memory", env: []string{memory}, load: verifyLoad(tokens), setup: revokeOwn, check: verifyCheck(r.tokens), expect: revokedNote},
+		{name: "bare-verify-eddsa", bare: "verify", bareKeys: r.keysDir, load: bareVerifyLoad(tokens)},
+		{name: "verify-cold-eddsa", env: []string{"SIGIL_TOKENS_CACHE_SIZE=0"}, load: verifyLoad(tokens), check: verifyCheck(r.tokens), expect: revokedNote, base: "bare-verify-eddsa", min: 0.95},
+		{name: "verify-cold-memory", env: []string{"SIGIL_TOKENS_CACHE_SIZE=0", memory}, load: verifyLoad(tokens), setup: revokeOwn, check: verifyCheck(r.tokens), expect: revokedNote},
+		{name: "bare-verify-es256", bare: "verify", bareKeys: r.keysDirES, load: bareVerifyLoad(tokensES)},
+		{name: "verify-cold-es256", env: []string{"SIGIL_TOKENS_CACHE_SIZE=0", es}, load: verifyLoad(tokensES), check: verifyCheck(r.tokensES), expect: revokedNote, base: "bare-verify-es256", min: 0.95},
+		{name: "verify-direct", env: []string{"SIGIL_REVOCATION_MODE=direct"}, load: verifyLoad(tokens), check: verifyCheck(r.tokens), expect: revokedNote},
+		{name: "bare-sign-eddsa", bare: "sign", bareKeys: r.keysDir, load: bareSignLoad},
+		{name: "mint-eddsa", load: mintLoad, check: mintCheck, base: "bare-sign-eddsa", min: 0.85},
+		{name: "bare-sign-es256", bare: "sign", bareKeys: r.keysDirES, load: bareSignLoad},
+		{name: "mint-es256", env: []string{es}, load: mintLoad, check: mintCheck, base: "bare-sign-es256", min: 0.85},
+		{name: "introspect", base: "noop", min: 0.80, load: func(base string) wrkLoad {
 			return wrkLoad{
 				url: base + "/api/v1/introspect", values: valid, method: http.MethodPost, body: "token={}",
 				headers: []string{"Content-Type: application/x-www-form-urlencoded", "Authorization: " + basicAuth("admin", r.adminSecret)},
@@ -431,7 +542,14 @@ const maxOthersPct = 10
 func (r *runner) scenarios(ctx context.Context) ([]row, error) {
 	var rows []row
 	reruns := r.o.reruns
+	var only *regexp.Regexp
+	if r.o.rows != "" {
+		only = regexp.MustCompile(r.o.rows)
+	}
 	for _, sc := range r.scenarioList() {
+		if only != nil && !only.MatchString(sc.name) {
+			continue
+		}
 		rw, err := r.scenario(ctx, sc, &reruns)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc.name, err)
@@ -444,11 +562,20 @@ func (r *runner) scenarios(ctx context.Context) ([]row, error) {
 func (r *runner) scenario(ctx context.Context, sc scenario, reruns *int) (row, error) {
 	var srv *server
 	var err error
-	if sc.noop {
+	switch {
+	case sc.noop:
 		srv, err = r.startNoop(ctx)
-	} else {
+	case sc.bare != "":
+		srv, err = r.startBare(ctx, sc.name, sc.bare, sc.bareKeys)
+	default:
 		var a *api
 		srv, a, err = r.startSigil(ctx, "sigil-"+sc.name, r.redis.URL(), sc.env...)
+		if err == nil && sc.setup != nil {
+			if err := sc.setup(ctx, a); err != nil {
+				srv.stop()
+				return row{}, fmt.Errorf("setup: %w", err)
+			}
+		}
 		if err == nil && sc.check != nil {
 			if err := sc.check(ctx, a); err != nil {
 				srv.stop()
