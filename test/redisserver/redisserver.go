@@ -226,6 +226,8 @@ func (s *Server) launch() (*process, string, error) {
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--protected-mode", "no",
+		// A replica's full sync starts at once, not after 5s.
+		"--repl-diskless-sync-delay", "0",
 	}
 	args = append(args, s.args...)
 	if s.conf != "" {

@@ -25,6 +25,12 @@ func StartReplica(tb testing.TB, master *Server, opts ...Option) *Server {
 	tb.Helper()
 	r := Start(tb, append([]Option{WithArgs("--replicaof", "127.0.0.1", strconv.Itoa(master.Port()))}, opts...)...)
 	r.WaitLinkUp(tb)
+	// The master counts the replica for WAIT once it is online (it has
+	// acknowledged an offset), which follows the replica's link by a moment.
+	waitFor(tb, "master "+master.Addr()+" to see replica "+r.Addr()+" online", func() (bool, string) {
+		info, err := master.Command("INFO replication")
+		return err == nil && strings.Contains(info, "port="+strconv.Itoa(r.Port())+",state=online"), fmt.Sprintf("%v %q", err, info)
+	})
 	return r
 }
 
@@ -67,12 +73,14 @@ func (s *Server) CutReplicas() error {
 }
 
 // HealReplicas lets replicas resynchronise again after CutReplicas (at
-// once: without the diskless sync delay).
+// once: without the diskless sync delay). Only PSYNC is allowed again: a
+// replica refused PSYNC falls back to the old SYNC, and one synchronised
+// that way never acknowledges offsets, so WAIT would never count it.
 func (s *Server) HealReplicas() error {
 	if _, err := s.Command("CONFIG SET repl-diskless-sync-delay 0"); err != nil {
 		return err
 	}
-	_, err := s.Command("ACL SETUSER default +psync +sync")
+	_, err := s.Command("ACL SETUSER default +psync")
 	return err
 }
 
@@ -182,6 +190,9 @@ func StartClusterReplicas(tb testing.TB, masters, replicas int, nodeTimeout time
 		if role, err := n.Role(); err == nil && role == "slave" {
 			n.WaitLinkUp(tb)
 		}
+	}
+	for _, m := range c.Masters() {
+		m.WaitReplicasOnline(tb, replicas)
 	}
 	return c
 }
