@@ -25,10 +25,25 @@ const (
 func (s *Store) eventsChannel() string { return s.prefix + "events" }
 func (s *Store) epochKey() string      { return s.prefix + "epoch" }
 
-// publish broadcasts a change that is already durably written. A failed
-// publish loses nothing: replicas reload in full on reconnect and periodically.
+// publish broadcasts a change that is already durably written. On a
+// cluster PUBLISH goes to any one node and reaches every subscriber through
+// the cluster bus, so when that node fails (a master that died and whose
+// slots the client still maps to it) the event is sent through every
+// master instead: a subscriber on a surviving node would otherwise miss it
+// until its next full reload (resync_interval). Duplicates are harmless
+// (events merge). A publish that fails everywhere is left to the
+// subscribers' resync on reconnect and the periodic reload.
 func (s *Store) publish(ctx context.Context, kind, ms, id string) {
-	_ = s.client.Publish(ctx, s.eventsChannel(), kind+" "+ms+" "+id).Err()
+	msg := kind + " " + ms + " " + id
+	err := s.client.Publish(ctx, s.eventsChannel(), msg).Err()
+	cc, cluster := s.client.(*goredis.ClusterClient)
+	if err == nil || !cluster {
+		return
+	}
+	cc.ReloadState(ctx)
+	_ = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+		return c.Publish(ctx, s.eventsChannel(), msg).Err()
+	})
 }
 
 func parseEvent(payload string) (revocation.Event, bool) {
@@ -259,10 +274,16 @@ func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), o
 					}
 				}
 				onError(err)
+				if cc, ok := s.client.(*goredis.ClusterClient); ok {
+					// The node under the subscription failed or lost its
+					// slot (failover, migration): map the slots again so
+					// the resubscription goes to a live node.
+					cc.ReloadState(ctx)
+				}
 				if !sleepCtx(ctx, 200*time.Millisecond) {
 					return
 				}
-				break // resubscribe
+				break // resubscribe: onConnect then makes the replica resync
 			}
 			switch m := msg.(type) {
 			case *goredis.Subscription:
@@ -328,16 +349,25 @@ func (s *Store) Epoch(ctx context.Context) (string, error) {
 	}
 	vals := make([]string, len(cmds))
 	same := true
+	missing := 0
 	for i, cmd := range cmds {
 		v, err := cmd.Result()
 		switch {
 		case errors.Is(err, goredis.Nil):
-			return "", nil
+			missing++
+			continue
 		case err != nil:
 			return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
 		}
 		vals[i] = v
 		same = same && v == vals[0]
+	}
+	switch missing {
+	case 0:
+	case len(cmds):
+		return "", nil
+	default:
+		return "", fmt.Errorf("read epoch: %d of %d keys missing: %w", missing, len(cmds), revocation.ErrEpochIncomplete)
 	}
 	if same {
 		return vals[0], nil
