@@ -40,6 +40,12 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// replicaCounter is a store that can tell how many replicas its masters
+// have (Redis): readiness reports too few for revocation.min_replicas.
+type replicaCounter interface {
+	OnlineReplicas(ctx context.Context) (int, error)
+}
+
 // Option changes what New builds, for what tests inject.
 type Option func(*options)
 
@@ -179,6 +185,17 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	revoker, checks := a.startRevocation(bg, st, m)
 	if adminCheck != nil {
 		checks = append([]httpapi.Check{*adminCheck}, checks...)
+	}
+	if rc, ok := st.(replicaCounter); ok && cfg.Revocation.MinReplicas > 0 {
+		// Below min_replicas revocations answer 503 while verification goes
+		// on: degraded, not down.
+		checks = append(checks, httpapi.Check{Name: "redis_replicas", Degrades: true, Fn: func(ctx context.Context) error {
+			n, err := rc.OnlineReplicas(ctx)
+			if err == nil && n < cfg.Revocation.MinReplicas {
+				err = fmt.Errorf("%d replicas online, revocation.min_replicas is %d", n, cfg.Revocation.MinReplicas)
+			}
+			return err
+		}})
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Now: now})
 	regStore := registryStore(st, now)

@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigil-dev/sigil/test/redisserver"
 )
@@ -36,6 +38,12 @@ func TestE2E_MinReplicas(t *testing.T) {
 			t.Fatalf("%s with the replica cut off: %d Retry-After %q; want 503 + Retry-After: %s", what, resp.Status, resp.Header.Get("Retry-After"), resp.Body)
 		}
 	}
+	// Readiness says why: verification works, revocations cannot be confirmed.
+	e2eEventually(t, 5*time.Second, `readyz "degraded" naming redis_replicas`, func() bool {
+		r := e2eDo(t, http.MethodGet, inst.URL+"/readyz", "", nil)
+		return r.Status == http.StatusOK && strings.Contains(r.Body, `"status":"degraded"`) && strings.Contains(r.Body, `"redis_replicas":"unavailable"`)
+	})
+	e2eWantStatus(t, "verify with the replica cut off", e2eVerify(t, inst.URL, victim), http.StatusOK)
 	want503("invalidate", e2eInvalidate(t, inst.URL, victim))
 	want503("revoke-all", e2eDo(t, http.MethodPost, inst.URL+"/api/v1/revoke-all", `{"dashboardId":"sales"}`, e2eBasic("admin", e2eAdminSecret)))
 	want503("delete client", e2eDo(t, http.MethodDelete, inst.URL+"/api/clients/gone", "", e2eBasic("admin", e2eAdminSecret)))
@@ -46,4 +54,8 @@ func TestE2E_MinReplicas(t *testing.T) {
 	m.WaitReplicasOnline(t, 1)
 	e2eWantStatus(t, "invalidate retried with the replica back", e2eInvalidate(t, inst.URL, victim).Status, http.StatusNoContent)
 	e2eWantStatus(t, "verify after invalidate", e2eVerify(t, inst.URL, victim), http.StatusUnauthorized)
+	r2 := e2eDo(t, http.MethodGet, inst.URL+"/readyz", "", nil)
+	if r2.Status != http.StatusOK || !strings.Contains(r2.Body, `"redis_replicas":"ok"`) {
+		t.Fatalf("readyz with the replica back: %d %s", r2.Status, r2.Body)
+	}
 }

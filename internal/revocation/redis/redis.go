@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -364,3 +366,38 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // clock reads the injected clock once, in UTC, truncated to the second.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// OnlineReplicas returns how many replicas are online (synchronised and
+// streaming) on the master with the fewest: on a cluster every master is
+// asked, the one master otherwise. Readiness compares it with
+// min_replicas, since below it revocation writes answer 503.
+func (s *Store) OnlineReplicas(ctx context.Context) (int, error) {
+	count := func(ctx context.Context, c *goredis.Client) (int, error) {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return 0, fmt.Errorf("info replication: %w: %w", revocation.ErrUnavailable, err)
+		}
+		return strings.Count(info, ",state=online,"), nil
+	}
+	switch c := s.client.(type) {
+	case *goredis.ClusterClient:
+		var mu sync.Mutex
+		least := -1
+		err := c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			n, err := count(ctx, m)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if least < 0 || n < least {
+				least = n
+			}
+			return nil
+		})
+		return max(least, 0), err
+	case *goredis.Client:
+		return count(ctx, c)
+	}
+	return 0, fmt.Errorf("online replicas: unsupported client %T", s.client)
+}

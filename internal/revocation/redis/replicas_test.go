@@ -49,7 +49,13 @@ func TestWithReplicas(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "1", n)
 
+	online, err := st.OnlineReplicas(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, online)
 	require.NoError(t, m.CutReplicas())
+	online, err = st.OnlineReplicas(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 0, online)
 	err = st.Deny(ctx, "id-3", exp)
 	assert.ErrorIs(t, err, revredis.ErrReplicas)
 	assert.ErrorIs(t, err, revocation.ErrUnavailable)
@@ -108,6 +114,9 @@ func TestWithReplicas_Cluster(t *testing.T) {
 		total += k
 	}
 	assert.Equal(t, n+2, total)
+	online, err := st.OnlineReplicas(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, online, "every master has its replica")
 
 	// One master's replica cut off: writes to its keys fail, the others' succeed.
 	victim := cl.Masters()[0]
