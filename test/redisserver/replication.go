@@ -43,6 +43,23 @@ func (s *Server) WaitLinkUp(tb testing.TB) {
 	})
 }
 
+// RestartAsReplicaOf restarts the server (see Restart) as a replica of the
+// node at addr (host:port), as an operator brings a failed master back
+// after a failover: a master without persistence that restarts as a master
+// comes back empty, and a replica may sync from it (losing everything)
+// before the sentinels reconfigure it. The setting stays for later restarts.
+func (s *Server) RestartAsReplicaOf(tb testing.TB, addr string) {
+	tb.Helper()
+	host, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		tb.Fatalf("RestartAsReplicaOf: address %q is not host:port", addr)
+	}
+	s.mu.Lock()
+	s.args = append(s.args, "--replicaof", host, port)
+	s.mu.Unlock()
+	s.Restart(tb)
+}
+
 // Role returns the first word of ROLE's reply as INFO shows it: "master" or
 // "slave" (role: in INFO replication).
 func (s *Server) Role() (string, error) {

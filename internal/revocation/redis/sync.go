@@ -251,8 +251,10 @@ func (s *Store) ScanCutoffs(ctx context.Context, fn func(key string, at time.Tim
 // through onConnect, since events published meanwhile are lost.
 func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), onConnect func(), onError func(error)) {
 	ps := s.client.Subscribe(ctx)
-	defer ps.Close()
+	defer func() { _ = ps.Close() }()
+	var lastCheck time.Time
 	for ctx.Err() == nil {
+		confirmed := false
 		if err := ps.Subscribe(ctx, s.eventsChannel()); err != nil {
 			onError(err)
 			if !sleepCtx(ctx, 200*time.Millisecond) {
@@ -261,7 +263,21 @@ func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), o
 			continue
 		}
 		for {
-			msg, err := ps.ReceiveTimeout(ctx, 5*time.Second)
+			if confirmed && time.Since(lastCheck) >= subscriptionCheck {
+				lastCheck = time.Now()
+				if !s.subscribedToMaster(ctx) {
+					// Sentinel moved the master and go-redis did not move the
+					// subscription (it closes the pool's connections to the old
+					// address, not the subscription's): it may sit on a node
+					// that no longer gets the master's events. Start over on
+					// the current master; onConnect then makes the replica resync.
+					onError(errors.New("revocation subscription is not on the current master"))
+					_ = ps.Close()
+					ps = s.client.Subscribe(ctx)
+					break
+				}
+			}
+			msg, err := ps.ReceiveTimeout(ctx, subscriptionCheck)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -288,6 +304,8 @@ func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), o
 			switch m := msg.(type) {
 			case *goredis.Subscription:
 				if m.Kind == "subscribe" {
+					// The server has the subscription: from now on it is listed.
+					confirmed, lastCheck = true, time.Now()
 					onConnect()
 				}
 			case *goredis.Message:
@@ -297,6 +315,31 @@ func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), o
 			}
 		}
 	}
+}
+
+// subscriptionCheck is how often Subscribe checks that its subscription
+// is on the node the client writes to.
+const subscriptionCheck = time.Second
+
+// subscribedToMaster reports whether this client's subscription is on the
+// node its commands go to (CLIENT LIST TYPE pubsub there names it): on one
+// node or through Sentinel, events are published on the master only, and
+// a subscription left on a demoted master (or on one that restarted at the
+// old address before the client learnt of the failover) misses them.
+// A cluster broadcasts events to every node, and a client without a name
+// or a user without CLIENT LIST cannot tell: true.
+func (s *Store) subscribedToMaster(ctx context.Context) bool {
+	c, ok := s.client.(*goredis.Client)
+	if !ok || c.Options().ClientName == "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, subscriptionCheck)
+	defer cancel()
+	list, err := c.Do(ctx, "CLIENT", "LIST", "TYPE", "pubsub").Text()
+	if err != nil {
+		return true // unreachable (the receive loop notices) or not allowed
+	}
+	return strings.Contains(list, " name="+c.Options().ClientName+" ")
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
