@@ -491,6 +491,12 @@ func (r *Replica) Run(ctx context.Context) {
 			r.syncPending.Store(true)
 			r.connected.Store(true)
 			r.requestResync()
+			// Once more a little later: around a failover an event can be
+			// sent just after this resync to a node that is not (yet)
+			// passing it on (a cluster node joining the bus, a master
+			// being demoted), and nothing else would load it before the
+			// next ResyncInterval.
+			time.AfterFunc(reconnectResync, r.requestResync)
 		},
 		func(err error) {
 			if r.connected.Swap(false) {
@@ -541,6 +547,9 @@ func (r *Replica) Run(ctx context.Context) {
 		}
 	}
 }
+
+// reconnectResync is when the second full reload after a (re)subscription runs.
+const reconnectResync = 2 * time.Second
 
 func (r *Replica) requestResync() {
 	select {

@@ -204,6 +204,9 @@ func runFailover(t *testing.T, topo failoverTopology, linkDown bool, minReplicas
 	e2eEventually(t, 30*time.Second, "the new instance to load the denylist", func() bool {
 		return e2eDo(t, http.MethodGet, c.URL+"/readyz", "", nil).Status == http.StatusOK
 	})
+	// The instances reload once more 2 s after their subscription came back
+	// (events sent meanwhile to a node not passing them on are caught then).
+	time.Sleep(2500 * time.Millisecond)
 	lost := map[string]int{}
 	for _, op := range acked {
 		for name, inst := range map[string]*e2eInstance{"A": a, "B": b, "C (new)": c} {

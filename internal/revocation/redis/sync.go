@@ -325,21 +325,43 @@ const subscriptionCheck = time.Second
 // node its commands go to (CLIENT LIST TYPE pubsub there names it): on one
 // node or through Sentinel, events are published on the master only, and
 // a subscription left on a demoted master (or on one that restarted at the
-// old address before the client learnt of the failover) misses them.
-// A cluster broadcasts events to every node, and a client without a name
-// or a user without CLIENT LIST cannot tell: true.
+// old address before the client learnt of the failover) misses them; on a
+// cluster, the master of the events channel's slot. A client without a
+// name or a user without CLIENT LIST cannot tell: true.
 func (s *Store) subscribedToMaster(ctx context.Context) bool {
-	c, ok := s.client.(*goredis.Client)
-	if !ok || c.Options().ClientName == "" {
-		return true
-	}
 	ctx, cancel := context.WithTimeout(ctx, subscriptionCheck)
 	defer cancel()
-	list, err := c.Do(ctx, "CLIENT", "LIST", "TYPE", "pubsub").Text()
+	var node *goredis.Client
+	var name string
+	switch c := s.client.(type) {
+	case *goredis.Client:
+		node, name = c, c.Options().ClientName
+	case *goredis.ClusterClient:
+		// The subscription goes to the master of the channel's slot; one
+		// that landed on a node not (yet) in the cluster bus (a killed
+		// master restarting at its old address while the client's slot
+		// map is stale) gets no broadcasts.
+		name = c.Options().ClientName
+		m, err := c.MasterForKey(ctx, s.eventsChannel())
+		if err != nil {
+			return true
+		}
+		node = m
+	}
+	if node == nil || name == "" {
+		return true
+	}
+	list, err := node.Do(ctx, "CLIENT", "LIST", "TYPE", "pubsub").Text()
 	if err != nil {
 		return true // unreachable (the receive loop notices) or not allowed
 	}
-	return strings.Contains(list, " name="+c.Options().ClientName+" ")
+	if strings.Contains(list, " name="+name+" ") {
+		return true
+	}
+	if cc, ok := s.client.(*goredis.ClusterClient); ok {
+		cc.ReloadState(ctx)
+	}
+	return false
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -64,6 +64,9 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 			return nil, err
 		}
 		opts.ContextTimeoutEnabled = true
+		if opts.ClientName == "" {
+			opts.ClientName = instanceClientName() // see the Sentinel case
+		}
 		return goredis.NewClusterClient(opts), nil
 	case SchemeSentinel, SchemeSentinelTLS:
 		opts, err := ParseSentinelURL(rawURL)
