@@ -18,7 +18,7 @@ func TestE2E_MinReplicas(t *testing.T) {
 	m := redisserver.Start(t)
 	r := redisserver.StartReplica(t, m)
 	inst := e2eStart(t, e2eRedisEnv(m.URL(), t.TempDir(), map[string]string{
-		"SIGIL_REVOCATION_MIN_REPLICAS": "1", "SIGIL_REVOCATION_REPLICA_TIMEOUT": "300ms",
+		"SIGIL_REVOCATION_MIN_REPLICAS": "1", "SIGIL_REVOCATION_REPLICA_TIMEOUT": "1s",
 	}))
 	secret := e2eCreateClient(t, inst.URL, e2eAdminSecret, "sales")
 	e2eCreateClient(t, inst.URL, e2eAdminSecret, "gone")
