@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/internal/console"
@@ -39,6 +41,12 @@ type Store interface {
 	revocation.Store
 	// Ping reports whether the store answers (readiness).
 	Ping(ctx context.Context) error
+}
+
+// replicaCounter is a store that can tell how many replicas its masters
+// have (Redis): readiness reports too few for revocation.min_replicas.
+type replicaCounter interface {
+	OnlineReplicas(ctx context.Context) (int, error)
 }
 
 // Option changes what New builds, for what tests inject.
@@ -175,7 +183,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	}
 	a.ring = ring
 
-	clientSvc, err := a.clients(ctx, st)
+	clientSvc, adminCheck, err := a.clients(ctx, bg, st)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +193,20 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		return now().Sub(ring.Active().CreatedAt).Seconds()
 	})
 	revoker, checks := a.startRevocation(bg, st, m)
+	if adminCheck != nil {
+		checks = append([]httpapi.Check{*adminCheck}, checks...)
+	}
+	if rc, ok := st.(replicaCounter); ok && cfg.Revocation.MinReplicas > 0 {
+		// Below min_replicas revocations answer 503 while verification goes
+		// on: degraded, not down.
+		checks = append(checks, httpapi.Check{Name: "redis_replicas", Degrades: true, Fn: func(ctx context.Context) error {
+			n, err := rc.OnlineReplicas(ctx)
+			if err == nil && n < cfg.Revocation.MinReplicas {
+				err = fmt.Errorf("%d replicas online, revocation.min_replicas is %d", n, cfg.Revocation.MinReplicas)
+			}
+			return err
+		}})
+	}
 	issuer := token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Keys: ring, Now: now})
 	regStore := registryStore(st, now)
 	// Notifications (#15): the outbox producers emit to (before the change
@@ -320,8 +342,16 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	return a, nil
 }
 
-// clients builds the clients service and the bootstrap admin.
-func (a *App) clients(ctx context.Context, st Store) (*clients.Service, error) {
+// adminRetry is how often the bootstrap admin is written again while a
+// shared store is unreachable at start.
+const adminRetry = time.Second
+
+// clients builds the clients service and the bootstrap admin. When the
+// store is unreachable at start the admin is written in the background
+// (until bg ends) instead of failing start-up: a process that exits would
+// be restarted in a loop whose back-off delays recovery; the returned
+// readiness check fails until the admin is written.
+func (a *App) clients(ctx, bg context.Context, st Store) (*clients.Service, *httpapi.Check, error) {
 	cfg := a.cfg
 	pepper := []byte(cfg.Pepper)
 	if len(pepper) == 0 {
@@ -329,7 +359,7 @@ func (a *App) clients(ctx context.Context, st Store) (*clients.Service, error) {
 		// Redis): client records die with the process, and so may the pepper.
 		pepper = make([]byte, 32)
 		if _, err := rand.Read(pepper); err != nil {
-			return nil, fmt.Errorf("pepper: %w", err)
+			return nil, nil, fmt.Errorf("pepper: %w", err)
 		}
 	}
 	svc := clients.NewService(clients.ServiceConfig{
@@ -343,18 +373,53 @@ func (a *App) clients(ctx context.Context, st Store) (*clients.Service, error) {
 	if adminSecret == "" && cfg.Mode == "dev" {
 		b := make([]byte, clients.SecretBytes)
 		if _, err := rand.Read(b); err != nil {
-			return nil, fmt.Errorf("admin secret: %w", err)
+			return nil, nil, fmt.Errorf("admin secret: %w", err)
 		}
 		adminSecret, a.Info.AdminGenerated = base64.RawURLEncoding.EncodeToString(b), true
 	}
-	if adminSecret != "" {
-		if err := svc.EnsureAdmin(ctx, adminSecret); err != nil {
-			return nil, err
-		}
-	}
 	a.Info.AdminSecret = adminSecret
-	return svc, nil
+	if adminSecret == "" {
+		return svc, nil, nil
+	}
+	err := svc.EnsureAdmin(ctx, adminSecret)
+	if err == nil {
+		return svc, nil, nil
+	}
+	if !errors.Is(err, apperr.ErrStoreUnavailable) {
+		return nil, nil, err
+	}
+	a.log.Warn("bootstrap admin not written: the store is unreachable; retrying in the background, readiness says admin_client unavailable until then",
+		slog.String("err", err.Error()))
+	var done atomic.Bool
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(adminRetry)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+			}
+			if err := svc.EnsureAdmin(bg, adminSecret); err != nil {
+				continue
+			}
+			done.Store(true)
+			a.log.Info("bootstrap admin written: the store is reachable again")
+			return
+		}
+	}()
+	return svc, &httpapi.Check{Name: "admin_client", Fn: func(context.Context) error {
+		if !done.Load() {
+			return errAdminPending
+		}
+		return nil
+	}}, nil
 }
+
+// errAdminPending fails readiness until the bootstrap admin is written.
+var errAdminPending = errors.New("bootstrap admin not written yet: the store is unreachable")
 
 // Handler is the HTTP API, for tests that drive it in process.
 func (a *App) Handler() http.Handler { return a.api }

@@ -170,7 +170,8 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("redis.url: %w", err)
 	}
-	st := redisstore.New(client, cfg.Redis.Prefix, redisstore.WithNow(now))
+	st := redisstore.New(client, cfg.Redis.Prefix, redisstore.WithNow(now),
+		redisstore.WithReplicas(cfg.Revocation.MinReplicas, cfg.Revocation.ReplicaTimeout))
 	if err := st.Ping(ctx); err != nil {
 		log.Warn("redis is not reachable at start; readiness will say so", slog.String("err", err.Error()))
 	} else {

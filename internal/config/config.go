@@ -132,6 +132,13 @@ type Revocation struct {
 	ResyncInterval time.Duration `yaml:"resync_interval" env:"RESYNC_INTERVAL"`
 	// RetryAfter is the Retry-After sent with a 503 when the store can't take a revocation.
 	RetryAfter time.Duration `yaml:"retry_after" env:"RETRY_AFTER"`
+	// MinReplicas is how many Redis replicas (of the written key's master)
+	// must confirm every revocation write (WAIT) before it is acknowledged;
+	// 0 acknowledges once the master has it. Fewer within ReplicaTimeout:
+	// 503 + Retry-After, never 204.
+	MinReplicas int `yaml:"min_replicas" env:"MIN_REPLICAS"`
+	// ReplicaTimeout is WAIT's timeout; below http.store_timeout.
+	ReplicaTimeout time.Duration `yaml:"replica_timeout" env:"REPLICA_TIMEOUT"`
 }
 
 // HTTP configures the listener.
@@ -203,7 +210,7 @@ func Default() Config {
 			RefreshMaxLifetime: 24 * time.Hour,
 			RefreshMinAge:      time.Minute,
 		},
-		Revocation: Revocation{Mode: "replica", MaxStaleness: 5 * time.Minute, ResyncInterval: time.Minute, RetryAfter: 2 * time.Second},
+		Revocation: Revocation{Mode: "replica", MaxStaleness: 5 * time.Minute, ResyncInterval: time.Minute, RetryAfter: 2 * time.Second, ReplicaTimeout: time.Second},
 		HTTP: HTTP{
 			ReadTimeout:     10 * time.Second,
 			WriteTimeout:    10 * time.Second,
@@ -402,6 +409,18 @@ func (c Config) Validate() error {
 	}
 	if c.Revocation.RetryAfter < time.Second {
 		bad("revocation.retry_after", "must be at least 1s")
+	}
+	if r := c.Revocation; r.MinReplicas < 0 || r.MinReplicas > 100 {
+		bad("revocation.min_replicas", "must be between 0 and 100, got %d", r.MinReplicas)
+	} else if r.MinReplicas > 0 {
+		if c.Redis.URL == "" {
+			bad("revocation.min_replicas", "needs redis.url: the memory store has no replicas")
+		}
+		// WAIT 0 blocks for ever; a WAIT longer than the request's store
+		// bound would always end in the store timeout.
+		if r.ReplicaTimeout < time.Millisecond || r.ReplicaTimeout >= c.HTTP.StoreTimeout {
+			bad("revocation.replica_timeout", "must be at least 1ms and below http.store_timeout (%s) with min_replicas, got %s", c.HTTP.StoreTimeout, r.ReplicaTimeout)
+		}
 	}
 	for _, d := range []struct {
 		key string

@@ -159,6 +159,12 @@ func TestLoad_Err(t *testing.T) {
 		{name: "MaxFailuresGarbage", env: []string{"SIGIL_AUTH_MAX_FAILURES=ten"}, wantKey: "SIGIL_AUTH_MAX_FAILURES"},
 		{name: "TinyAuthWindow", env: []string{"SIGIL_AUTH_WINDOW=1ms"}, wantKey: "auth.window"},
 		{name: "UnknownRegistryKey", file: "registry:\n  reveal: true\n", wantKey: "reveal"},
+		{name: "NegativeMinReplicas", env: []string{"SIGIL_REVOCATION_MIN_REPLICAS=-1"}, wantKey: "revocation.min_replicas"},
+		{name: "MinReplicasWithoutRedis", env: []string{"SIGIL_REVOCATION_MIN_REPLICAS=1"}, wantKey: "revocation.min_replicas"},
+		{name: "ZeroReplicaTimeout", env: []string{"SIGIL_REDIS_URL=redis://127.0.0.1:6379", "SIGIL_PEPPER=0123456789abcdef0123456789abcdef",
+			"SIGIL_REVOCATION_MIN_REPLICAS=1", "SIGIL_REVOCATION_REPLICA_TIMEOUT=0s"}, wantKey: "revocation.replica_timeout"},
+		{name: "ReplicaTimeoutOverStoreTimeout", env: []string{"SIGIL_REDIS_URL=redis://127.0.0.1:6379", "SIGIL_PEPPER=0123456789abcdef0123456789abcdef",
+			"SIGIL_REVOCATION_MIN_REPLICAS=1", "SIGIL_REVOCATION_REPLICA_TIMEOUT=2s"}, wantKey: "revocation.replica_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,10 +35,18 @@ type ReplicaConfig struct {
 	MaxStaleness time.Duration
 	// ResyncInterval is the period of full reloads; default 1m.
 	ResyncInterval time.Duration
-	// Heartbeat is the period of store pings that confirm freshness; default 1s.
+	// Heartbeat is the period of the store's epoch reads that confirm
+	// freshness and catch a store that lost its data (then re-seeded at
+	// once); default 1s.
 	Heartbeat time.Duration
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// ReseedGrace is how long a replica that never synced waits, on a store
+	// part of which lost its data (ErrEpochIncomplete), for an instance
+	// that knew the epoch to re-seed it, before it claims the epoch itself
+	// (no such instance is alive); meanwhile it is not loaded and
+	// verification fails closed. Default 10s.
+	ReseedGrace time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Replica holds the denylist and cutoffs of a shared store in memory so that
@@ -71,6 +79,9 @@ type Replica struct {
 	syncPending atomic.Bool
 	syncFailing atomic.Bool
 	resync      chan struct{}
+	// incompleteSince is when a replica that never synced first found the
+	// store's epoch incomplete (zero: it has not); guarded by mu.
+	incompleteSince time.Time
 }
 
 var _ token.Revocation = (*Replica)(nil)
@@ -85,6 +96,9 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = time.Second
+	}
+	if cfg.ReseedGrace <= 0 {
+		cfg.ReseedGrace = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -335,17 +349,29 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 		}
 	}()
 	epoch, err := r.cfg.Store.Epoch(ctx)
-	if err != nil {
+	incomplete := errors.Is(err, ErrEpochIncomplete)
+	if err != nil && !incomplete {
 		return fmt.Errorf("replica sync: %w", err)
 	}
 	r.mu.RLock()
 	known := r.epoch
 	r.mu.RUnlock()
-	if epoch == "" || (known != "" && epoch != known) {
-		if known != "" {
+	if incomplete || epoch == "" || (known != "" && epoch != known) {
+		switch {
+		case known != "":
 			if err := r.reseed(ctx); err != nil {
 				return err
 			}
+		case incomplete:
+			// A master lost its data and this replica never loaded the
+			// store: what the store holds is missing entries that only the
+			// instances that loaded it before can give back. Trusting it now
+			// would accept tokens revoked there; wait for them to re-seed.
+			if err := r.awaitReseed(started); err != nil {
+				return err
+			}
+			r.cfg.Logger.Warn("revocation store lost part of its data and no instance re-seeded it within the grace period; claiming its epoch (revocations only that part held are lost)",
+				slog.Duration("reseed_grace", r.cfg.ReseedGrace))
 		}
 		if epoch, err = r.cfg.Store.InitEpoch(ctx, uuid.NewString()); err != nil {
 			return fmt.Errorf("replica sync: %w", err)
@@ -431,6 +457,24 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 	return nil
 }
 
+// errAwaitReseed is Sync's error while a replica that never loaded waits
+// for an emptied part of the store to be re-seeded.
+var errAwaitReseed = fmt.Errorf("revocation store lost part of its data; waiting for an instance that knew it to re-seed it: %w", ErrUnavailable)
+
+// awaitReseed returns errAwaitReseed until ReseedGrace has passed since
+// this never-loaded replica first found the store's epoch incomplete.
+func (r *Replica) awaitReseed(now time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.incompleteSince.IsZero() {
+		r.incompleteSince = now
+	}
+	if now.Sub(r.incompleteSince) < r.cfg.ReseedGrace {
+		return errAwaitReseed
+	}
+	return nil
+}
+
 // reseed writes every live entry of the replica back to an emptied store.
 func (r *Replica) reseed(ctx context.Context) error {
 	nowMs := r.cfg.Now().UnixMilli()
@@ -505,6 +549,12 @@ func (r *Replica) Run(ctx context.Context) {
 			r.syncPending.Store(true)
 			r.connected.Store(true)
 			r.requestResync()
+			// Once more a little later: around a failover an event can be
+			// sent just after this resync to a node that is not (yet)
+			// passing it on (a cluster node joining the bus, a master
+			// being demoted), and nothing else would load it before the
+			// next ResyncInterval.
+			time.AfterFunc(reconnectResync, r.requestResync)
 		},
 		func(err error) {
 			if r.connected.Swap(false) {
@@ -535,12 +585,29 @@ func (r *Replica) Run(ctx context.Context) {
 				continue
 			}
 			start := r.cfg.Now()
-			if r.connected.Load() && r.synced.Load() && r.cfg.Store.Ping(ctx) == nil {
+			if !r.connected.Load() || !r.synced.Load() {
+				continue
+			}
+			// Reading the epoch confirms the store answers and still holds
+			// what it held: an emptied store (a cluster master that came
+			// back empty, whose loss no reconnect of ours reveals) is
+			// re-seeded now, not at the next ResyncInterval.
+			epoch, err := r.cfg.Store.Epoch(ctx)
+			r.mu.RLock()
+			same := err == nil && epoch == r.epoch
+			r.mu.RUnlock()
+			switch {
+			case same:
 				r.lastFresh.Store(start.UnixNano())
+			case err == nil || errors.Is(err, ErrEpochIncomplete):
+				r.syncLogged(ctx)
 			}
 		}
 	}
 }
+
+// reconnectResync is when the second full reload after a (re)subscription runs.
+const reconnectResync = 2 * time.Second
 
 func (r *Replica) requestResync() {
 	select {

@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
@@ -59,7 +60,15 @@ type SyncStore interface {
 	Subscribe(ctx context.Context, onEvent func(Event), onConnect func(), onError func(error))
 	// Epoch returns the store's epoch, "" if unset: a store that lost its
 	// data (restart without persistence, failover) comes back without one.
+	// A store spread over several masters whose epoch is set on some and
+	// missing on others (one master lost its data) returns an error
+	// wrapping ErrEpochIncomplete.
 	Epoch(ctx context.Context) (string, error)
 	// InitEpoch sets the epoch to candidate unless one is set, and returns the epoch in force.
 	InitEpoch(ctx context.Context, candidate string) (string, error)
 }
+
+// ErrEpochIncomplete is Epoch's error for a store part of which lost its
+// data (a cluster master that restarted empty): an instance that knew the
+// epoch re-seeds it; one that never did must not trust it meanwhile.
+var ErrEpochIncomplete = errors.New("store epoch incomplete: part of the store lost its data")

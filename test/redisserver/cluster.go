@@ -113,7 +113,7 @@ func (c *Cluster) URL() string { return "redis+cluster://" + strings.Join(c.Addr
 
 // Command sends one inline command (e.g. "CLUSTER INFO", "DEBUG SLEEP 1")
 // on a fresh connection and returns the reply: a status or bulk string as
-// is, an error reply as an error. The connection deadline is 30s.
+// is, an array's elements joined by "\n", an error reply as an error. The connection deadline is 30s.
 func (s *Server) Command(cmd string) (string, error) {
 	c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
 	if err != nil {
@@ -126,13 +126,31 @@ func (s *Server) Command(cmd string) (string, error) {
 	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
 		return "", err
 	}
-	r := bufio.NewReader(c)
+	return readReply(bufio.NewReader(c), cmd)
+}
+
+// readReply reads one reply; an array's elements come back joined by "\n".
+func readReply(r *bufio.Reader, cmd string) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
 	}
 	line = strings.TrimRight(line, "\r\n")
 	switch {
+	case strings.HasPrefix(line, "*"):
+		n, err := strconv.Atoi(line[1:])
+		if err != nil {
+			return "", fmt.Errorf("%s: reply %q", cmd, line)
+		}
+		parts := make([]string, 0, max(n, 0))
+		for range n {
+			p, err := readReply(r, cmd)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, "\n"), nil
 	case strings.HasPrefix(line, "-"):
 		return "", fmt.Errorf("%s: %s", cmd, line[1:])
 	case strings.HasPrefix(line, "$"):

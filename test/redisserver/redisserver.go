@@ -35,6 +35,13 @@ type Option func(*config)
 type config struct {
 	args []string
 	conf string
+	port int
+}
+
+// WithPort runs redis-server on port instead of a free one Start picks:
+// for a test that starts a client first and its Redis later.
+func WithPort(port int) Option {
+	return func(c *config) { c.port = port }
 }
 
 // WithArgs appends command-line arguments to redis-server's defaults, for
@@ -92,7 +99,10 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	var lastErr error
 	var lastOut string
 	for range bindAttempts {
-		s.port = testproc.FreePort(tb)
+		s.port = cfg.port
+		if s.port == 0 {
+			s.port = testproc.FreePort(tb)
+		}
 		p, out, err := s.launch()
 		if err == nil {
 			s.mu.Lock()
@@ -101,7 +111,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 			return s
 		}
 		lastErr, lastOut = err, out
-		if !errors.Is(err, errAddrInUse) {
+		if !errors.Is(err, errAddrInUse) || cfg.port != 0 {
 			break
 		}
 	}
@@ -216,6 +226,8 @@ func (s *Server) launch() (*process, string, error) {
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--protected-mode", "no",
+		// A replica's full sync starts at once, not after 5s.
+		"--repl-diskless-sync-delay", "0",
 	}
 	args = append(args, s.args...)
 	if s.conf != "" {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -36,7 +38,16 @@ type Store struct {
 	client goredis.UniversalClient
 	prefix string
 	now    func() time.Time
+	// replicas and replicaTimeout: every write waits (WAIT) for this many
+	// replicas of its key's master to confirm it (see WithReplicas).
+	replicas       int
+	replicaTimeout time.Duration
 }
+
+// ErrReplicas marks a revocation written on the master but not confirmed
+// by enough replicas in time: it is not acknowledged (it wraps
+// revocation.ErrUnavailable, so callers answer 503 + Retry-After).
+var ErrReplicas = fmt.Errorf("not confirmed by enough replicas: %w", revocation.ErrUnavailable)
 
 // Option configures a Store.
 type Option func(*Store)
@@ -47,6 +58,22 @@ func WithNow(now func() time.Time) Option {
 	return func(s *Store) {
 		if now != nil {
 			s.now = now
+		}
+	}
+}
+
+// WithReplicas makes every write (Deny, DenyOnce, SetCutoff) return only
+// once n replicas of the written key's master confirm it: the write and
+// `WAIT n timeout` go down one connection to that master (on a cluster, the
+// master of the key's slot), since WAIT counts the replication offset of
+// its own connection's writes. Fewer confirmations within timeout return
+// an error wrapping ErrReplicas; the write stays on the master (a retry is
+// harmless: every write keeps the later expiry or cutoff). n <= 0 or
+// timeout <= 0 (WAIT 0 would block for ever) turns waiting off.
+func WithReplicas(n int, timeout time.Duration) Option {
+	return func(s *Store) {
+		if n > 0 && timeout > 0 {
+			s.replicas, s.replicaTimeout = n, timeout
 		}
 	}
 }
@@ -112,8 +139,11 @@ func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error 
 			ttl = strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10)
 		}
 	}
-	if err := denyScript.Run(ctx, s.client, []string{s.denyKey(id)}, exp, ttl).Err(); err != nil {
-		return fmt.Errorf("deny %q: %w: %w", id, revocation.ErrUnavailable, err)
+	key := s.denyKey(id)
+	if err := s.write(ctx, key, func(c writer) error {
+		return denyScript.Run(ctx, c, []string{key}, exp, ttl).Err()
+	}); err != nil {
+		return fmt.Errorf("deny %q: %w", id, err)
 	}
 	s.publish(ctx, eventDeny, exp, id)
 	return nil
@@ -145,9 +175,14 @@ func (s *Store) DenyOnce(ctx context.Context, id string, expiresAt time.Time) (b
 			}
 		}
 	}
-	ok, err := s.client.SetNX(ctx, s.denyKey(id), exp, ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("deny once %q: %w: %w", id, revocation.ErrUnavailable, err)
+	var ok bool
+	key := s.denyKey(id)
+	if err := s.write(ctx, key, func(c writer) error {
+		var err error
+		ok, err = c.SetNX(ctx, key, exp, ttl).Result()
+		return err
+	}); err != nil {
+		return false, fmt.Errorf("deny once %q: %w", id, err)
 	}
 	if ok {
 		s.publish(ctx, eventDeny, exp, id)
@@ -209,11 +244,17 @@ func (s *Store) SetCutoff(ctx context.Context, key string, at time.Time) error {
 	ms := strconv.FormatInt(at.UnixMilli(), 10)
 	// Indexed first: an index member without a cutoff is skipped on reload,
 	// a cutoff missing from the index would not be loaded by new instances.
-	if err := s.client.SAdd(ctx, s.cutoffIndexKey(), key).Err(); err != nil {
-		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
+	index := s.cutoffIndexKey()
+	if err := s.write(ctx, index, func(c writer) error {
+		return c.SAdd(ctx, index, key).Err()
+	}); err != nil {
+		return fmt.Errorf("set cutoff %q: %w", key, err)
 	}
-	if err := cutoffScript.Run(ctx, s.client, []string{s.cutoffKey(key)}, ms).Err(); err != nil {
-		return fmt.Errorf("set cutoff %q: %w: %w", key, revocation.ErrUnavailable, err)
+	ck := s.cutoffKey(key)
+	if err := s.write(ctx, ck, func(c writer) error {
+		return cutoffScript.Run(ctx, c, []string{ck}, ms).Err()
+	}); err != nil {
+		return fmt.Errorf("set cutoff %q: %w", key, err)
 	}
 	s.publish(ctx, eventCutoff, ms, key)
 	return nil
@@ -262,6 +303,59 @@ func (s *Store) LatestCutoff(ctx context.Context, keys ...string) (time.Time, er
 	return time.UnixMilli(latest).UTC(), nil
 }
 
+// writer is what a write needs of a client or of one connection.
+type writer interface {
+	goredis.Scripter
+	SetNX(ctx context.Context, key string, value any, expiration time.Duration) *goredis.BoolCmd
+	SAdd(ctx context.Context, key string, members ...any) *goredis.IntCmd
+}
+
+// write runs fn, which writes key, and returns once the write is as
+// durable as configured: without replicas to wait for, fn runs on the
+// client as is; with them, fn and WAIT run on one dedicated connection to
+// key's master (Conn), so that WAIT counts this write. Errors wrap
+// revocation.ErrUnavailable (ErrReplicas for too few confirmations).
+func (s *Store) write(ctx context.Context, key string, fn func(c writer) error) error {
+	if s.replicas == 0 {
+		if err := fn(s.client); err != nil {
+			return fmt.Errorf("%w: %w", revocation.ErrUnavailable, err)
+		}
+		return nil
+	}
+	var node *goredis.Client
+	switch c := s.client.(type) {
+	case *goredis.ClusterClient:
+		m, err := c.MasterForKey(ctx, key)
+		if err != nil {
+			c.ReloadState(ctx)
+			return fmt.Errorf("%w: master of %s: %w", revocation.ErrUnavailable, key, err)
+		}
+		node = m
+	case *goredis.Client:
+		node = c
+	default:
+		return fmt.Errorf("%w: replicated write: unsupported client %T", revocation.ErrUnavailable, s.client)
+	}
+	conn := node.Conn()
+	defer conn.Close()
+	if err := fn(conn); err != nil {
+		if cc, ok := s.client.(*goredis.ClusterClient); ok {
+			// MOVED or a dead master: the slot map is stale (failover,
+			// migration); the caller's retry goes to the new master.
+			cc.ReloadState(ctx)
+		}
+		return fmt.Errorf("%w: %w", revocation.ErrUnavailable, err)
+	}
+	n, err := conn.Wait(ctx, s.replicas, s.replicaTimeout).Result()
+	if err != nil {
+		return fmt.Errorf("%w: wait for %d replicas: %w", revocation.ErrUnavailable, s.replicas, err)
+	}
+	if n < int64(s.replicas) {
+		return fmt.Errorf("%w: %d of %d within %s", ErrReplicas, n, s.replicas, s.replicaTimeout)
+	}
+	return nil
+}
+
 // Ping reports whether Redis answers; failures wrap revocation.ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
@@ -272,3 +366,38 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // clock reads the injected clock once, in UTC, truncated to the second.
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// OnlineReplicas returns how many replicas are online (synchronised and
+// streaming) on the master with the fewest: on a cluster every master is
+// asked, the one master otherwise. Readiness compares it with
+// min_replicas, since below it revocation writes answer 503.
+func (s *Store) OnlineReplicas(ctx context.Context) (int, error) {
+	count := func(ctx context.Context, c *goredis.Client) (int, error) {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return 0, fmt.Errorf("info replication: %w: %w", revocation.ErrUnavailable, err)
+		}
+		return strings.Count(info, ",state=online,"), nil
+	}
+	switch c := s.client.(type) {
+	case *goredis.ClusterClient:
+		var mu sync.Mutex
+		least := -1
+		err := c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			n, err := count(ctx, m)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if least < 0 || n < least {
+				least = n
+			}
+			return nil
+		})
+		return max(least, 0), err
+	case *goredis.Client:
+		return count(ctx, c)
+	}
+	return 0, fmt.Errorf("online replicas: unsupported client %T", s.client)
+}

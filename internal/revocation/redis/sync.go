@@ -25,10 +25,25 @@ const (
 func (s *Store) eventsChannel() string { return s.prefix + "events" }
 func (s *Store) epochKey() string      { return s.prefix + "epoch" }
 
-// publish broadcasts a change that is already durably written. A failed
-// publish loses nothing: replicas reload in full on reconnect and periodically.
+// publish broadcasts a change that is already durably written. On a
+// cluster PUBLISH goes to any one node and reaches every subscriber through
+// the cluster bus, so when that node fails (a master that died and whose
+// slots the client still maps to it) the event is sent through every
+// master instead: a subscriber on a surviving node would otherwise miss it
+// until its next full reload (resync_interval). Duplicates are harmless
+// (events merge). A publish that fails everywhere is left to the
+// subscribers' resync on reconnect and the periodic reload.
 func (s *Store) publish(ctx context.Context, kind, ms, id string) {
-	_ = s.client.Publish(ctx, s.eventsChannel(), kind+" "+ms+" "+id).Err()
+	msg := kind + " " + ms + " " + id
+	err := s.client.Publish(ctx, s.eventsChannel(), msg).Err()
+	cc, cluster := s.client.(*goredis.ClusterClient)
+	if err == nil || !cluster {
+		return
+	}
+	cc.ReloadState(ctx)
+	_ = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+		return c.Publish(ctx, s.eventsChannel(), msg).Err()
+	})
 }
 
 func parseEvent(payload string) (revocation.Event, bool) {
@@ -236,8 +251,10 @@ func (s *Store) ScanCutoffs(ctx context.Context, fn func(key string, at time.Tim
 // through onConnect, since events published meanwhile are lost.
 func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), onConnect func(), onError func(error)) {
 	ps := s.client.Subscribe(ctx)
-	defer ps.Close()
+	defer func() { _ = ps.Close() }()
+	var lastCheck time.Time
 	for ctx.Err() == nil {
+		confirmed := false
 		if err := ps.Subscribe(ctx, s.eventsChannel()); err != nil {
 			onError(err)
 			if !sleepCtx(ctx, 200*time.Millisecond) {
@@ -246,7 +263,21 @@ func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), o
 			continue
 		}
 		for {
-			msg, err := ps.ReceiveTimeout(ctx, 5*time.Second)
+			if confirmed && time.Since(lastCheck) >= subscriptionCheck {
+				lastCheck = time.Now()
+				if !s.subscribedToMaster(ctx) {
+					// Sentinel moved the master and go-redis did not move the
+					// subscription (it closes the pool's connections to the old
+					// address, not the subscription's): it may sit on a node
+					// that no longer gets the master's events. Start over on
+					// the current master; onConnect then makes the replica resync.
+					onError(errors.New("revocation subscription is not on the current master"))
+					_ = ps.Close()
+					ps = s.client.Subscribe(ctx)
+					break
+				}
+			}
+			msg, err := ps.ReceiveTimeout(ctx, subscriptionCheck)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -259,14 +290,22 @@ func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), o
 					}
 				}
 				onError(err)
+				if cc, ok := s.client.(*goredis.ClusterClient); ok {
+					// The node under the subscription failed or lost its
+					// slot (failover, migration): map the slots again so
+					// the resubscription goes to a live node.
+					cc.ReloadState(ctx)
+				}
 				if !sleepCtx(ctx, 200*time.Millisecond) {
 					return
 				}
-				break // resubscribe
+				break // resubscribe: onConnect then makes the replica resync
 			}
 			switch m := msg.(type) {
 			case *goredis.Subscription:
 				if m.Kind == "subscribe" {
+					// The server has the subscription: from now on it is listed.
+					confirmed, lastCheck = true, time.Now()
 					onConnect()
 				}
 			case *goredis.Message:
@@ -276,6 +315,53 @@ func (s *Store) Subscribe(ctx context.Context, onEvent func(revocation.Event), o
 			}
 		}
 	}
+}
+
+// subscriptionCheck is how often Subscribe checks that its subscription
+// is on the node the client writes to.
+const subscriptionCheck = time.Second
+
+// subscribedToMaster reports whether this client's subscription is on the
+// node its commands go to (CLIENT LIST TYPE pubsub there names it): on one
+// node or through Sentinel, events are published on the master only, and
+// a subscription left on a demoted master (or on one that restarted at the
+// old address before the client learnt of the failover) misses them; on a
+// cluster, the master of the events channel's slot. A client without a
+// name or a user without CLIENT LIST cannot tell: true.
+func (s *Store) subscribedToMaster(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, subscriptionCheck)
+	defer cancel()
+	var node *goredis.Client
+	var name string
+	switch c := s.client.(type) {
+	case *goredis.Client:
+		node, name = c, c.Options().ClientName
+	case *goredis.ClusterClient:
+		// The subscription goes to the master of the channel's slot; one
+		// that landed on a node not (yet) in the cluster bus (a killed
+		// master restarting at its old address while the client's slot
+		// map is stale) gets no broadcasts.
+		name = c.Options().ClientName
+		m, err := c.MasterForKey(ctx, s.eventsChannel())
+		if err != nil {
+			return true
+		}
+		node = m
+	}
+	if node == nil || name == "" {
+		return true
+	}
+	list, err := node.Do(ctx, "CLIENT", "LIST", "TYPE", "pubsub").Text()
+	if err != nil {
+		return true // unreachable (the receive loop notices) or not allowed
+	}
+	if strings.Contains(list, " name="+name+" ") {
+		return true
+	}
+	if cc, ok := s.client.(*goredis.ClusterClient); ok {
+		cc.ReloadState(ctx)
+	}
+	return false
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -328,16 +414,25 @@ func (s *Store) Epoch(ctx context.Context) (string, error) {
 	}
 	vals := make([]string, len(cmds))
 	same := true
+	missing := 0
 	for i, cmd := range cmds {
 		v, err := cmd.Result()
 		switch {
 		case errors.Is(err, goredis.Nil):
-			return "", nil
+			missing++
+			continue
 		case err != nil:
 			return "", fmt.Errorf("read epoch: %w: %w", revocation.ErrUnavailable, err)
 		}
 		vals[i] = v
 		same = same && v == vals[0]
+	}
+	switch missing {
+	case 0:
+	case len(cmds):
+		return "", nil
+	default:
+		return "", fmt.Errorf("read epoch: %d of %d keys missing: %w", missing, len(cmds), revocation.ErrEpochIncomplete)
 	}
 	if same {
 		return vals[0], nil

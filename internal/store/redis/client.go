@@ -1,6 +1,8 @@
 package redis
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -62,6 +64,9 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 			return nil, err
 		}
 		opts.ContextTimeoutEnabled = true
+		if opts.ClientName == "" {
+			opts.ClientName = instanceClientName() // see the Sentinel case
+		}
 		return goredis.NewClusterClient(opts), nil
 	case SchemeSentinel, SchemeSentinelTLS:
 		opts, err := ParseSentinelURL(rawURL)
@@ -69,10 +74,23 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 			return nil, err
 		}
 		opts.ContextTimeoutEnabled = true
+		if opts.ClientName == "" {
+			// A name of this process's own, so that the revocation
+			// subscription can find itself on the master (CLIENT LIST)
+			// and move after a failover that left it behind.
+			opts.ClientName = instanceClientName()
+		}
 		return goredis.NewFailoverClient(opts), nil
 	default:
 		return nil, fmt.Errorf("parse redis URL: unsupported scheme %q (want redis, rediss, redis+cluster, rediss+cluster, redis+sentinel or rediss+sentinel)", u.Scheme)
 	}
+}
+
+// instanceClientName is "sigil-" and 8 random bytes in hex.
+func instanceClientName() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "sigil-" + hex.EncodeToString(b)
 }
 
 // newSingle returns a client of one Redis node.

@@ -133,7 +133,7 @@ func TestCluster(t *testing.T) {
 			_, err = node.Command("FLUSHALL")
 			require.NoError(t, err)
 			got, err := s.Epoch(ctx)
-			require.NoError(t, err)
+			require.ErrorIs(t, err, revocation.ErrEpochIncomplete, "master %d lost its data: the epoch is incomplete", i)
 			assert.Empty(t, got, "master %d lost its data: the epoch is gone", i)
 			again, err := s.InitEpoch(ctx, fmt.Sprintf("after-%d", i))
 			require.NoError(t, err)

@@ -47,6 +47,7 @@ type Store struct {
 	client goredis.UniversalClient
 	prefix string
 	now    func() time.Time
+	revOpt []revredis.Option
 }
 
 // revStore names the embedded revocation store without exporting the field.
@@ -65,6 +66,12 @@ func WithNow(now func() time.Time) Option {
 	}
 }
 
+// WithReplicas makes every revocation write wait for n replicas to confirm
+// it, for up to timeout (revocation/redis.WithReplicas).
+func WithReplicas(n int, timeout time.Duration) Option {
+	return func(s *Store) { s.revOpt = append(s.revOpt, revredis.WithReplicas(n, timeout)) }
+}
+
 // New returns a Store that keeps its keys under prefix (DefaultPrefix when
 // empty) in client. The caller owns client and closes it.
 func New(client goredis.UniversalClient, prefix string, opts ...Option) *Store {
@@ -75,7 +82,7 @@ func New(client goredis.UniversalClient, prefix string, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
-	s.revStore = revredis.New(client, prefix, revredis.WithNow(s.now))
+	s.revStore = revredis.New(client, prefix, append([]revredis.Option{revredis.WithNow(s.now)}, s.revOpt...)...)
 	return s
 }
 
