@@ -49,6 +49,16 @@ type Config struct {
 	View       View       `yaml:"view" envPrefix:"VIEW_"`
 	Gateway    Gateway    `yaml:"gateway" envPrefix:"GATEWAY_"`
 	Cloud      Cloud      `yaml:"cloud" envPrefix:"CLOUD_"`
+	Console    Console    `yaml:"console" envPrefix:"CONSOLE_"`
+}
+
+// Console configures the token console's browser surfaces.
+type Console struct {
+	// AllowedOrigins are the host pages (scheme://host[:port]) that may
+	// embed <sigil-api-tokens>: their browsers may call /api/tokens* and
+	// /api/scopes cross-origin with a console token. Never a wildcard and
+	// never with cookies. In the environment: comma-separated.
+	AllowedOrigins []string `yaml:"allowed_origins" env:"ALLOWED_ORIGINS" envSeparator:","`
 }
 
 // View configures GET /view/{token}, the iframe entry of report tokens.
@@ -372,6 +382,11 @@ func (c Config) Validate() error {
 	for _, o := range c.HTTP.CORSAllowedOrigins {
 		if !validOrigin(o) {
 			bad("http.cors_allowed_origins", "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+	for _, o := range c.Console.AllowedOrigins {
+		if !validOrigin(o) {
+			bad("console.allowed_origins", "%q is not an origin such as https://app.example.com", o)
 		}
 	}
 	for _, p := range c.HTTP.TrustedProxies {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -33,6 +34,30 @@ func corsMiddleware(origins []string) echo.MiddlewareFunc {
 	})
 }
 
+// isConsolePath reports whether path is one the <sigil-api-tokens>
+// component calls with a console token: the token records, their logs and
+// generation, and the scopes.
+func isConsolePath(path string) bool {
+	return path == "/api/scopes" || path == "/api/tokens" || strings.HasPrefix(path, "/api/tokens/")
+}
+
+// consoleCORSMiddleware answers preflights and sets the CORS headers on the
+// component's paths for the host pages of console.allowed_origins. The
+// component sends its console token as Authorization: Bearer and never a
+// cookie, so credentials are never allowed: a browser then refuses to hand
+// a cross-origin page the answer to a request made with the console's
+// session cookie, whatever the origin.
+func consoleCORSMiddleware(origins []string) echo.MiddlewareFunc {
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		Skipper:       func(c echo.Context) bool { return !isConsolePath(c.Request().URL.Path) },
+		AllowOrigins:  origins,
+		AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderAccept},
+		ExposeHeaders: []string{"WWW-Authenticate", "Retry-After", echo.HeaderLocation},
+		MaxAge:        600,
+	})
+}
+
 // browserRoutes serves the OpenAPI document, the browser SDK and the demo page.
 func (s *Server) browserRoutes() {
 	e := s.echo
@@ -51,6 +76,18 @@ func (s *Server) browserRoutes() {
 			// then call is up to http.cors_allowed_origins.
 			h.Set("Access-Control-Allow-Origin", "*")
 			return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", s.cfg.SDKScript)
+		})
+	}
+	if s.cfg.APITokensScript != nil {
+		e.GET("/sdk/sigil-api-tokens.js", func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Cache-Control", "public, max-age=300")
+			h.Set("X-Content-Type-Options", "nosniff")
+			// A host page on any origin may load the component (a public
+			// file, no credentials); the API answers it only for the
+			// origins of console.allowed_origins and a console token.
+			h.Set("Access-Control-Allow-Origin", "*")
+			return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", s.cfg.APITokensScript)
 		})
 	}
 	if s.cfg.DemoPage != nil {
