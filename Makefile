@@ -5,7 +5,7 @@ BIN   := bin/sigil
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT   := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: all build run test test-short lint deps bench bench-go clean fuzz fuzz-ci soak clientgen clientgen-tools
+.PHONY: all build run test test-short lint deps bench bench-go clean fuzz fuzz-ci soak clientgen clientgen-tools browser-tools
 
 all: build
 
@@ -25,11 +25,11 @@ deps:
 ## test: lint, then unit, contract (memory + real Redis) and end-to-end tests of the built binary,
 ## then every fuzz target briefly (fuzz-ci). Plain `go test` runs the seed corpora (testdata/fuzz) too.
 ## test/clientgen needs the pinned generators, installed by clientgen-tools.
-test: deps lint clientgen-tools
+test: deps lint clientgen-tools browser-tools
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz-ci
 
-test-short: deps clientgen-tools
+test-short: deps clientgen-tools browser-tools
 	$(GO) test -count=1 ./...
 
 ## deps also needs node and npm (nodejs, npm), for test/clientgen's TypeScript check.
@@ -61,6 +61,16 @@ $(OAPI_CODEGEN): test/clientgen/tools/go.mod test/clientgen/tools/go.sum
 
 $(TS_TOOLS): test/clientgen/ts/package.json test/clientgen/ts/package-lock.json | deps-node
 	cd test/clientgen/ts && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## browser-tools: the pinned axe-core that the browser tests (test/browser, test/e2e's console
+## and component tests) inject into every screen, installed from test/browser/axe/package-lock.json
+## with npm ci, again only when the pin changes.
+AXE := test/browser/axe/node_modules/.package-lock.json
+browser-tools: $(AXE)
+
+$(AXE): test/browser/axe/package.json test/browser/axe/package-lock.json | deps-node
+	cd test/browser/axe && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 ## lint: gofmt, go vet and staticcheck. staticcheck is pinned in tools/go.mod (its own module, so
@@ -115,4 +125,4 @@ soak: deps build
 	./bin/soakrun -sigil $(BIN) -duration $(DURATION) $(SOAKFLAGS)
 
 clean:
-	rm -rf bin test/clientgen/ts/node_modules
+	rm -rf bin test/clientgen/ts/node_modules test/browser/axe/node_modules

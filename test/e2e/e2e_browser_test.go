@@ -12,43 +12,18 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/sigil-dev/sigil/test/browser"
 )
 
-// e2eChromium is Debian's Chromium, installed by `make deps`.
-const e2eChromium = "/usr/bin/chromium"
-
-// e2eBrowserTimeout bounds the whole browser session; it is a guard
-// against a hung browser, never an assertion.
-const e2eBrowserTimeout = 2 * time.Minute
-
-// e2eBrowser starts a headless Chromium with a fresh profile; cancelling
-// the returned context (done at cleanup) ends the process chromedp started.
+// e2eBrowser starts a headless Chromium with a fresh profile (test/browser);
+// it ends at cleanup.
 func e2eBrowser(t *testing.T, listen func(ev any)) context.Context {
 	t.Helper()
-	if _, err := os.Stat(e2eChromium); err != nil {
-		t.Fatalf("%s not found (%v): run `make deps`, which installs Debian's chromium", e2eChromium, err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(e2eChromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the tests may run as root
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(900, 420),
-	)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), e2eBrowserTimeout)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithListener(listen))
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-		cancelTimeout()
-	})
-	return bctx
+	return browser.Start(t, browser.WithListener(listen))
 }
 
 // e2eScreenshotPath is docs/demo.png with SIGIL_UPDATE_SCREENSHOT=1 (the
