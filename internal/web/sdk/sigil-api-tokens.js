@@ -68,7 +68,8 @@ button.primary { background: var(--sigil-color-primary, #0b57d0); border-color: 
 button.danger { background: var(--sigil-color-danger, #b3261e); border-color: var(--sigil-color-danger, #b3261e); color: var(--sigil-color-on-danger, #ffffff); }
 table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: 0.5em 0.625em; border-bottom: 1px solid var(--sigil-color-border, #d0d7de); vertical-align: top; }
-th { font-weight: 600; background: var(--sigil-color-surface, #f6f8fa); }
+thead th { font-weight: 600; background: var(--sigil-color-surface, #f6f8fa); }
+tbody th { font-weight: 600; }
 td.empty { color: var(--sigil-color-muted, #57606a); text-align: center; padding: 1.5em; }
 .muted { color: var(--sigil-color-muted, #57606a); }
 .badge { display: inline-block; padding: 0.0625em 0.5em; border-radius: 999px; font-size: 0.875em; white-space: nowrap; border: 1px solid transparent; }
@@ -142,6 +143,13 @@ function h(tag, attrs = {}, ...children) {
     el.append(c instanceof Node ? c : String(c));
   }
   return el;
+}
+
+// sentence makes sigil's error message ("name is required") read as one.
+function sentence(msg) {
+  const m = String(msg || "").trim();
+  if (!m) return "";
+  return m[0].toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? "" : ".");
 }
 
 /** SigilAPIError is a non-success answer of sigil: its status and {code, message, field}. */
@@ -429,7 +437,7 @@ export class SigilAPITokens extends HTMLElement {
       this.dataset.state = "ready";
     } catch (err) {
       if (seq !== this.#seq) return;
-      this.#alert(err.message);
+      this.#alert(sentence(err.message));
       this.dataset.state = "error";
     } finally {
       if (seq === this.#seq) {
@@ -631,7 +639,7 @@ export class SigilAPITokens extends HTMLElement {
           dlg.close();
           await next;
         } catch (e) {
-          this.#alert(e.message);
+          this.#alert(sentence(e.message));
         }
       },
     }, confirm);
@@ -647,7 +655,7 @@ export class SigilAPITokens extends HTMLElement {
     try {
       await this.#loadScopes();
     } catch (e) {
-      this.#alert(e.message);
+      this.#alert(sentence(e.message));
       return;
     }
     const errs = {
@@ -674,6 +682,8 @@ export class SigilAPITokens extends HTMLElement {
       if (target === "scopes") scopes.querySelectorAll("input").forEach((b) => b.setAttribute("aria-invalid", msg ? "true" : "false"));
       return ctl;
     };
+    name.addEventListener("input", () => setErr("name", ""));
+    scopes.addEventListener("change", () => setErr("scopes", ""));
     const form = h("form", {
       novalidate: true,
       onsubmit: async (ev) => {
@@ -699,7 +709,7 @@ export class SigilAPITokens extends HTMLElement {
           await this.#load();
         } catch (e) {
           const f = e.field === "expiresAt" ? "expiresIn" : e.field;
-          const ctl = setErr(errs[f] ? f : "form", e.status === 409 && f === "name" ? `${e.message || "This name is already taken."} Choose another name.` : e.message);
+          const ctl = setErr(errs[f] ? f : "form", e.status === 409 && f === "name" ? "You already have a token with this name. Choose another name." : sentence(e.message));
           (f === "scopes" ? scopes.querySelector("input") : ctl || name).focus();
         } finally {
           submit.disabled = false;
@@ -730,11 +740,12 @@ export class SigilAPITokens extends HTMLElement {
     try {
       rec = await this.#api("POST", `/api/tokens/${encodeURIComponent(t.id)}/_generate`);
     } catch (e) {
-      this.#alert(e.message);
+      this.#alert(sentence(e.message));
       await this.#load();
       return;
     }
     this.#changed(t.id, "generate");
+    this.#notice(`Token \u201C${t.name}\u201D was generated.`);
     let jwt = (rec && rec.token) || "";
     const status = h("span", { role: "status", class: "muted", id: "copy-status" });
     const field = h("textarea", { id: "jwt", readonly: true, rows: "5", spellcheck: "false", autocomplete: "off", "aria-describedby": "jwt-warning" });
@@ -799,7 +810,7 @@ export class SigilAPITokens extends HTMLElement {
           ? logs.map((l) => h("tr", {}, h("td", {}, l.activity), h("td", {}, timeEl(l.at, "")), h("td", {}, l.by), h("td", {}, l.result)))
           : [h("tr", {}, h("td", { colspan: "4", class: "empty" }, "No activity."))]));
       } catch (e) {
-        err.textContent = e.message;
+        err.textContent = sentence(e.message);
       } finally {
         table.setAttribute("aria-busy", "false");
         prev.disabled = page === 0;
