@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/consoletoken"
 	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
@@ -220,6 +221,21 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if err != nil {
 		return nil, err
 	}
+	// Console tokens: their own audience, their own verifier (which accepts
+	// that kind only), the same keys and the same denylist and cutoffs.
+	consoleAud := consoletoken.Audience(cfg.Audience)
+	consoleSvc, err := consoletoken.New(consoletoken.Config{
+		Minter: token.NewIssuer(token.IssuerConfig{Issuer: cfg.Issuer, Audience: consoleAud, Keys: ring, Now: now}),
+		Verifier: token.NewVerifier(token.VerifierConfig{
+			Issuer: cfg.Issuer, Audience: consoleAud, Keys: ring, Revocation: revoker,
+			Leeway: verifierLeeway(cfg.Tokens.Leeway), Now: now,
+			Console: true, ConsoleMaxLifetime: cfg.Console.TokenMaxTTL,
+		}),
+		Revoker: revoker, Clients: clientSvc, MaxTTL: cfg.Console.TokenMaxTTL, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
 	var proxies []*net.IPNet
 	for _, p := range cfg.HTTP.TrustedProxies {
 		_, n, err := net.ParseCIDR(p)
@@ -242,7 +258,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		APITokensScript: web.APITokensScript, ConsoleOrigins: cfg.Console.AllowedOrigins,
-		Policy: gate,
+		Policy: gate, Console: consoleSvc,
 	}
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript

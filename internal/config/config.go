@@ -52,8 +52,13 @@ type Config struct {
 	Console    Console    `yaml:"console" envPrefix:"CONSOLE_"`
 }
 
-// Console configures the token console's browser surfaces.
+// Console configures console tokens, the owner-bound credential of the
+// <sigil-api-tokens> component (POST /api/console-tokens), and the host
+// pages that embed the component.
 type Console struct {
+	// TokenMaxTTL is the longest lifetime a console token may be asked
+	// for (1m to 24h; default 1h). A request without ttl gets 10m.
+	TokenMaxTTL time.Duration `yaml:"token_max_ttl" env:"TOKEN_MAX_TTL"`
 	// AllowedOrigins are the host pages (scheme://host[:port]) that may
 	// embed <sigil-api-tokens>: their browsers may call /api/tokens* and
 	// /api/scopes cross-origin with a console token. Never a wildcard and
@@ -147,6 +152,9 @@ type Registry struct {
 	RevealKeyFile string `yaml:"reveal_key_file" env:"REVEAL_KEY_FILE"`
 	// JanitorInterval is how often expired records are deleted.
 	JanitorInterval time.Duration `yaml:"janitor_interval" env:"JANITOR_INTERVAL"`
+	// Retention is how long a revoked or expired record (and its log)
+	// stays readable before the janitor removes it (default 30 days).
+	Retention time.Duration `yaml:"retention" env:"RETENTION"`
 	// Scopes maps each scope API tokens may carry to its label; empty keeps
 	// the built-in set (meta:read, report:read). In the environment:
 	// SIGIL_REGISTRY_SCOPES="meta:read=Meta Record,report:read=Report Record".
@@ -193,7 +201,8 @@ func Default() Config {
 			StoreTimeout:    2 * time.Second,
 		},
 		Log:      Log{Level: "info"},
-		Registry: Registry{JanitorInterval: time.Hour},
+		Registry: Registry{JanitorInterval: time.Hour, Retention: 30 * 24 * time.Hour},
+		Console:  Console{TokenMaxTTL: time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 		Cloud:    Cloud{Timeout: time.Second},
 	}
@@ -399,6 +408,12 @@ func (c Config) Validate() error {
 	}
 	if c.Registry.JanitorInterval < time.Second {
 		bad("registry.janitor_interval", "must be at least 1s")
+	}
+	if c.Registry.Retention < time.Minute || c.Registry.Retention > 10*365*24*time.Hour {
+		bad("registry.retention", "must be between 1m and 87600h (10 years)")
+	}
+	if c.Console.TokenMaxTTL < time.Minute || c.Console.TokenMaxTTL > 24*time.Hour {
+		bad("console.token_max_ttl", "must be between 1m and 24h")
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Registry.Scopes)) {
 		label := c.Registry.Scopes[name]

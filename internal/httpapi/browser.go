@@ -19,7 +19,9 @@ var corsPaths = map[string]bool{
 
 // corsMiddleware answers preflights and sets the CORS headers for the
 // allowed origins on corsPaths only; other origins get no CORS headers, so
-// browsers refuse to hand them the answer.
+// browsers refuse to hand them the answer. The console token's routes have
+// their own list of origins (consoleCORSMiddleware): a page allowed to mint
+// and verify embed tokens is not thereby allowed to manage API tokens.
 func corsMiddleware(origins []string) echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
 		Skipper:      func(c echo.Context) bool { return !corsPaths[c.Request().URL.Path] },
@@ -34,22 +36,22 @@ func corsMiddleware(origins []string) echo.MiddlewareFunc {
 	})
 }
 
-// isConsolePath reports whether path is one the <sigil-api-tokens>
-// component calls with a console token: the token records, their logs and
-// generation, and the scopes.
-func isConsolePath(path string) bool {
-	return path == "/api/scopes" || path == "/api/tokens" || strings.HasPrefix(path, "/api/tokens/")
+// consolePath reports whether p is a route a console token may call:
+// /api/tokens and what is under it, and /api/scopes.
+func consolePath(p string) bool {
+	return p == "/api/tokens" || strings.HasPrefix(p, "/api/tokens/") || p == "/api/scopes"
 }
 
 // consoleCORSMiddleware answers preflights and sets the CORS headers on the
-// component's paths for the host pages of console.allowed_origins. The
-// component sends its console token as Authorization: Bearer and never a
-// cookie, so credentials are never allowed: a browser then refuses to hand
-// a cross-origin page the answer to a request made with the console's
+// console token's routes (consolePath) for the host pages of
+// console.allowed_origins, which embed <sigil-api-tokens>. The component
+// sends its console token as Authorization: Bearer and never a cookie, so
+// credentials are never allowed: a browser then refuses to hand a
+// cross-origin page the answer to a request made with the console's
 // session cookie, whatever the origin.
 func consoleCORSMiddleware(origins []string) echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
-		Skipper:       func(c echo.Context) bool { return !isConsolePath(c.Request().URL.Path) },
+		Skipper:       func(c echo.Context) bool { return !consolePath(c.Request().URL.Path) },
 		AllowOrigins:  origins,
 		AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete},
 		AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderAccept},

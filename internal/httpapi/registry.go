@@ -43,6 +43,8 @@ type Registry interface {
 	Logs(ctx context.Context, caller registry.Caller, id string, limit int, cursor string) ([]registry.LogEntry, string, error)
 	// Cleanup deletes the records expired at now and returns how many.
 	Cleanup(ctx context.Context, now time.Time) (int, error)
+	// Scopes returns the scopes API tokens may carry, with their labels.
+	Scopes() map[string]string
 	// SetRole grants or withdraws an owner's api-tokens role.
 	SetRole(ctx context.Context, owner string, granted bool) error
 	// RevealToken returns the record's current JWT when it is kept sealed,
@@ -61,14 +63,17 @@ var (
 // group, so that unknown paths under /api stay 404s.
 func (s *Server) registryRoutes() {
 	e, auth, admin := s.echo, s.requireClient, s.requireAdmin
-	e.POST("/api/tokens", s.createToken, auth)
-	e.GET("/api/tokens", s.listTokens, auth)
+	// The routes of one owner's API tokens also take a console token.
+	owner := s.requireConsoleOrClient
+	e.POST("/api/tokens", s.createToken, owner)
+	e.GET("/api/tokens", s.listTokens, owner)
 	e.POST("/api/tokens/_cleanup", s.cleanupTokens, auth, admin)
-	e.GET("/api/tokens/:id", s.getToken, auth)
-	e.PATCH("/api/tokens/:id", s.updateToken, auth)
-	e.DELETE("/api/tokens/:id", s.deleteToken, auth)
-	e.POST("/api/tokens/:id/_generate", s.generateToken, auth)
-	e.GET("/api/tokens/:id/logs", s.tokenLogs, auth)
+	e.GET("/api/tokens/:id", s.getToken, owner)
+	e.PATCH("/api/tokens/:id", s.updateToken, owner)
+	e.DELETE("/api/tokens/:id", s.deleteToken, owner)
+	e.POST("/api/tokens/:id/_generate", s.generateToken, owner)
+	e.GET("/api/tokens/:id/logs", s.tokenLogs, owner)
+	e.GET("/api/scopes", s.listScopes, owner)
 	e.GET("/api/reports/:id/tokens", s.reportTokens, auth)
 	e.POST("/api/reports/:id/_cloud-publish", s.cloudPublish, auth)
 	e.GET("/api/apps/:id/tokens", s.appTokens, auth)
@@ -220,6 +225,9 @@ type cleanupView struct {
 // registryCaller is the authenticated client as the services (registry,
 // embed, cloud) see it.
 func registryCaller(c echo.Context) registry.Caller {
+	if cc, ok := consoleCaller(c); ok {
+		return cc
+	}
 	cl := caller(c)
 	return registry.Caller{ID: cl.ID, Admin: cl.Role == clients.RoleAdmin, Allows: cl.Allows}
 }

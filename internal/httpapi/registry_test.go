@@ -236,7 +236,10 @@ func TestRegistry_EnviziWorkflow(t *testing.T) {
 	require.Len(t, list.Tokens, 1)
 	require.Equal(t, ci.ID, list.Tokens[0].ID)
 	require.Nil(t, list.NextCursor)
-	requireError(t, rf.as(enviziID, http.MethodGet, "/api/tokens", ""), http.StatusNotFound, "not_found", "")
+	// Issue 14: with no filter, the tokens the client created (was a 404).
+	decodeStrict(t, rf.as(enviziID, http.MethodGet, "/api/tokens", ""), http.StatusOK, &list)
+	require.Len(t, list.Tokens, 1)
+	require.Equal(t, ci.ID, list.Tokens[0].ID)
 	decodeStrict(t, rf.as(clients.AdminID, http.MethodGet, "/api/tokens?status=generated-active", ""), http.StatusOK, &list)
 	require.Len(t, list.Tokens, 1)
 
@@ -392,7 +395,6 @@ func TestRegistry_ListAndUpdateErrors(t *testing.T) {
 		{name: "ErrFilterStatus", as: clients.AdminID, method: http.MethodGet, target: "/api/tokens?status=active", field: "status"},
 		{name: "ErrMisspeltFilter", as: clients.AdminID, method: http.MethodGet, target: "/api/tokens?reportid=q3", field: "reportid"},
 		{name: "ErrRepeatedFilter", as: clients.AdminID, method: http.MethodGet, target: "/api/tokens?type=api&type=report", field: "type"},
-		{name: "ErrUnpinnedIssuerListing", method: http.MethodGet, target: "/api/tokens", status: 404, code: "not_found"},
 		{name: "ErrOtherResourceListing", method: http.MethodGet, target: "/api/tokens?reportId=other", status: 404, code: "not_found"},
 		{name: "ErrLogsCursorGarbage", as: enviziID, method: http.MethodGet, target: logs + "?cursor=garbage", field: "cursor"},
 		{name: "ErrLogsListingCursor", as: enviziID, method: http.MethodGet, target: logs + "?cursor=" + listCursor, field: "cursor"},
@@ -485,9 +487,15 @@ func TestRegistry_OtherTenant(t *testing.T) {
 	}
 	for _, target := range []string{
 		"/api/reports/q3/tokens", "/api/apps/analytics/tokens",
-		"/api/tokens?reportId=q3", "/api/tokens?appId=analytics", "/api/tokens?type=report",
+		"/api/tokens?reportId=q3", "/api/tokens?appId=analytics",
 	} {
 		requireError(t, rf.as(rivalID, http.MethodGet, target, ""), http.StatusNotFound, "not_found", "")
+	}
+	// Unpinned listings list the rival's own records (issue 14): none of the informer's.
+	for _, target := range []string{"/api/tokens", "/api/tokens?type=report", "/api/tokens?type=app-view"} {
+		rec := rf.as(rivalID, http.MethodGet, target, "")
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.JSONEq(t, `{"tokens":[],"nextCursor":null}`, rec.Body.String(), target)
 	}
 	// The dashboard client holds no report or app resources either.
 	requireError(t, rf.as(dashID, http.MethodGet, "/api/tokens/"+rep.ID, ""), http.StatusNotFound, "not_found", "")

@@ -205,6 +205,11 @@ type Config struct {
 	// report tokens only (cloud.Service over Registry, without a Remote):
 	// publishing is then a 404.
 	Reports Reports
+
+	// Console mints and checks console tokens (POST /api/console-tokens,
+	// and a Bearer alternative to client credentials on the routes of one
+	// owner's API tokens); nil leaves both out.
+	Console ConsoleTokens
 }
 
 // Server is sigil's HTTP API.
@@ -324,6 +329,9 @@ func (s *Server) addRoutes() {
 
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
+	}
+	if s.cfg.Console != nil {
+		s.consoleRoutes()
 	}
 	s.browserRoutes()
 	if s.cfg.ViewURLTemplate != "" {

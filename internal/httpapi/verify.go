@@ -230,7 +230,9 @@ func (s *Server) invalidate(c echo.Context) error {
 		return err
 	}
 	if err := s.cfg.Tokens.Invalidate(c.Request().Context(), raw); err != nil {
-		return err
+		if err := s.invalidateConsole(c.Request().Context(), raw, err); err != nil {
+			return err
+		}
 	}
 	noStore(c)
 	return c.NoContent(http.StatusNoContent)

@@ -149,6 +149,21 @@ type Caller struct {
 	// ("report:<id>", "app:<id>", "api:<owner>"); nil allows nothing.
 	// Admins are allowed everything.
 	Allows func(resource string) bool
+	// Owner is set for a console caller (a console token for that owner,
+	// minted by client ID): it acts on that owner's API tokens only
+	// (Allows says "api:<Owner>" and nothing else, and Admin is false);
+	// Create defaults to it and an unfiltered List lists them. Log entries
+	// name the owner as who acted.
+	Owner string
+}
+
+// actor is who a log entry names: the owner behind a console caller, else
+// the client.
+func (c Caller) actor() string {
+	if c.Owner != "" {
+		return c.Owner
+	}
+	return c.ID
 }
 
 // CanActOn reports whether the caller may act on resource: an admin, or a
@@ -359,6 +374,16 @@ func truncate(s string, n int) string {
 // once. It logs CREATE (and GENERATE) by the caller.
 func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Record, string, error) {
 	now := s.clock()
+	if caller.Owner != "" {
+		// A console caller: its owner's API tokens (any other type or
+		// owner is refused below as out of its reach).
+		if in.Type == "" {
+			in.Type = token.KindAPI
+		}
+		if in.Owner == "" {
+			in.Owner = caller.Owner
+		}
+	}
 	expiresAt, err := s.validate(&in, caller, now)
 	if err != nil {
 		return Record{}, "", err
@@ -385,7 +410,7 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 	if err := s.checkRole(ctx, r); err != nil {
 		return Record{}, "", err
 	}
-	logs := []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityCreate, At: now, By: caller.ID, Result: ResultOK}}}
+	logs := []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityCreate, At: now, By: caller.actor(), Result: ResultOK}}}
 	var jwt string
 	if in.Generate == nil || *in.Generate {
 		// Minted before the record is stored, so that one write stores both;
@@ -394,7 +419,7 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 		if err != nil {
 			return Record{}, "", err
 		}
-		logs = append(logs, RecordLog{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.ID, Result: ResultOK}})
+		logs = append(logs, RecordLog{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.actor(), Result: ResultOK}})
 	}
 	if err := s.store.CreateRecord(ctx, r); err != nil {
 		if errors.Is(err, ErrNameTaken) {
@@ -540,7 +565,7 @@ func (s *Service) Update(ctx context.Context, caller Caller, id string, in Updat
 		if err != nil {
 			return Record{}, false, err
 		}
-		s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityUpdate, At: now, By: caller.ID, Result: ResultOK}}})
+		s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityUpdate, At: now, By: caller.actor(), Result: ResultOK}}})
 		if got, err := s.store.GetRecord(ctx, id); err == nil {
 			r = got // with any use recorded meanwhile
 		}
@@ -629,7 +654,7 @@ func (s *Service) Generate(ctx context.Context, caller Caller, id string) (Recor
 		if err != nil {
 			return Record{}, "", err
 		}
-		s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.ID, Result: ResultOK}}})
+		s.appendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityGenerate, At: now, By: caller.actor(), Result: ResultOK}}})
 		return s.present(r, now), jwt, nil
 	}
 	return Record{}, "", errBusy()
@@ -697,7 +722,7 @@ func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.revokeRecord(ctx, r, caller.ID, s.clock())
+	return s.revokeRecord(ctx, r, caller.actor(), s.clock())
 }
 
 // revokeRecord is Delete once the record is loaded and the caller allowed:
@@ -818,9 +843,11 @@ func listResource(f Filter) string {
 }
 
 // List returns one page of records matching f, newest first, and the next
-// cursor. Admins may list anything; other callers must pin the listing to a
-// resource they are allowed — a reportId, an appId, or type api with an
-// owner — and get a not-found error otherwise. Statuses are as Get shows
+// cursor. Admins may list anything. Another client lists the records it
+// created: all of them without a filter, and a listing it pins to a
+// resource (a reportId, an appId, or type api with an owner) must name one
+// it is allowed, a not-found error otherwise. A console caller lists its
+// owner's API tokens (created through its client). Statuses are as Get shows
 // them; filtering on one that the clock changes (expired) may return pages
 // shorter than the limit, with a cursor while more may follow.
 func (s *Service) List(ctx context.Context, caller Caller, f Filter) ([]Record, string, error) {
@@ -837,11 +864,21 @@ func (s *Service) List(ctx context.Context, caller Caller, f Filter) ([]Record, 
 		return nil, "", apperr.Invalid("status", "unknown status")
 	}
 	if !caller.Admin {
+		if caller.Owner != "" {
+			// A console caller lists its owner's API tokens, and nothing else.
+			if f.Type == "" {
+				f.Type = token.KindAPI
+			}
+			if f.Owner == "" {
+				f.Owner = caller.Owner
+			}
+		}
 		res := listResource(f)
-		if res == "" || !caller.CanActOn(res) {
+		if (res == "" && caller.Owner != "") || (res != "" && !caller.CanActOn(res)) {
 			return nil, "", errNotFound(nil)
 		}
-		// Only its own records: the store filters, so pages stay full.
+		// Only its own records: the store filters (by the creator index
+		// when no resource is pinned), so pages stay full.
 		f.CreatedBy = caller.ID
 	}
 	want := f.Status

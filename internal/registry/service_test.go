@@ -343,11 +343,26 @@ func TestService_isolation(t *testing.T) {
 		_, err = f.svc.ListForApp(ctx, other, "sales-app")
 		sameAsMissing(t, err)
 	})
-	t.Run("ListUnpinned", func(t *testing.T) {
-		_, _, err := f.svc.List(ctx, sales, registry.Filter{})
-		sameAsMissing(t, err)
-		_, _, err = f.svc.List(ctx, sales, registry.Filter{Owner: "alice"})
-		sameAsMissing(t, err) // an owner alone spans resources
+	t.Run("ListUnpinnedListsOwn", func(t *testing.T) {
+		// Issue 14: no filter lists the records the caller created (it
+		// was a 404), never another client's.
+		page, _, err := f.svc.List(ctx, sales, registry.Filter{})
+		require.NoError(t, err)
+		assert.Len(t, page, 3)
+		for _, r := range page {
+			assert.Equal(t, "sales", r.CreatedBy)
+		}
+		page, _, err = f.svc.List(ctx, other, registry.Filter{})
+		require.NoError(t, err)
+		require.Len(t, page, 1)
+		assert.Equal(t, "finance", page[0].CreatedBy)
+		page, _, err = f.svc.List(ctx, sales, registry.Filter{Owner: "alice"})
+		require.NoError(t, err)
+		require.Len(t, page, 1)
+		assert.Equal(t, "alice", page[0].Owner)
+		page, _, err = f.svc.List(ctx, other, registry.Filter{Owner: "alice"})
+		require.NoError(t, err)
+		assert.Empty(t, page)
 	})
 	t.Run("ListOwn", func(t *testing.T) {
 		page, next, err := f.svc.List(ctx, sales, registry.Filter{ReportID: "r-sales"})

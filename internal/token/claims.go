@@ -14,6 +14,12 @@ const (
 	KindReport  = "report"
 	KindAppView = "app-view"
 	KindAPI     = "api"
+	// KindConsole is a short-lived, owner-bound token that a host backend
+	// mints for its signed-in user so that the <sigil-api-tokens> component
+	// can call the registry API (internal/consoletoken). It carries its own
+	// audience, and only the console verifier (VerifierConfig.Console)
+	// accepts it: never forward-auth, introspection, /view or refresh.
+	KindConsole = "console"
 )
 
 // Policy is one row-level data restriction carried by an embed token: a name
@@ -74,7 +80,7 @@ func (c *Claims) Validate() error {
 		binding = c.ReportID
 	case KindAppView:
 		binding = c.AppID
-	case KindAPI:
+	case KindAPI, KindConsole:
 		binding = c.Subject
 	case "":
 		return fail(ErrClaims, "missing tt")

@@ -75,7 +75,17 @@ type VerifierConfig struct {
 	// record by the registry (and may omit exp); any other kind must have
 	// an exp.
 	EmbedMaxLifetime time.Duration
+	// Console makes this the verifier of console tokens (KindConsole): it
+	// accepts that kind only, with at most ConsoleMaxLifetime between iat
+	// and exp (zero: DefaultConsoleMaxLifetime). Without it, a console
+	// token is refused (ErrClaims) whatever its audience: the registry API
+	// is the only place one is good for.
+	Console            bool
+	ConsoleMaxLifetime time.Duration
 }
+
+// DefaultConsoleMaxLifetime is the default of VerifierConfig.ConsoleMaxLifetime.
+const DefaultConsoleMaxLifetime = time.Hour
 
 // DefaultEmbedMaxLifetime is the default of VerifierConfig.EmbedMaxLifetime,
 // the default of tokens.embed_max_expiry (DESIGN §1).
@@ -90,9 +100,12 @@ type Verifier struct {
 	records  Records
 	leeway   time.Duration
 	embedMax int64 // seconds
-	now      func() time.Time
-	cfgErr   error
-	cache    *cache
+	console  bool
+	// consoleMax is the longest exp - iat of a console token, in seconds.
+	consoleMax int64
+	now        func() time.Time
+	cfgErr     error
+	cache      *cache
 
 	parser       *jwt.Parser // full claims validation
 	parserNoTime *jwt.Parser // signature only
@@ -119,6 +132,11 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 	v.embedMax = int64(DefaultEmbedMaxLifetime / time.Second)
 	if cfg.EmbedMaxLifetime > 0 {
 		v.embedMax = int64(cfg.EmbedMaxLifetime / time.Second)
+	}
+	v.console = cfg.Console
+	v.consoleMax = int64(DefaultConsoleMaxLifetime / time.Second)
+	if cfg.ConsoleMaxLifetime > 0 {
+		v.consoleMax = int64(cfg.ConsoleMaxLifetime / time.Second)
 	}
 	switch {
 	case v.keys == nil:
@@ -350,15 +368,30 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 // checkLifetime rejects a token whose exp - iat is longer than its kind
 // allows (DESIGN §1): an embed token longer than EmbedMaxLifetime. Every
 // path of the pipeline runs it, the cache is only filled after it.
+//
+// It also keeps console tokens and the other kinds apart: a console
+// verifier (VerifierConfig.Console) accepts console tokens only, any other
+// verifier none.
 func (v *Verifier) checkLifetime(c *Claims) error {
-	if c.Kind != KindEmbed {
+	if (c.Kind == KindConsole) != v.console {
+		if v.console {
+			return fail(ErrClaims, "not a console token")
+		}
+		return fail(ErrClaims, "a console token is good for the registry API only")
+	}
+	limit := v.embedMax
+	switch c.Kind {
+	case KindEmbed:
+	case KindConsole:
+		limit = v.consoleMax
+	default:
 		return nil // registered kinds: their record's expiry, checked by the registry
 	}
 	if c.ExpiresAt == nil || c.IssuedAt == nil {
 		return fail(ErrClaims, "missing exp") // Validate has said so already
 	}
-	if c.ExpiresAt.Unix()-c.IssuedAt.Unix() > v.embedMax {
-		return fail(ErrClaims, "lifetime longer than the maximum for embed tokens")
+	if c.ExpiresAt.Unix()-c.IssuedAt.Unix() > limit {
+		return fail(ErrClaims, "lifetime longer than the maximum for "+c.Kind+" tokens")
 	}
 	return nil
 }

@@ -15,7 +15,7 @@
 // or when sigil answers 401. The sigil origin is the one this module was
 // loaded from, or the base-url attribute. See docs/component.md.
 //
-// Strict-CSP safe: no inline script or style, no innerHTML, no eval; the
+// Strict-CSP safe: no inline script or style, no HTML parsing, no eval; the
 // styles are a constructed stylesheet adopted by the shadow root.
 
 const STATUS_LABELS = {
