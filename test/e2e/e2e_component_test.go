@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -62,8 +61,12 @@ window.addEventListener("unhandledrejection", (e) => window.__errors.push(String
 
 const e2eHostScript = `const el = document.querySelector("sigil-api-tokens");
 window.__sessionExpired = 0;
+window.__getTokenCalls = 0;
 el.addEventListener("sigil-session-expired", () => window.__sessionExpired++);
 el.getToken = async () => {
+  // The first token is one sigil refuses (as an expired one would be): the
+  // component must ask again, once, and go on.
+  if (++window.__getTokenCalls === 1) return "forged.console.token";
   const res = await fetch("/console-token", { method: "POST" });
   if (!res.ok) throw new Error("console token: " + res.status);
   return res.json();
@@ -104,34 +107,12 @@ func newE2EHostApp(t *testing.T, clientID, owner string) *e2eHostApp {
 		})
 	}
 	serve("/watch.js", "text/javascript", e2eHostWatch)
-	mux.HandleFunc("GET /app.js", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		if os.Getenv("H14C_SHIM") == "1" { // SHIM-REMOVE
-			_, _ = fmt.Fprintf(w, `const realFetch = window.fetch.bind(window);
-window.fetch = (url, init = {}) => {
-  let u = String(url);
-  if (u.startsWith(%q + "/api/")) {
-    init = {...init, headers: {...init.headers, Authorization: "Basic " + %q}};
-    const p = new URL(u);
-    if (p.pathname === "/api/tokens" && (init.method||"GET") === "GET") { p.searchParams.set("owner","alice"); p.searchParams.set("type","api"); u = p.href; }
-    if (p.pathname === "/api/tokens" && init.method === "POST") { const b = JSON.parse(init.body); b.owner = "alice"; init.body = JSON.stringify(b); }
-  }
-  if (new URL(u, location.href).pathname === "/api/scopes") return Promise.resolve(new Response('{"scopes":[{"name":"meta:read","label":"Meta Record"},{"name":"report:read","label":"Report Record"}]}', {status: 200}));
-  return realFetch(u, init).then(r => (r.status === 404 && new URL(u, location.href).pathname === "/api/tokens") ? new Response('{"tokens":[],"nextCursor":null}', {status: 200}) : r);
-};
-`, h.sigil, base64.StdEncoding.EncodeToString([]byte(h.clientID+":"+h.secret)))
-		}
-		_, _ = io.WriteString(w, e2eHostScript)
-	})
+	serve("/app.js", "text/javascript", e2eHostScript)
 	serve("/host.css", "text/css", e2eHostCSS)
 	// The host's backend: it knows who is signed in and mints that user's
 	// console token with its own client credentials; the browser never
 	// sees the client secret.
 	mux.HandleFunc("POST /console-token", func(w http.ResponseWriter, _ *http.Request) {
-		if os.Getenv("H14C_SHIM") == "1" { // SHIM-REMOVE
-			_, _ = io.WriteString(w, `{"token":"shim.shim.shim"}`)
-			return
-		}
 		tok, body := e2eMintConsole(t, h.sigil, h.clientID, h.secret, h.owner)
 		h.mu.Lock()
 		h.consoleTokens = append(h.consoleTokens, tok)
@@ -219,6 +200,7 @@ func (c *e2eComp) row(name string) []string {
 // activates item (by its text) with Enter.
 func (c *e2eComp) menu(name, item string, shot string) {
 	c.t.Helper()
+	c.waitFor("the grid to be idle", `root.querySelector("table").getAttribute("aria-busy") === "false"`)
 	btn := fmt.Sprintf(`[...document.querySelector("sigil-api-tokens").shadowRoot.querySelectorAll("button.actions")].find(b => b.getAttribute("aria-label") === %q)`, "Actions for "+name)
 	c.do("focus the actions of "+name, chromedp.Focus(chromedp.JSPath(btn)), chromedp.KeyEvent(kb.ArrowDown))
 	c.waitFor("the menu", `root.activeElement?.getAttribute("role") === "menuitem"`)
@@ -265,19 +247,13 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 
 	// A console token for A reads A's tokens only: B's record, logs and
 	// actions are 404, a filter for B yields nothing of B's.
-	aConsole := ""
-	if os.Getenv("H14C_SHIM") != "1" { // SHIM-REMOVE
-		aConsole, _ = e2eMintConsole(t, inst.URL, "envizi", host.secret, "alice")
-	}
+	aConsole, _ := e2eMintConsole(t, inst.URL, "envizi", host.secret, "alice")
 	for _, c := range []struct{ method, path string }{
 		{http.MethodGet, "/api/tokens/" + bobTok.ID},
 		{http.MethodGet, "/api/tokens/" + bobTok.ID + "/logs"},
 		{http.MethodPost, "/api/tokens/" + bobTok.ID + "/_generate"},
 		{http.MethodDelete, "/api/tokens/" + bobTok.ID},
 	} {
-		if aConsole == "" { // SHIM-REMOVE
-			break
-		}
 		got := e2eDo(t, c.method, inst.URL+c.path, "", e2eBearer(aConsole))
 		e2eWantStatus(t, "A's console token: "+c.method+" B's "+c.path, got.Status, http.StatusNotFound)
 	}
@@ -481,11 +457,28 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 	c.waitFor("focus back on the row's actions", `root.activeElement?.getAttribute("aria-label") === "Actions for CI pipeline"`)
 	e2eWantStatus(t, "verify the new JWT", e2eVerify(t, inst.URL, jwt2), http.StatusOK)
 
+	// A name is text, never markup: an owner's token named like an XSS
+	// payload shows as those characters and runs nothing.
+	const xssName = `<img src=x onerror="window.__xss=1">`
+	r = e2eDo(t, http.MethodPost, inst.URL+"/api/tokens", fmt.Sprintf(`{"type":"api","owner":"alice","name":%q,"scopes":["meta:read"],"expiresIn":"1d","generate":false}`, xssName), envizi)
+	e2eWantStatus(t, "a token named like markup", r.Status, http.StatusCreated)
+	c.do("refresh", chromedp.Click(c.sel(".toolbar button:not(.primary)")))
+	c.waitFor("the markup-named row", fmt.Sprintf(`[...root.querySelectorAll("tbody th")].some(th => th.textContent === %q)`, xssName))
+	if eval[bool](c, `!!root.querySelector("tbody img") || window.__xss === 1`) {
+		t.Fatalf("a token name was parsed as HTML")
+	}
+
 	// Revoke (confirmed): the record stays, with status Revoked.
 	c.menu("CI pipeline", "Revoke", "")
 	c.dialogOpen("confirm")
 	c.do("confirm", chromedp.Click(c.sel(`dialog[data-dialog=confirm] button.danger`)))
-	c.waitFor("Revoked", `[...root.querySelectorAll("tbody tr")].some(r => r.textContent.includes("Revoked"))`)
+	c.waitFor("the revocation", `root.querySelector(".notice[role=status]").textContent.includes("was revoked") && root.querySelector("table").getAttribute("aria-busy") === "false"`)
+	if row := c.row("CI pipeline"); len(row) < 2 || row[1] != "Revoked" {
+		t.Errorf("after revoke the row is %v, want it kept with status Revoked", row)
+	}
+	if got := eval[[]string](c, `[...root.querySelectorAll("button.actions")].map(b => b.getAttribute("aria-label"))`); len(got) != 2 {
+		t.Errorf("actions buttons after revoke: %v", got)
+	}
 	c.check("grid-revoked")
 	e2eWantStatus(t, "verify after revoke", e2eVerify(t, inst.URL, jwt2), http.StatusUnauthorized)
 
@@ -500,11 +493,19 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 	if v := eval[[]string](c, `window.__cspViolations`); len(v) != 0 {
 		t.Errorf("CSP violations: %v", v)
 	}
+	// The watcher sees violations: a canary inline style is reported.
+	eval[bool](c, `(() => { const s = document.createElement("style"); s.textContent = "p{}"; document.head.append(s); return true; })()`)
+	c.waitFor("the canary's CSP report", `window.__cspViolations.some(v => v.startsWith("style-src"))`)
 	if v := eval[[]string](c, `window.__errors`); len(v) != 0 {
 		t.Errorf("page errors: %v", v)
 	}
 	if n := eval[float64](c, `window.__sessionExpired`); n != 0 {
 		t.Errorf("sigil-session-expired fired %v times", n)
+	}
+	// The refused first token was replaced once, then the console token
+	// was reused: not one getToken per request.
+	if n := eval[float64](c, `window.__getTokenCalls`); n != 2 {
+		t.Errorf("getToken called %v times, want 2 (a refused token, then one that lasts)", n)
 	}
 	mu.Lock()
 	defer mu.Unlock()

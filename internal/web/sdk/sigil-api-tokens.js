@@ -480,9 +480,12 @@ export class SigilAPITokens extends HTMLElement {
     if (rows.length === 0) {
       rows.push(h("tr", {}, h("td", { colspan: "6", class: "empty" }, this.#page === 0 ? "No API access tokens yet. Use Create New to add one." : "No more tokens.")));
     }
-    // Focus on a row's Actions button survives the reload that replaces it.
+    // Focus on a row's Actions button or in its open menu survives the
+    // reload that replaces the row: it lands on the new row's button.
     const focused = this.#root.activeElement;
-    const focusedID = focused && focused.matches("button.actions") ? focused.dataset.id : null;
+    const wrap = focused && focused.closest(".menu-wrap");
+    const focusedID = wrap ? wrap.querySelector("button.actions").dataset.id : null;
+    this.#closeMenu(false);
     this.#els.tbody.replaceChildren(...rows);
     if (focusedID) {
       const again = this.#els.tbody.querySelector(`button.actions[data-id="${CSS.escape(focusedID)}"]`);
