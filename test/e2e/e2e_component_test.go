@@ -480,6 +480,17 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 		t.Errorf("actions buttons after revoke: %v", got)
 	}
 	c.check("grid-revoked")
+	// The revoked token's logs stay readable, REVOKE newest.
+	if len(c.row("CI pipeline")) > 0 {
+		c.menu("CI pipeline", "Token Logs", "")
+		c.dialogOpen("logs")
+		c.waitFor("the logs", `root.querySelector("dialog table").getAttribute("aria-busy") === "false"`)
+		if logs := c.logRows(); len(logs) == 0 || !strings.HasPrefix(logs[0], "REVOKE OK") {
+			t.Errorf("logs after revoke: %v, want REVOKE OK first", logs)
+		}
+		c.do("close the logs", chromedp.KeyEvent(kb.Escape))
+		c.waitFor("the dialog to close", `!root.querySelector("dialog")`)
+	}
 	e2eWantStatus(t, "verify after revoke", e2eVerify(t, inst.URL, jwt2), http.StatusUnauthorized)
 
 	// Nothing leaked: no token in a URL, in storage or in the DOM; no CSP
