@@ -97,6 +97,18 @@ func TestComponent_CORS(t *testing.T) {
 		require.Empty(t, rec.Header().Get("Access-Control-Allow-Credentials"))
 		require.Contains(t, rec.Header().Get("Vary"), "Origin")
 	})
+	t.Run("ErrTraversalOutOfTheConsolePaths", func(t *testing.T) {
+		// A path that starts like the console's but names another route
+		// is routed literally: it never reaches the clients list.
+		for _, p := range []string{"/api/tokens/../clients", "/api/tokens/%2e%2e/clients", "/api/tokens/..%2fclients"} {
+			r := httptest.NewRequest(http.MethodGet, p, nil)
+			r.SetBasicAuth("admin", rf.adminSecret)
+			r.Header.Set("Origin", host)
+			rec := rf.serve(r)
+			require.NotEqual(t, http.StatusOK, rec.Code, "%s: %s", p, rec.Body.String())
+			require.NotContains(t, rec.Body.String(), `"clients"`, p)
+		}
+	})
 	t.Run("ErrOffByDefault", func(t *testing.T) {
 		f := newAPI(t)
 		rec := preflight(f, "/api/tokens", host, http.MethodGet)
