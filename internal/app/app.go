@@ -193,6 +193,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	}
 	regSvc, err := registry.NewService(registry.ServiceConfig{
 		Store: regStore, Issuer: issuer, Revoker: revoker, Scopes: cfg.Registry.Scopes, Sealer: sealer, Logger: log, Now: now,
+		Retention: cfg.Registry.Retention,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)

@@ -146,9 +146,18 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, now fun
 	st := redisstore.New(client, cfg.Redis.Prefix, redisstore.WithNow(now))
 	if err := st.Ping(ctx); err != nil {
 		log.Warn("redis is not reachable at start; readiness will say so", slog.String("err", err.Error()))
-	} else if policy, err := st.MaxMemoryPolicy(ctx); err == nil && policy != "noeviction" {
-		log.Warn("redis maxmemory-policy can evict denylist entries under memory pressure; set noeviction for production",
-			slog.String("maxmemory-policy", policy))
+	} else {
+		if policy, err := st.MaxMemoryPolicy(ctx); err == nil && policy != "noeviction" {
+			log.Warn("redis maxmemory-policy can evict denylist entries under memory pressure; set noeviction for production",
+				slog.String("maxmemory-policy", policy))
+		}
+		// Registry keys of an older sigil (no creator index, case-sensitive
+		// name claims): brought to the current layout once.
+		if n, err := st.MigrateRegistry(ctx); err != nil {
+			return nil, "", nil, fmt.Errorf("redis: %w", err)
+		} else if n > 0 {
+			log.Info("registry keys migrated to the current layout", slog.Int("records", n))
+		}
 	}
 	return st, "redis " + redactURL(cfg.Redis.URL), func() { _ = client.Close() }, nil
 }

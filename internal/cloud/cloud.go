@@ -94,9 +94,9 @@ func notFound() error {
 	return &apperr.Error{Code: apperr.CodeNotFound, Message: "token not found", Err: registry.ErrNotFound}
 }
 
-// publishedName is the name of the published token of reportID: names are
-// unique per owner on the cloud, so two concurrent publications of a report
-// cannot both create one.
+// publishedName is the name of the published token of reportID: created
+// with uniqueName, so that two concurrent publications of a report cannot
+// both create one (a share link's name is otherwise not unique).
 func publishedName(reportID string) string {
 	const prefix = "published:"
 	if len(prefix)+len(reportID) <= registry.MaxNameLen && !strings.ContainsFunc(reportID, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
@@ -140,7 +140,7 @@ func (p *Publisher) Publish(ctx context.Context, reportID string, rotate bool) (
 				return registry.Record{}, false, classify("delete", err)
 			}
 		}
-		t, err := p.api.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindReport, ReportID: reportID, Name: publishedName(reportID)})
+		t, err := p.api.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindReport, ReportID: reportID, Name: publishedName(reportID), UniqueName: true})
 		if errors.Is(err, client.ErrConflict) {
 			continue // published concurrently: read it back
 		}

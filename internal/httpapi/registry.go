@@ -95,6 +95,8 @@ type createTokenRequest struct {
 	ExpiresAt json.RawMessage `json:"expiresAt"`
 	ExpiresIn string          `json:"expiresIn"`
 	Generate  *bool           `json:"generate"`
+	// UniqueName: see registry.CreateInput.
+	UniqueName bool `json:"uniqueName"`
 
 	expiresAt *time.Time
 }
@@ -121,6 +123,7 @@ func (r *createTokenRequest) input() registry.CreateInput {
 	return registry.CreateInput{
 		Type: r.Type, Name: r.Name, Owner: r.Owner, ReportID: r.ReportID, AppID: r.AppID,
 		Scopes: r.Scopes, ReadOnly: r.ReadOnly, ExpiresAt: r.expiresAt, ExpiresIn: r.ExpiresIn, Generate: r.Generate,
+		UniqueName: r.UniqueName,
 	}
 }
 
@@ -151,19 +154,25 @@ type selfLinks struct {
 // the API's own type, apart from registry.Record and from the stores'
 // formats, so that renaming a field here changes the API and nothing else.
 type tokenView struct {
-	ID          string     `json:"id"`
-	Type        string     `json:"type"`
-	Name        string     `json:"name"`
-	Owner       string     `json:"owner"`
-	ReportID    string     `json:"reportId,omitempty"`
-	AppID       string     `json:"appId,omitempty"`
-	Scopes      []string   `json:"scopes"`
-	ReadOnly    bool       `json:"readOnly"`
-	Cloud       bool       `json:"cloud"`
-	URL         string     `json:"url,omitempty"`
-	Status      string     `json:"status"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt"`
+	ID        string     `json:"id"`
+	Type      string     `json:"type"`
+	Name      string     `json:"name"`
+	Owner     string     `json:"owner"`
+	ReportID  string     `json:"reportId,omitempty"`
+	AppID     string     `json:"appId,omitempty"`
+	Scopes    []string   `json:"scopes"`
+	ReadOnly  bool       `json:"readOnly"`
+	Cloud     bool       `json:"cloud"`
+	URL       string     `json:"url,omitempty"`
+	Status    string     `json:"status"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+	// ExpiresIn is the preset the token was created with (1d 7d 30d 60d
+	// 90d 1y never): each generation expires that long after it; absent
+	// for an absolute expiresAt or none.
+	ExpiresIn string `json:"expiresIn,omitempty"`
+	// RevokedAt is when the token was revoked (status revoked).
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
 	GeneratedAt *time.Time `json:"generatedAt"`
 	LastUsedAt  *time.Time `json:"lastUsedAt"`
 	CreatedBy   string     `json:"createdBy"`
@@ -265,7 +274,8 @@ func generatedView(r registry.Record, jwt string) tokenView {
 	return tokenView{
 		ID: r.ID, Type: r.Type, Name: r.Name, Owner: r.Owner, ReportID: r.ReportID, AppID: r.AppID,
 		Scopes: scopes, ReadOnly: r.ReadOnly, Cloud: r.Cloud, URL: r.URL, Status: string(r.Status),
-		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, GeneratedAt: r.GeneratedAt, LastUsedAt: r.LastUsedAt,
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ExpiresIn: r.ExpiresIn, RevokedAt: r.RevokedAt,
+		GeneratedAt: r.GeneratedAt, LastUsedAt: r.LastUsedAt,
 		CreatedBy: r.CreatedBy, TokenHint: r.TokenHint, Token: jwt, Links: selfLink(r.ID),
 	}
 }

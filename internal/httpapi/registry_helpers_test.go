@@ -184,6 +184,8 @@ type tokenJSON struct {
 	Status      string     `json:"status"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	ExpiresAt   *time.Time `json:"expiresAt"`
+	ExpiresIn   string     `json:"expiresIn"`
+	RevokedAt   *time.Time `json:"revokedAt"`
 	GeneratedAt *time.Time `json:"generatedAt"`
 	LastUsedAt  *time.Time `json:"lastUsedAt"`
 	CreatedBy   string     `json:"createdBy"`

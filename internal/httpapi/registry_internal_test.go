@@ -33,7 +33,7 @@ func TestCreateTokenRequest_MirrorsCreateInput(t *testing.T) {
 	yes, no := true, false
 	req := createTokenRequest{
 		Type: "api", Name: "n", Owner: "o", ReportID: "r", AppID: "a", Scopes: []string{"s"},
-		ReadOnly: &yes, ExpiresAt: []byte(`"2040-01-02T03:04:05Z"`), ExpiresIn: "1d", Generate: &no,
+		ReadOnly: &yes, ExpiresAt: []byte(`"2040-01-02T03:04:05Z"`), ExpiresIn: "1d", Generate: &no, UniqueName: true,
 	}
 	require.NoError(t, req.Validate())
 	in := req.input()

@@ -86,11 +86,17 @@ func TestRegistry_InformerWorkflow(t *testing.T) {
 		`{"_links":{"self":{"href":"/api/apps/analytics/tokens"}},"_embedded":{"inf:app-token":[%s,%s]},"tokens":[%s,%s]}`,
 		w, k, w, k)), rec.Body.Bytes())
 
-	// Expired: shown as such, rejected, then removed by the cleanup.
+	// Expired: shown as such, rejected, then removed by the cleanup once
+	// the retention (registry.retention, 30 days) has passed (issue 14).
 	rf.clock.Advance(2*time.Hour + time.Minute) // past exp and the verifier's leeway
 	require.Equal(t, string(registry.StatusExpired), rf.get(informerID, kiosk.ID).Status)
 	requireInvalidToken(t, rf.verify(kiosk.Token), descExpired)
 	requireError(t, rf.as(informerID, http.MethodPost, "/api/tokens/_cleanup", ""), http.StatusForbidden, "forbidden", "")
+	rec = rf.as(clients.AdminID, http.MethodPost, "/api/tokens/_cleanup", "")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	requireSameJSON(t, []byte(`{"removed":0}`), rec.Body.Bytes())
+	require.Equal(t, string(registry.StatusExpired), rf.get(informerID, kiosk.ID).Status, "readable during the retention")
+	rf.clock.Advance(registry.LogRetention)
 	rec = rf.as(clients.AdminID, http.MethodPost, "/api/tokens/_cleanup", "")
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	requireSameJSON(t, []byte(`{"removed":1}`), rec.Body.Bytes())
@@ -103,17 +109,19 @@ func TestRegistry_InformerWorkflow(t *testing.T) {
 		rec.Body.Bytes())
 	require.Equal(t, http.StatusOK, rf.verify(wall.Token).Code)
 
-	// Rotation: a name is unique per owner until its token is deleted.
+	// Rotation (issue 14: a share link's name is a display name, not
+	// unique): the new link is created with the same name, then the old
+	// one revoked; the revoked one leaves the report's listing.
 	body := `{"type":"report","reportId":"q3","name":"Q3 share","expiresIn":"90d"}`
 	first := rf.create(informerID, body, true)
 	require.Equal(t, http.StatusOK, rf.verify(first.Token).Code)
-	requireError(t, rf.as(informerID, http.MethodPost, "/api/tokens", body), http.StatusConflict, "conflict", "name")
-	requireNoContent(t, rf.as(informerID, http.MethodDelete, "/api/tokens/"+first.ID, ""))
-	requireInvalidToken(t, rf.verify(first.Token), descRevoked)
 	second := rf.create(informerID, body, true)
 	require.NotEqual(t, first.ID, second.ID)
-	require.Equal(t, http.StatusOK, rf.verify(second.Token).Code)
+	require.Equal(t, "Q3 share", second.Name)
+	requireNoContent(t, rf.as(informerID, http.MethodDelete, "/api/tokens/"+first.ID, ""))
 	requireInvalidToken(t, rf.verify(first.Token), descRevoked)
+	require.Equal(t, http.StatusOK, rf.verify(second.Token).Code)
+	require.Equal(t, "revoked", rf.get(informerID, first.ID).Status, "the revoked link stays readable by id")
 
 	// The report's tokens, with no cloud warning.
 	rec = rf.as(informerID, http.MethodGet, "/api/reports/q3/tokens", "")
@@ -157,7 +165,8 @@ func TestRegistry_EnviziWorkflow(t *testing.T) {
 	require.Equal(t, "alice", ci.Owner)
 	require.Equal(t, enviziID, ci.CreatedBy)
 	require.Equal(t, []string{"meta:read"}, ci.Scopes)
-	require.Equal(t, t0.Add(30*24*time.Hour), *ci.ExpiresAt)
+	require.Nil(t, ci.ExpiresAt, "issue 14: the preset counts from the generation")
+	require.Equal(t, "30d", ci.ExpiresIn)
 	require.Nil(t, ci.GeneratedAt)
 	require.Empty(t, ci.TokenHint)
 	require.Equal(t, []string{"CREATE OK envizi"}, rf.activity(enviziID, ci.ID))
@@ -167,6 +176,7 @@ func TestRegistry_EnviziWorkflow(t *testing.T) {
 	gen := rf.generate(enviziID, ci.ID)
 	require.Equal(t, string(registry.StatusGeneratedInactive), gen.Status)
 	require.Equal(t, t1, *gen.GeneratedAt)
+	require.Equal(t, t1.Add(30*24*time.Hour), *gen.ExpiresAt)
 
 	rf.clock.Advance(time.Minute)
 	t2 := rf.clock.Now()
@@ -243,18 +253,25 @@ func TestRegistry_EnviziWorkflow(t *testing.T) {
 	decodeStrict(t, rf.as(clients.AdminID, http.MethodGet, "/api/tokens?status=generated-active", ""), http.StatusOK, &list)
 	require.Len(t, list.Tokens, 1)
 
-	// Delete: 204 once denied; every generation is rejected; the log stays for admins.
+	// Delete: 204 once denied; every generation is rejected; the record
+	// stays, revoked, readable with its log by its creator (issue 14: it
+	// was a 404); revoking again is 204; it can be neither generated nor
+	// changed (409 naming status).
 	rf.clock.Advance(time.Minute)
 	requireNoContent(t, rf.as(enviziID, http.MethodDelete, "/api/tokens/"+ci.ID, ""))
 	requireInvalidToken(t, rf.verify(regen.Token), descRevoked)
 	requireInvalidToken(t, rf.verify(gen.Token), descRevoked)
-	requireError(t, rf.as(enviziID, http.MethodGet, "/api/tokens/"+ci.ID, ""), http.StatusNotFound, "not_found", "")
-	requireError(t, rf.as(enviziID, http.MethodDelete, "/api/tokens/"+ci.ID, ""), http.StatusNotFound, "not_found", "")
-	requireError(t, rf.as(enviziID, http.MethodGet, "/api/tokens/"+ci.ID+"/logs", ""), http.StatusNotFound, "not_found", "")
+	revoked := rf.get(enviziID, ci.ID)
+	require.Equal(t, "revoked", revoked.Status)
+	require.Equal(t, rf.clock.Now(), *revoked.RevokedAt)
+	requireNoContent(t, rf.as(enviziID, http.MethodDelete, "/api/tokens/"+ci.ID, ""))
+	requireError(t, rf.as(enviziID, http.MethodPost, "/api/tokens/"+ci.ID+"/_generate", ""), http.StatusConflict, "conflict", "status")
+	requireError(t, rf.as(enviziID, http.MethodPatch, "/api/tokens/"+ci.ID, `{"name":"again"}`), http.StatusConflict, "conflict", "status")
+	requireInvalidToken(t, rf.verify(regen.Token), descRevoked)
 	rf.rec.flush(t)
-	logs := rf.activity(clients.AdminID, ci.ID)
-	require.Equal(t, []string{"AUTHENTICATE FAIL verify", "AUTHENTICATE FAIL verify", "REVOKE OK envizi", "AUTHENTICATE OK verify"}, logs[:4])
-	require.Len(t, logs, 12)
+	logs := rf.activity(enviziID, ci.ID)
+	require.Equal(t, []string{"AUTHENTICATE FAIL verify", "AUTHENTICATE FAIL verify", "AUTHENTICATE FAIL verify", "REVOKE OK envizi", "AUTHENTICATE OK verify"}, logs[:5])
+	require.Len(t, logs, 13, "one REVOKE: revoking again logs nothing")
 
 	// Without the role no API token is created or generated.
 	requireNoContent(t, rf.as(clients.AdminID, http.MethodDelete, "/api/owners/alice/roles/api-tokens", ""))

@@ -27,8 +27,9 @@ type Status string
 
 // Statuses. A record is not-generated until its first JWT,
 // generated-inactive until that JWT is first used successfully, then
-// generated-active. Revoked marks a record whose deletion is in progress;
-// expired is computed on read once ExpiresAt has passed.
+// generated-active. Revoked is stored: the record stays, readable with its
+// log, until cleanup removes it after the retention period; expired is
+// computed on read once ExpiresAt has passed.
 const (
 	StatusNotGenerated      Status = "not-generated"
 	StatusGeneratedInactive Status = "generated-inactive"
@@ -72,7 +73,9 @@ const (
 	MaxLimit = 200
 	// MaxLogs is how many log entries a record keeps; older ones are dropped.
 	MaxLogs = 10_000
-	// LogRetention is how long a deleted record's logs stay readable (audit).
+	// LogRetention is how long the log of a record that does not exist
+	// stays readable (audit), and the default retention of revoked and
+	// expired records (ServiceConfig.Retention, registry.retention).
 	LogRetention = 30 * 24 * time.Hour
 )
 
@@ -97,9 +100,21 @@ type Record struct {
 	Cloud    bool
 	URL      string
 	Status   Status
+	// UniqueName makes a report or app-view token claim its name among its
+	// owner's, as an API token always does (CreateInput.UniqueName).
+	UniqueName bool
 
-	CreatedAt   time.Time
-	ExpiresAt   *time.Time
+	CreatedAt time.Time
+	// ExpiresAt is when the current generation expires (nil: never). A
+	// record created with a preset (ExpiresIn) has none until it is
+	// generated, and each generation sets it to then plus the preset.
+	ExpiresAt *time.Time
+	// ExpiresIn is the expiry preset the record was created with (1d 7d
+	// 30d 60d 90d 1y never), "" when it was given an absolute expiresAt or
+	// none.
+	ExpiresIn string
+	// RevokedAt is when the record was revoked (nil while it is not).
+	RevokedAt   *time.Time
 	GeneratedAt *time.Time
 	LastUsedAt  *time.Time
 	CreatedBy   string
@@ -136,6 +151,7 @@ func (r Record) Clone() Record {
 	}
 	r.Sealed = slices.Clone(r.Sealed)
 	r.ExpiresAt = cloneTime(r.ExpiresAt)
+	r.RevokedAt = cloneTime(r.RevokedAt)
 	r.GeneratedAt = cloneTime(r.GeneratedAt)
 	r.LastUsedAt = cloneTime(r.LastUsedAt)
 	return r
@@ -148,6 +164,29 @@ func cloneTime(t *time.Time) *time.Time {
 	c := *t
 	return &c
 }
+
+// EndedAt is when the record stopped being usable: the earlier of its
+// revocation and its expiry; nil for a live record that never expires.
+// Cleanup removes a record once EndedAt is older than the retention.
+func (r Record) EndedAt() *time.Time {
+	if r.RevokedAt != nil && (r.ExpiresAt == nil || r.RevokedAt.Before(*r.ExpiresAt)) {
+		return r.RevokedAt
+	}
+	return r.ExpiresAt
+}
+
+// HoldsName reports whether r claims its name among its owner's: names are
+// unique per owner for API tokens (report and app-view tokens carry a
+// display name that several may share, unless created with UniqueName),
+// and a revoked token releases its name. An expired one keeps it until it
+// is revoked or cleaned up.
+func HoldsName(r Record) bool {
+	return (r.Type == token.KindAPI || r.UniqueName) && r.Status != StatusRevoked
+}
+
+// NameKey is the form of a name that uniqueness compares: names differing
+// only in case ("CI" and "ci") are the same name.
+func NameKey(name string) string { return strings.ToLower(name) }
 
 // Score is the record's position in the listing indices: CreatedAt in Unix
 // milliseconds. Listings are ordered by (score, id), newest first.
@@ -176,13 +215,15 @@ type Use struct {
 
 // Filter selects records for ListRecords. Each non-empty field must match
 // exactly. The index scanned is chosen by ReportID, else AppID, else Owner,
-// else all records; the other fields filter. Limit is the page size
+// else CreatedBy, else all records; the other fields filter. Limit is the page size
 // (DefaultLimit when 0, at most MaxLimit); Cursor is a NextCursor returned by
 // the previous page, "" for the first.
 type Filter struct {
 	Type, Owner, Status, ReportID, AppID string
 	// CreatedBy keeps the records one client created (a non-admin listing:
-	// owner isolation between tenants that share a resource namespace).
+	// owner isolation between tenants that share a resource namespace);
+	// without ReportID, AppID or Owner the stores scan the index of that
+	// creator's records.
 	CreatedBy string
 	Limit     int
 	Cursor    string

@@ -82,6 +82,10 @@ type ServiceConfig struct {
 	// Logger receives failures that do not fail the operation (a log entry
 	// that could not be written); nil discards them.
 	Logger *slog.Logger
+	// Retention is how long a revoked or expired record stays, readable
+	// with its log, before Cleanup removes both (registry.retention);
+	// zero means LogRetention.
+	Retention time.Duration
 }
 
 // Service manages registered token records on behalf of API callers. It is
@@ -100,6 +104,8 @@ type Service struct {
 	now     func() time.Time
 	newID   func() string
 	log     *slog.Logger
+	// retention: see ServiceConfig.Retention.
+	retention time.Duration
 }
 
 // NewService returns a Service; it fails on a missing Store, Issuer or
@@ -111,6 +117,10 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, issuer: cfg.Issuer, revoker: cfg.Revoker,
 		scopes: maps.Clone(cfg.Scopes), now: cfg.Now, newID: cfg.NewID, log: cfg.Logger,
+		retention: cfg.Retention,
+	}
+	if s.retention <= 0 {
+		s.retention = LogRetention
 	}
 	if len(s.scopes) == 0 {
 		s.scopes = DefaultScopes()
@@ -208,7 +218,7 @@ func errNotFound(cause error) error {
 
 // errNameTaken is the 409 of a name the owner already uses.
 func errNameTaken(cause error) error {
-	return &apperr.Error{Code: apperr.CodeConflict, Field: "name", Message: "the owner already has a token with this name", Err: cause}
+	return &apperr.Error{Code: apperr.CodeConflict, Field: "name", Message: "the owner already has an API token with this name (names are compared ignoring case; revoking a token frees its name)", Err: cause}
 }
 
 // CreateInput is the input of Create (POST /api/tokens).
@@ -226,6 +236,10 @@ type CreateInput struct {
 	ExpiresIn string     `json:"expiresIn"`
 	// Generate mints the JWT at once (default true).
 	Generate *bool `json:"generate"`
+	// UniqueName makes a report or app-view token's name unique among its
+	// owner's (409 naming name otherwise), as an API token's always is:
+	// what lets concurrent creators agree on one token (cloud publishing).
+	UniqueName bool `json:"uniqueName"`
 	// Cloud and URL mark a token published to the cloud deployment; set by
 	// the server, never decoded from a request.
 	Cloud bool   `json:"-"`
@@ -235,94 +249,104 @@ type CreateInput struct {
 // validate checks in against the configuration and fills defaults (the
 // owner of report and app-view tokens is the caller). Errors are
 // *apperr.Error naming the field.
-func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expiresAt *time.Time, err error) {
+//
+// It returns the absolute expiry (expiresAt) or the preset's duration
+// (preset, counted from each generation), at most one of them; neither for
+// a token that never expires.
+func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expiresAt *time.Time, preset time.Duration, err error) {
 	switch in.Type {
 	case token.KindReport:
 		if in.ReportID == "" {
-			return nil, apperr.Invalid("reportId", "a report token needs a reportId")
+			return nil, 0, apperr.Invalid("reportId", "a report token needs a reportId")
 		}
 		if in.AppID != "" {
-			return nil, apperr.Invalid("appId", "only app-view tokens have an appId")
+			return nil, 0, apperr.Invalid("appId", "only app-view tokens have an appId")
 		}
 	case token.KindAppView:
 		if in.AppID == "" {
-			return nil, apperr.Invalid("appId", "an app-view token needs an appId")
+			return nil, 0, apperr.Invalid("appId", "an app-view token needs an appId")
 		}
 		if in.ReportID != "" {
-			return nil, apperr.Invalid("reportId", "only report tokens have a reportId")
+			return nil, 0, apperr.Invalid("reportId", "only report tokens have a reportId")
 		}
 	case token.KindAPI:
 		if in.ReportID != "" {
-			return nil, apperr.Invalid("reportId", "only report tokens have a reportId")
+			return nil, 0, apperr.Invalid("reportId", "only report tokens have a reportId")
 		}
 		if in.AppID != "" {
-			return nil, apperr.Invalid("appId", "only app-view tokens have an appId")
+			return nil, 0, apperr.Invalid("appId", "only app-view tokens have an appId")
 		}
 		if in.Owner == "" {
-			return nil, apperr.Invalid("owner", "an API token needs an owner")
+			return nil, 0, apperr.Invalid("owner", "an API token needs an owner")
 		}
 		if len(in.Scopes) == 0 {
-			return nil, apperr.Invalid("scopes", "an API token needs at least one scope")
+			return nil, 0, apperr.Invalid("scopes", "an API token needs at least one scope")
 		}
 	default:
-		return nil, apperr.Invalid("type", "must be one of %s, %s, %s", token.KindReport, token.KindAppView, token.KindAPI)
+		return nil, 0, apperr.Invalid("type", "must be one of %s, %s, %s", token.KindReport, token.KindAppView, token.KindAPI)
 	}
 	if in.ReportID != "" && !resourceID.MatchString(in.ReportID) {
-		return nil, apperr.Invalid("reportId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+		return nil, 0, apperr.Invalid("reportId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
 	}
 	if err := checkText("reportId", in.ReportID, MaxIDLen); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if in.AppID != "" && !resourceID.MatchString(in.AppID) {
-		return nil, apperr.Invalid("appId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+		return nil, 0, apperr.Invalid("appId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
 	}
 	if err := checkText("appId", in.AppID, MaxIDLen); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if in.Owner == "" {
 		in.Owner = caller.ID
 	}
 	if in.Owner == "" {
-		return nil, apperr.Invalid("owner", "an owner is required")
+		return nil, 0, apperr.Invalid("owner", "an owner is required")
 	}
 	if err := checkText("owner", in.Owner, MaxIDLen); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := checkText("name", in.Name, MaxNameLen); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if in.Type != token.KindAPI && len(in.Scopes) > 0 {
-		return nil, errScopesAPIOnly()
+		return nil, 0, errScopesAPIOnly()
 	}
 	scopes, err := s.checkScopes(in.Scopes)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	in.Scopes = scopes
 	switch {
 	case in.ExpiresAt != nil && in.ExpiresIn != "":
-		return nil, apperr.Invalid("expiresIn", "give expiresAt or expiresIn, not both")
+		return nil, 0, apperr.Invalid("expiresIn", "give expiresAt or expiresIn, not both")
 	case in.ExpiresAt != nil:
 		at := in.ExpiresAt.UTC().Truncate(time.Second)
 		if !at.After(now) {
-			return nil, apperr.Invalid("expiresAt", "must be in the future")
+			return nil, 0, apperr.Invalid("expiresAt", "must be in the future")
 		}
 		if at.After(now.AddDate(MaxExpiryYears, 0, 0)) {
 			// Past it a time no longer fits where expiries go (a Redis TTL,
 			// JSON's four-digit year): omitting expiresAt says "never".
-			return nil, apperr.Invalid("expiresAt", "must be within %d years; omit it for a token that never expires", MaxExpiryYears)
+			return nil, 0, apperr.Invalid("expiresAt", "must be within %d years; omit it for a token that never expires", MaxExpiryYears)
 		}
-		return &at, nil
+		return &at, 0, nil
 	case in.ExpiresIn == "" || in.ExpiresIn == ExpiresNever:
-		return nil, nil
+		return nil, 0, nil
 	}
 	d, ok := expiresInPresets[in.ExpiresIn]
 	if !ok {
-		return nil, apperr.Invalid("expiresIn", "must be one of 1d 7d 30d 60d 90d 1y never")
+		return nil, 0, apperr.Invalid("expiresIn", "must be one of 1d 7d 30d 60d 90d 1y never")
 	}
-	// Whole seconds, like exp: the record and its JWT say the same instant.
-	at := now.Add(d).Truncate(time.Second)
-	return &at, nil
+	return nil, d, nil
+}
+
+// presetExpiry is the expiry of a generation at now of a record created
+// with preset: whole seconds, like exp, so that the record and its JWT say
+// the same instant.
+func presetExpiry(now time.Time, preset time.Duration) *time.Time {
+	at := now.Add(preset).Truncate(time.Second)
+	return &at
 }
 
 // errScopesAPIOnly refuses scopes on a report or app-view token: a share
@@ -384,7 +408,7 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 			in.Owner = caller.Owner
 		}
 	}
-	expiresAt, err := s.validate(&in, caller, now)
+	expiresAt, preset, err := s.validate(&in, caller, now)
 	if err != nil {
 		return Record{}, "", err
 	}
@@ -394,6 +418,10 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 		ReportID: in.ReportID, AppID: in.AppID, Scopes: in.Scopes,
 		ReadOnly: in.ReadOnly != nil && *in.ReadOnly, Cloud: in.Cloud, URL: in.URL,
 		Status: StatusNotGenerated, CreatedAt: now, ExpiresAt: expiresAt, CreatedBy: caller.ID,
+		UniqueName: in.UniqueName && in.Type != token.KindAPI,
+	}
+	if preset > 0 || in.ExpiresIn == ExpiresNever {
+		r.ExpiresIn = in.ExpiresIn
 	}
 	if r.Type == token.KindAppView {
 		r.ReadOnly = true
@@ -415,6 +443,9 @@ func (s *Service) Create(ctx context.Context, caller Caller, in CreateInput) (Re
 	if in.Generate == nil || *in.Generate {
 		// Minted before the record is stored, so that one write stores both;
 		// if the write fails the JWT is dropped unseen.
+		if preset > 0 {
+			r.ExpiresAt = presetExpiry(now, preset)
+		}
 		jwt, err = s.mint(&r, caller, now)
 		if err != nil {
 			return Record{}, "", err
@@ -591,8 +622,8 @@ func (s *Service) update(ctx context.Context, caller Caller, id string, in Updat
 	if err != nil {
 		return Record{}, false, err
 	}
-	if r.Status == StatusRevoked {
-		return Record{}, false, errNotFound(nil)
+	if err := errEnded(s.present(r, s.clock())); err != nil {
+		return Record{}, false, err
 	}
 	pending := false
 	if in.Name != nil {
@@ -667,11 +698,8 @@ func (s *Service) generate(ctx context.Context, caller Caller, id string, now ti
 	if err != nil {
 		return Record{}, "", err
 	}
-	if r.Status == StatusRevoked {
-		return Record{}, "", errNotFound(nil)
-	}
-	if r.ExpiresAt != nil && !r.ExpiresAt.After(now) {
-		return Record{}, "", &apperr.Error{Code: apperr.CodeConflict, Field: "expiresAt", Message: "the token has expired"}
+	if err := errEnded(s.present(r, now)); err != nil {
+		return Record{}, "", err
 	}
 	if err := s.checkRole(ctx, r); err != nil {
 		return Record{}, "", err
@@ -680,6 +708,11 @@ func (s *Service) generate(ctx context.Context, caller Caller, id string, now ti
 		if err := s.revoker.Revoke(ctx, denial(r.JTI, r.ExpiresAt)); err != nil {
 			return Record{}, "", err
 		}
+	}
+	if d, ok := expiresInPresets[r.ExpiresIn]; ok {
+		// A preset counts from each generation (Envizi: "valid for N days
+		// after it was generated"), never from the creation.
+		r.ExpiresAt = presetExpiry(now, d)
 	}
 	prev := r.JTI
 	jwt, err := s.mint(&r, caller, now)
@@ -701,6 +734,19 @@ func (s *Service) generate(ctx context.Context, caller Caller, id string, now ti
 	return r, jwt, nil
 }
 
+// errEnded is the 409 naming status of a revoked or expired record (as
+// present shows it), which can no longer be generated nor changed; nil
+// for a live one.
+func errEnded(r Record) error {
+	switch r.Status {
+	case StatusRevoked:
+		return &apperr.Error{Code: apperr.CodeConflict, Field: "status", Message: "the token is revoked"}
+	case StatusExpired:
+		return &apperr.Error{Code: apperr.CodeConflict, Field: "status", Message: "the token has expired"}
+	}
+	return nil
+}
+
 // denial is the Claims through which Revoker denies id until exp (forever if nil).
 func denial(id string, exp *time.Time) *token.Claims {
 	c := &token.Claims{}
@@ -713,10 +759,13 @@ func denial(id string, exp *time.Time) *token.Claims {
 
 // Delete revokes the record: it denies the record id (every generation's
 // tid) and the current jti until the record's expiry (forever if none), and
-// only once both are written marks the record revoked, logs REVOKE and
-// deletes it. A denylist failure is returned unchanged (wrapping
+// only once both are written marks the record revoked (RevokedAt; an API
+// token's name is freed) and logs REVOKE. The record stays, readable with
+// its log by whoever could read it, until Cleanup removes it after the
+// retention. A denylist failure is returned unchanged (wrapping
 // apperr.ErrStoreUnavailable: 503, never a false success) and the record
-// stays; retrying is safe. The log stays readable for LogRetention.
+// stays as it was; retrying is safe. Revoking a revoked record only denies
+// again (idempotent: nothing is logged).
 func (s *Service) Delete(ctx context.Context, caller Caller, id string) error {
 	r, err := s.load(ctx, caller, id)
 	if err != nil {
@@ -737,17 +786,20 @@ func (s *Service) revokeRecord(ctx context.Context, r Record, by string, now tim
 			return err
 		}
 	}
-	if r.Status != StatusRevoked {
-		r.Status = StatusRevoked
-		if err := s.store.UpdateRecord(ctx, r); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("revoke token: %w", err)
+	if r.Status == StatusRevoked {
+		return nil // revoked before: denied again above (a retry is safe), nothing else
+	}
+	r.Status = StatusRevoked
+	at := now
+	r.RevokedAt = &at
+	if err := s.store.UpdateRecord(ctx, r); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil // cleaned up meanwhile: denied, nothing left to mark
 		}
+		return fmt.Errorf("revoke token: %w", err)
 	}
 	if err := s.store.AppendLogs(ctx, []RecordLog{{RecordID: id, Entry: LogEntry{Activity: ActivityRevoke, At: now, By: by, Result: ResultOK}}}); err != nil {
 		return fmt.Errorf("revoke token: log: %w", err)
-	}
-	if err := s.store.DeleteRecord(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("revoke token: delete: %w", err)
 	}
 	return nil
 }
@@ -765,7 +817,7 @@ type Covered struct {
 // RevokeCovered brings the records in line with a cutoff written at at:
 // every record that cov selects and whose current JWT was generated at or
 // before at is revoked as Delete revokes it (denied, status revoked, REVOKE
-// logged by by, record deleted), so record, log and verification agree
+// logged by by, record kept as revoked), so record, log and verification agree
 // (DESIGN §10) whichever path revoked the token. The cutoff itself already
 // rejects those JWTs; this is the records' side. It returns how many
 // records it revoked; on a store failure, the ones revoked so far stay
@@ -906,14 +958,17 @@ func (s *Service) List(ctx context.Context, caller Caller, f Filter) ([]Record, 
 	return out, next, nil
 }
 
-// ListForReport returns the report's tokens (at most MaxListAll), newest
-// first; a not-found error if the caller may not see that report.
+// ListForReport returns the report's tokens that are not revoked (at most
+// MaxListAll), newest first, as Informer lists a report's share links; a
+// not-found error if the caller may not see that report. Revoked ones stay
+// readable by id and in List.
 func (s *Service) ListForReport(ctx context.Context, caller Caller, reportID string) ([]Record, error) {
 	return s.listAll(ctx, caller, Filter{ReportID: reportID})
 }
 
-// ListForApp returns the app's tokens (at most MaxListAll), newest first; a
-// not-found error if the caller may not see that app.
+// ListForApp returns the app's tokens that are not revoked (at most
+// MaxListAll), newest first; a not-found error if the caller may not see
+// that app.
 func (s *Service) ListForApp(ctx context.Context, caller Caller, appID string) ([]Record, error) {
 	return s.listAll(ctx, caller, Filter{AppID: appID})
 }
@@ -926,7 +981,11 @@ func (s *Service) listAll(ctx context.Context, caller Caller, f Filter) ([]Recor
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, page...)
+		for _, r := range page {
+			if r.Status != StatusRevoked {
+				out = append(out, r)
+			}
+		}
 		if next == "" {
 			break
 		}
@@ -964,13 +1023,14 @@ func (s *Service) Logs(ctx context.Context, caller Caller, id string, limit int,
 	return logs, next, nil
 }
 
-// Cleanup deletes the records whose expiry is at or before now (the
-// janitor) and returns how many it deleted. Their JWTs have expired, so
-// nothing is denied; their logs stay for LogRetention.
+// Cleanup deletes the records that were revoked or expired at or before
+// now minus the retention (the janitor), with their logs, and returns how
+// many it deleted. Their JWTs are denied or expired, so nothing is denied.
 func (s *Service) Cleanup(ctx context.Context, now time.Time) (int, error) {
 	deleted := 0
+	before := now.Add(-s.retention)
 	for {
-		ids, err := s.store.ExpiredBefore(ctx, now, cleanupBatch)
+		ids, err := s.store.EndedBefore(ctx, before, cleanupBatch)
 		if err != nil {
 			return deleted, fmt.Errorf("cleanup: %w", err)
 		}
@@ -983,7 +1043,7 @@ func (s *Service) Cleanup(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return deleted, fmt.Errorf("cleanup: %w", err)
 			}
-			if r.ExpiresAt == nil || r.ExpiresAt.After(now) {
+			if end := r.EndedAt(); end == nil || end.After(before) {
 				continue // its expiry moved since it was listed
 			}
 			switch err := s.store.DeleteRecord(ctx, id); {
@@ -1022,7 +1082,7 @@ func (s *Service) SetRole(ctx context.Context, owner string, granted bool) error
 // so holding a share link, or another tenant's credentials, is not enough.
 // If c is the record's current generation the record is revoked as Delete
 // revokes it (every generation denied, status revoked, REVOKE logged by the
-// caller, record deleted); an older generation, already denied when it was
+// caller, record kept as revoked); an older generation, already denied when it was
 // replaced, or a token whose record is gone, is denied itself and nothing
 // else changes. A denylist failure is returned unchanged (503).
 func (s *Service) RevokePresented(ctx context.Context, caller Caller, c *token.Claims) error {

@@ -158,14 +158,51 @@ func TestService_Create(t *testing.T) {
 
 	t.Run("ExpiresInPresets", func(t *testing.T) {
 		f := newFixture(t)
-		for preset, d := range map[string]time.Duration{"1d": 24 * time.Hour, "30d": 720 * time.Hour, "60d": 1440 * time.Hour, "90d": 2160 * time.Hour, "1y": 8760 * time.Hour} {
+		for preset, d := range map[string]time.Duration{"1d": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 720 * time.Hour, "60d": 1440 * time.Hour, "90d": 2160 * time.Hour, "1y": 8760 * time.Hour} {
+			// Issue 14: a preset counts from each generation, not from the creation.
 			rec, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", ExpiresIn: preset, Generate: ptr(false)})
 			require.NoError(t, err, preset)
-			assert.Equal(t, epoch.Add(d), *rec.ExpiresAt, preset)
+			assert.Nil(t, rec.ExpiresAt, "%s: no expiry before the first generation", preset)
+			assert.Equal(t, preset, rec.ExpiresIn)
+			rec, _, err = f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", ExpiresIn: preset})
+			require.NoError(t, err, preset)
+			assert.Equal(t, f.clk.Now().Add(d), *rec.ExpiresAt, "%s: generated at creation", preset)
 		}
 		rec, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", ExpiresIn: "never"})
 		require.NoError(t, err)
 		assert.Nil(t, rec.ExpiresAt)
+		assert.Equal(t, "never", rec.ExpiresIn)
+		rec, _, err = f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", ExpiresAt: ptr(epoch.Add(time.Hour))})
+		require.NoError(t, err)
+		assert.Empty(t, rec.ExpiresIn, "an absolute expiresAt keeps no preset")
+	})
+
+	t.Run("PresetCountsFromEachGeneration", func(t *testing.T) {
+		f := newFixture(t)
+		f.grant(t, "alice")
+		rec, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindAPI, Owner: "alice", Scopes: []string{"meta:read"}, ExpiresIn: "1d", Generate: ptr(false)})
+		require.NoError(t, err)
+		// Generated long after the creation: never refused for the creation's age.
+		f.clk.Advance(10 * 24 * time.Hour)
+		gen, jwt, err := f.svc.Generate(ctx, admin, rec.ID)
+		require.NoError(t, err)
+		assert.Equal(t, f.clk.Now().Add(24*time.Hour), *gen.ExpiresAt)
+		c, err := f.ver.Verify(ctx, jwt)
+		require.NoError(t, err)
+		assert.Equal(t, f.clk.Now().Add(24*time.Hour), c.ExpiresAt.Time, "the JWT says the same instant")
+		// Regenerated before it expires: a new day from then.
+		f.clk.Advance(20 * time.Hour)
+		gen, _, err = f.svc.Generate(ctx, admin, rec.ID)
+		require.NoError(t, err)
+		assert.Equal(t, f.clk.Now().Add(24*time.Hour), *gen.ExpiresAt)
+		assert.Equal(t, "1d", gen.ExpiresIn)
+		// Once the generation has expired the record is expired: no more generations.
+		f.clk.Advance(25 * time.Hour)
+		got, err := f.svc.Get(ctx, admin, rec.ID)
+		require.NoError(t, err)
+		assert.Equal(t, registry.StatusExpired, got.Status)
+		_, _, err = f.svc.Generate(ctx, admin, rec.ID)
+		requireAppErr(t, err, apperr.CodeConflict, "status")
 	})
 
 	t.Run("NoGenerate", func(t *testing.T) {
@@ -235,7 +272,9 @@ func TestService_EnviziFlow(t *testing.T) {
 	claims, err := f.ver.Verify(ctx, first)
 	require.NoError(t, err)
 	assert.Equal(t, created.ID, claims.TID)
-	assert.Equal(t, *created.ExpiresAt, claims.ExpiresAt.Time.UTC(), "exp stays the record's expiresAt")
+	assert.Nil(t, created.ExpiresAt, "a preset counts from the generation (issue 14)")
+	assert.Equal(t, *gen.ExpiresAt, claims.ExpiresAt.Time.UTC(), "exp is the record's expiresAt")
+	assert.Equal(t, f.clk.Now().Add(30*24*time.Hour), *gen.ExpiresAt)
 	firstJTI := claims.ID
 
 	// A gateway verifies the token: the recorder writes the use off the hot path.
@@ -265,7 +304,8 @@ func TestService_EnviziFlow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, regen.JTI, claims.ID)
 
-	// Delete: both the record id and the current jti are denied, then the record goes.
+	// Delete: both the record id and the current jti are denied, and the
+	// record stays, revoked, with its log (issue 14; it was deleted).
 	require.NoError(t, f.svc.Delete(ctx, caller, created.ID))
 	_, err = f.ver.Verify(ctx, second)
 	require.ErrorIs(t, err, token.ErrRevoked)
@@ -274,14 +314,48 @@ func TestService_EnviziFlow(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, denied, id)
 	}
+	revoked, err := f.svc.Get(ctx, caller, created.ID)
+	require.NoError(t, err, "the creator still reads it")
+	assert.Equal(t, registry.StatusRevoked, revoked.Status)
+	require.NotNil(t, revoked.RevokedAt)
+	assert.Equal(t, f.clk.Now(), *revoked.RevokedAt)
+	assert.Equal(t, []string{"CREATE/OK backend", "GENERATE/OK backend", "AUTHENTICATE/OK verify", "GENERATE/OK backend", "REVOKE/OK backend"},
+		f.logActivities(t, created.ID))
+	page, _, err := f.svc.List(ctx, caller, registry.Filter{Type: token.KindAPI, Owner: "alice", Status: "revoked"})
+	require.NoError(t, err)
+	require.Len(t, page, 1)
+
+	// A revoked record is neither generated nor changed (409 naming status);
+	// revoking it again is a no-op.
+	_, _, err = f.svc.Generate(ctx, caller, created.ID)
+	requireAppErr(t, err, apperr.CodeConflict, "status")
+	_, _, err = f.svc.Update(ctx, caller, created.ID, registry.UpdateInput{Name: ptr("again")})
+	requireAppErr(t, err, apperr.CodeConflict, "status")
+	require.NoError(t, f.svc.Delete(ctx, caller, created.ID))
+	assert.Len(t, f.logActivities(t, created.ID), 5, "nothing logged again")
+
+	// The name is free again, and the new token's own.
+	again, _, err := f.svc.Create(ctx, caller, registry.CreateInput{Type: token.KindAPI, Name: "ENVIZI", Owner: "alice", Scopes: []string{"meta:read"}})
+	require.NoError(t, err)
+	_, _, err = f.svc.Create(ctx, caller, registry.CreateInput{Type: token.KindAPI, Name: "envizi", Owner: "alice", Scopes: []string{"meta:read"}})
+	requireAppErr(t, err, apperr.CodeConflict, "name")
+	_, err = f.ver.Verify(ctx, second)
+	require.ErrorIs(t, err, token.ErrRevoked, "the old JWT stays denied")
+
+	// Cleanup removes the revoked record and its log after the retention, not before.
+	n, err := f.svc.Cleanup(ctx, f.clk.Now().Add(registry.LogRetention-time.Second))
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	n, err = f.svc.Cleanup(ctx, f.clk.Now().Add(registry.LogRetention))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
 	_, err = f.svc.Get(ctx, caller, created.ID)
 	requireAppErr(t, err, apperr.CodeNotFound, "")
-	assert.Equal(t, []string{"CREATE/OK backend", "GENERATE/OK backend", "AUTHENTICATE/OK verify", "GENERATE/OK backend", "REVOKE/OK backend"},
-		f.logActivities(t, created.ID), "the log outlives the record for audit")
-
-	// The name is free again.
-	_, _, err = f.svc.Create(ctx, caller, registry.CreateInput{Type: token.KindAPI, Name: "envizi", Owner: "alice", Scopes: []string{"meta:read"}})
+	_, err = f.svc.Get(ctx, caller, again.ID)
+	require.NoError(t, err, "the live one stays")
+	logs, _, err := f.store.ListLogs(ctx, created.ID, 10, "")
 	require.NoError(t, err)
+	assert.Empty(t, logs, "its log went with it")
 }
 
 // NewRecorderFor returns a Recorder on the fixture's store.
@@ -577,7 +651,9 @@ func TestService_expiry(t *testing.T) {
 	assert.NoError(t, err, "within the verifier's leeway")
 
 	_, _, err = f.svc.Generate(ctx, admin, short.ID)
-	requireAppErr(t, err, apperr.CodeConflict, "expiresAt")
+	requireAppErr(t, err, apperr.CodeConflict, "status")
+	_, _, err = f.svc.Update(ctx, admin, short.ID, registry.UpdateInput{Name: ptr("renamed")})
+	requireAppErr(t, err, apperr.CodeConflict, "status")
 
 	page, _, err := f.svc.List(ctx, admin, registry.Filter{Status: string(registry.StatusExpired)})
 	require.NoError(t, err)
@@ -586,12 +662,16 @@ func TestService_expiry(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{never.ID, long.ID}, ids(page))
 
+	// Issue 14: an expired record stays readable for the retention.
 	n, err := f.svc.Cleanup(ctx, f.clk.Now())
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	n, err = f.svc.Cleanup(ctx, f.clk.Now().Add(registry.LogRetention))
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	_, err = f.svc.Get(ctx, admin, short.ID)
 	requireAppErr(t, err, apperr.CodeNotFound, "")
-	n, err = f.svc.Cleanup(ctx, f.clk.Now())
+	n, err = f.svc.Cleanup(ctx, f.clk.Now().Add(registry.LogRetention))
 	require.NoError(t, err)
 	assert.Zero(t, n)
 	n, err = f.svc.Cleanup(ctx, f.clk.Now().Add(100*365*24*time.Hour))
@@ -606,10 +686,10 @@ func TestService_Cleanup_many(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	for range 1200 {
-		_, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", ExpiresIn: "1d", Generate: ptr(false)})
+		_, _, err := f.svc.Create(ctx, admin, registry.CreateInput{Type: token.KindReport, ReportID: "r1", ExpiresAt: ptr(f.clk.Now().Add(24 * time.Hour)), Generate: ptr(false)})
 		require.NoError(t, err)
 	}
-	n, err := f.svc.Cleanup(ctx, f.clk.Now().Add(48*time.Hour))
+	n, err := f.svc.Cleanup(ctx, f.clk.Now().Add(48*time.Hour+registry.LogRetention))
 	require.NoError(t, err)
 	assert.Equal(t, 1200, n, "in batches, to the end")
 }

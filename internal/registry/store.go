@@ -11,20 +11,23 @@ import (
 // A backend that cannot change several keys atomically (Redis Cluster)
 // orders its writes so that a crash leaves no false success: a record is
 // written after its name is claimed and before it is indexed, and deleted
-// before it is unindexed and its name freed. Listings skip index entries
+// before it is unindexed, its log deleted and its name freed. Listings skip index entries
 // whose record is gone. A crash between those steps can leave a name claimed
 // by nothing (that owner cannot reuse the name) or a stale index entry; it
 // never leaves two records with one name or a listed record that is not
 // stored.
 type Store interface {
-	// CreateRecord stores r (a copy) and claims its (Owner, Name) atomically:
-	// an error wrapping ErrNameTaken if the owner already has that name.
+	// CreateRecord stores r (a copy) and, if it holds its name (HoldsName:
+	// a live API token), claims (Owner, NameKey(Name)) atomically: an error
+	// wrapping ErrNameTaken if another record of the owner holds it.
 	CreateRecord(ctx context.Context, r Record) error
 	// GetRecord returns a copy of the record with id, or an error wrapping ErrNotFound.
 	GetRecord(ctx context.Context, id string) (Record, error)
 	// UpdateRecord replaces the record r.ID as ApplyUpdate describes (ErrNotFound
-	// if absent). A new name is claimed atomically first (ErrNameTaken if the
-	// owner has it already; nothing changes then) and the old one freed after.
+	// if absent). A name the new record holds and the old did not (a
+	// rename) is claimed atomically first (ErrNameTaken if another record of
+	// the owner holds it; nothing changes then), and one the old held and
+	// the new does not (a rename, a revocation) is freed after.
 	UpdateRecord(ctx context.Context, r Record) error
 	// UpdateRecordIf is UpdateRecord on the condition that the stored record's
 	// current generation is jti ("" for never generated) and it is not
@@ -33,8 +36,8 @@ type Store interface {
 	// one generation exactly one succeeds. An error wrapping ErrConflict if
 	// the condition fails (nothing changes), ErrNotFound if absent.
 	UpdateRecordIf(ctx context.Context, r Record, jti string) error
-	// DeleteRecord removes the record, frees its name and removes it from every
-	// index; ErrNotFound if absent. Its logs stay readable for LogRetention.
+	// DeleteRecord removes the record, frees its name, removes it from every
+	// index and deletes its log (cleanup); ErrNotFound if absent.
 	DeleteRecord(ctx context.Context, id string) error
 	// ListRecords returns one page of the records that match f, newest first
 	// (CreatedAt, then id, descending), and the cursor of the next page, ""
@@ -55,9 +58,10 @@ type Store interface {
 	SetRole(ctx context.Context, owner, role string, granted bool) error
 	// HasRole reports whether owner holds role.
 	HasRole(ctx context.Context, owner, role string) (bool, error)
-	// ExpiredBefore returns up to limit ids of records whose ExpiresAt is at
-	// or before t, earliest first. Records that never expire are never returned.
-	ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// EndedBefore returns up to limit ids of records whose EndedAt (the
+	// earlier of RevokedAt and ExpiresAt) is at or before t, earliest first.
+	// Live records that never expire are never returned.
+	EndedBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
 	// CountFailure counts one failure of key in a fixed window that starts at
 	// its first failure and lasts window, and returns the count so far in
 	// that window (1 for the first). Atomic; shared by every instance.

@@ -23,11 +23,14 @@ const maxBody = 16 << 20
 // under /api/tokens, /api/clients, /api/reports, /api/apps, /api/owners,
 // introspect, revoke and revoke-all authenticate with the client
 // credentials given to New (HTTP Basic); the others carry their own
-// credentials (a dashboard secret, a bearer token).
+// credentials (a dashboard secret, a bearer token). A Client made
+// WithConsoleToken sends that token instead on the calls a console token
+// may make (one owner's API tokens, Scopes).
 type Client struct {
 	base       *url.URL
 	http       *http.Client
 	id, secret string
+	console    string
 	userAgent  string
 }
 
@@ -37,6 +40,14 @@ type Option func(*Client)
 // WithCredentials sets the client id and secret sent with HTTP Basic.
 func WithCredentials(clientID, clientSecret string) Option {
 	return func(c *Client) { c.id, c.secret = clientID, clientSecret }
+}
+
+// WithConsoleToken makes the client act with a console token (MintConsoleToken)
+// as Authorization: Bearer on the calls of one owner's API tokens
+// (CreateToken, ListTokens, GetToken, UpdateToken, DeleteToken,
+// GenerateToken, TokenLogs) and Scopes; the server refuses it everywhere else.
+func WithConsoleToken(token string) Option {
+	return func(c *Client) { c.console = token }
 }
 
 // WithHTTPClient replaces the HTTP client (default: one with DefaultTimeout
@@ -105,6 +116,8 @@ const (
 	authNone authKind = iota
 	authBasic
 	authBearer
+	// authOwner is the console token when the client has one, else Basic.
+	authOwner
 )
 
 // do sends cl and decodes the answer; a non-2xx status is an *Error.
@@ -140,6 +153,12 @@ func (c *Client) do(ctx context.Context, op string, cl call) (*http.Response, er
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
+	if cl.auth == authOwner {
+		cl.auth = authBasic
+		if c.console != "" {
+			cl.auth, cl.bearer = authBearer, c.console
+		}
+	}
 	switch cl.auth {
 	case authBasic:
 		if c.id == "" || c.secret == "" {

@@ -240,8 +240,11 @@ func TestClient_RegisteredTokens(t *testing.T) {
 	require.Equal(t, api.ID, only.Tokens[0].ID)
 
 	require.NoError(t, issuer.DeleteToken(ctx, created.ID))
-	_, err = issuer.GetToken(ctx, created.ID)
-	require.ErrorIs(t, err, client.ErrNotFound)
+	gone, err := issuer.GetToken(ctx, created.ID)
+	require.NoError(t, err, "issue 14: a revoked token's record stays readable")
+	require.Equal(t, "revoked", gone.Status)
+	require.NotNil(t, gone.RevokedAt)
+	require.NoError(t, issuer.DeleteToken(ctx, created.ID), "revoking again is 204")
 	_, err = anon.Verify(ctx, client.VerifyRequest{Token: gen.Token})
 	require.ErrorIs(t, err, client.ErrInvalidToken, "deletion revokes the JWT")
 

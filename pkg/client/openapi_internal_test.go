@@ -46,6 +46,10 @@ var wireTypes = []struct {
 	{typ: RevokeAllRequest{}, schema: component("RevokeAllRequest"), request: true},
 	{typ: Cutoff{}, schema: component("RevokeAllResult")},
 	{typ: errorBody{}, schema: component("Error")},
+	{typ: consoleTokenRequest{}, schema: component("ConsoleTokenRequest"), request: true},
+	{typ: ConsoleToken{}, schema: component("ConsoleToken")},
+	{typ: scopesBody{}, schema: component("Scopes")},
+	{typ: Scope{}, schema: component("Scope")},
 }
 
 // notCarried lists, per type, the schema properties it deliberately does

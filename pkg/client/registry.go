@@ -18,19 +18,25 @@ const (
 // is set only in the answer that generates it, or in reads of a server
 // that reveals tokens (registry.reveal_tokens).
 type Token struct {
-	ID          string     `json:"id"`
-	Type        string     `json:"type"`
-	Name        string     `json:"name"`
-	Owner       string     `json:"owner"`
-	ReportID    string     `json:"reportId,omitempty"`
-	AppID       string     `json:"appId,omitempty"`
-	Scopes      []string   `json:"scopes"`
-	ReadOnly    bool       `json:"readOnly"`
-	Cloud       bool       `json:"cloud"`
-	URL         string     `json:"url,omitempty"`
-	Status      string     `json:"status"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	ExpiresAt   *time.Time `json:"expiresAt"`
+	ID        string     `json:"id"`
+	Type      string     `json:"type"`
+	Name      string     `json:"name"`
+	Owner     string     `json:"owner"`
+	ReportID  string     `json:"reportId,omitempty"`
+	AppID     string     `json:"appId,omitempty"`
+	Scopes    []string   `json:"scopes"`
+	ReadOnly  bool       `json:"readOnly"`
+	Cloud     bool       `json:"cloud"`
+	URL       string     `json:"url,omitempty"`
+	Status    string     `json:"status"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt *time.Time `json:"expiresAt"`
+	// ExpiresIn is the preset the token was created with (1d … 1y,
+	// never): each generation expires that long after it.
+	ExpiresIn string `json:"expiresIn,omitempty"`
+	// RevokedAt is when the token was revoked (Status "revoked"); the
+	// record stays readable until the server's retention has passed.
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
 	GeneratedAt *time.Time `json:"generatedAt"`
 	LastUsedAt  *time.Time `json:"lastUsedAt"`
 	CreatedBy   string     `json:"createdBy"`
@@ -53,13 +59,16 @@ type CreateTokenRequest struct {
 	ExpiresIn string     `json:"expiresIn,omitempty"`
 	// Generate false creates the record without a JWT (default true).
 	Generate *bool `json:"generate,omitempty"`
+	// UniqueName makes a report or app-view token's name unique among its
+	// owner's (ErrConflict otherwise); an API token's name always is.
+	UniqueName bool `json:"uniqueName,omitempty"`
 }
 
 // CreateToken creates a registered token (POST /api/tokens); its JWT, in
 // Token.Token, is shown this once.
 func (c *Client) CreateToken(ctx context.Context, req CreateTokenRequest) (*Token, error) {
 	var out Token
-	_, err := c.do(ctx, "create token", call{method: http.MethodPost, path: "/api/tokens", body: req, auth: authBasic, ok: []int{http.StatusCreated}, out: &out})
+	_, err := c.do(ctx, "create token", call{method: http.MethodPost, path: "/api/tokens", body: req, auth: authOwner, ok: []int{http.StatusCreated}, out: &out})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +109,7 @@ func (c *Client) ListTokens(ctx context.Context, f TokenFilter) (*TokenPage, err
 		q.Set("limit", itoa(f.Limit))
 	}
 	var out tokenPageBody
-	_, err := c.do(ctx, "list tokens", call{method: http.MethodGet, path: "/api/tokens", query: q, auth: authBasic, ok: []int{http.StatusOK}, out: &out})
+	_, err := c.do(ctx, "list tokens", call{method: http.MethodGet, path: "/api/tokens", query: q, auth: authOwner, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +124,7 @@ func (c *Client) ListTokens(ctx context.Context, f TokenFilter) (*TokenPage, err
 // missing record or one outside the client's resources.
 func (c *Client) GetToken(ctx context.Context, id string) (*Token, error) {
 	var out Token
-	_, err := c.do(ctx, "get token", call{method: http.MethodGet, path: "/api/tokens/" + seg(id), auth: authBasic, ok: []int{http.StatusOK}, out: &out})
+	_, err := c.do(ctx, "get token", call{method: http.MethodGet, path: "/api/tokens/" + seg(id), auth: authOwner, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +148,7 @@ type UpdatedToken struct {
 // UpdateToken renames a record or changes its scopes (PATCH /api/tokens/{id}).
 func (c *Client) UpdateToken(ctx context.Context, id string, req UpdateTokenRequest) (*UpdatedToken, error) {
 	var out UpdatedToken
-	_, err := c.do(ctx, "update token", call{method: http.MethodPatch, path: "/api/tokens/" + seg(id), body: req, auth: authBasic, ok: []int{http.StatusOK}, out: &out})
+	_, err := c.do(ctx, "update token", call{method: http.MethodPatch, path: "/api/tokens/" + seg(id), body: req, auth: authOwner, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +158,7 @@ func (c *Client) UpdateToken(ctx context.Context, id string, req UpdateTokenRequ
 // DeleteToken revokes every JWT of a record and deletes it (DELETE
 // /api/tokens/{id}); it returns once the denylist holds them.
 func (c *Client) DeleteToken(ctx context.Context, id string) error {
-	_, err := c.do(ctx, "delete token", call{method: http.MethodDelete, path: "/api/tokens/" + seg(id), auth: authBasic, ok: []int{http.StatusNoContent}})
+	_, err := c.do(ctx, "delete token", call{method: http.MethodDelete, path: "/api/tokens/" + seg(id), auth: authOwner, ok: []int{http.StatusNoContent}})
 	return err
 }
 
@@ -157,7 +166,7 @@ func (c *Client) DeleteToken(ctx context.Context, id string) error {
 // Token.Token; the previous one is revoked (POST /api/tokens/{id}/_generate).
 func (c *Client) GenerateToken(ctx context.Context, id string) (*Token, error) {
 	var out Token
-	_, err := c.do(ctx, "generate token", call{method: http.MethodPost, path: "/api/tokens/" + seg(id) + "/_generate", auth: authBasic, ok: []int{http.StatusOK}, out: &out})
+	_, err := c.do(ctx, "generate token", call{method: http.MethodPost, path: "/api/tokens/" + seg(id) + "/_generate", auth: authOwner, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +205,7 @@ func (c *Client) TokenLogs(ctx context.Context, id string, limit int, cursor str
 		q.Set("cursor", cursor)
 	}
 	var out logPageBody
-	_, err := c.do(ctx, "token logs", call{method: http.MethodGet, path: "/api/tokens/" + seg(id) + "/logs", query: q, auth: authBasic, ok: []int{http.StatusOK}, out: &out})
+	_, err := c.do(ctx, "token logs", call{method: http.MethodGet, path: "/api/tokens/" + seg(id) + "/logs", query: q, auth: authOwner, ok: []int{http.StatusOK}, out: &out})
 	if err != nil {
 		return nil, err
 	}

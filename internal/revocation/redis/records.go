@@ -40,8 +40,8 @@ func RecordKey(prefix, id string) string { return prefix + "rec:" + id }
 // recordView is the part of a stored record the liveness rule reads.
 type recordView struct {
 	// V is the stored format's version (internal/store/redis format.go):
-	// 0 (before versioning) and 1 have these fields; a newer one is refused
-	// rather than half read.
+	// 0 (before versioning), 1 and 2 have these fields; a newer one is
+	// refused rather than half read.
 	V         int        `json:"v"`
 	ID        string     `json:"id"`
 	Type      string     `json:"type"`
@@ -54,11 +54,12 @@ type recordView struct {
 }
 
 // recordFormatVersion is the newest stored record format this reader knows
-// (internal/store/redis's formatV1; TestRecords_ReadsThisStore keeps the two
-// readers in step).
-const recordFormatVersion = 1
+// (internal/store/redis's recordFormatV2, which added the expiry preset and
+// the revocation time, neither of which liveness reads;
+// TestRecords_ReadsThisStore keeps the two readers in step).
+const recordFormatVersion = 2
 
-// statusRevoked is registry.StatusRevoked: a record whose deletion is in progress.
+// statusRevoked is registry.StatusRevoked: a revoked record, kept until cleanup.
 const statusRevoked = "revoked"
 
 // State reads record id: token.RecordGone's error (wrapping token.ErrRevoked)

@@ -63,9 +63,11 @@ type failWindow struct {
 type Registry struct {
 	now func() time.Time
 
-	mu          sync.RWMutex
-	records     map[string]registry.Record
-	names       map[nameKey]string
+	mu      sync.RWMutex
+	records map[string]registry.Record
+	names   map[nameKey]string
+	// byCreator indexes record ids by CreatedBy (a client's own listing).
+	byCreator   map[string]map[string]struct{}
 	logs        map[string]*recordLog
 	roles       map[string]map[string]bool // role -> owners
 	fails       map[string]failWindow
@@ -86,6 +88,7 @@ func NewRegistry(now func() time.Time) *Registry {
 		now:         now,
 		records:     make(map[string]registry.Record),
 		names:       make(map[nameKey]string),
+		byCreator:   make(map[string]map[string]struct{}),
 		logs:        make(map[string]*recordLog),
 		roles:       make(map[string]map[string]bool),
 		fails:       make(map[string]failWindow),
@@ -93,20 +96,34 @@ func NewRegistry(now func() time.Time) *Registry {
 	}
 }
 
-// CreateRecord stores a copy of r and claims its name; an error wrapping
-// registry.ErrNameTaken if the owner has it already.
+// nameOf is the claim key of r's name.
+func nameOf(r registry.Record) nameKey { return nameKey{r.Owner, registry.NameKey(r.Name)} }
+
+// CreateRecord stores a copy of r and claims its name if it holds one
+// (registry.HoldsName); an error wrapping registry.ErrNameTaken if another
+// record of the owner has it already.
 func (s *Registry) CreateRecord(_ context.Context, r registry.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.records[r.ID]; ok {
 		return fmt.Errorf("create record %q: id exists", r.ID)
 	}
-	k := nameKey{r.Owner, r.Name}
-	if _, ok := s.names[k]; ok {
-		return fmt.Errorf("create record %q: %w", r.ID, registry.ErrNameTaken)
+	if registry.HoldsName(r) {
+		k := nameOf(r)
+		if _, ok := s.names[k]; ok {
+			return fmt.Errorf("create record %q: %w", r.ID, registry.ErrNameTaken)
+		}
+		s.names[k] = r.ID
 	}
-	s.names[k] = r.ID
 	s.records[r.ID] = r.Clone()
+	if r.CreatedBy != "" {
+		ids := s.byCreator[r.CreatedBy]
+		if ids == nil {
+			ids = make(map[string]struct{})
+			s.byCreator[r.CreatedBy] = ids
+		}
+		ids[r.ID] = struct{}{}
+	}
 	if l, ok := s.logs[r.ID]; ok {
 		l.expiresAt = time.Time{}
 	}
@@ -158,22 +175,24 @@ func (s *Registry) updateLocked(r registry.Record, cond func(old registry.Record
 	if err != nil {
 		return err
 	}
-	if next.Name != old.Name {
-		k := nameKey{next.Owner, next.Name}
-		if holder, ok := s.names[k]; ok && holder != next.ID {
+	oldHolds, newHolds := registry.HoldsName(old), registry.HoldsName(next)
+	oldKey, newKey := nameOf(old), nameOf(next)
+	if newHolds && (!oldHolds || newKey != oldKey) {
+		if holder, ok := s.names[newKey]; ok && holder != next.ID {
 			return fmt.Errorf("update record %q: %w", r.ID, registry.ErrNameTaken)
 		}
-		s.names[k] = next.ID
-		delete(s.names, nameKey{old.Owner, old.Name})
+		s.names[newKey] = next.ID
+	}
+	if oldHolds && (!newHolds || newKey != oldKey) && s.names[oldKey] == next.ID {
+		delete(s.names, oldKey)
 	}
 	s.records[r.ID] = next
 	return nil
 }
 
-// DeleteRecord removes the record and frees its name; its log expires
-// after registry.LogRetention. registry.ErrNotFound if absent.
+// DeleteRecord removes the record and its log and frees its name;
+// registry.ErrNotFound if absent.
 func (s *Registry) DeleteRecord(_ context.Context, id string) error {
-	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.records[id]
@@ -181,18 +200,23 @@ func (s *Registry) DeleteRecord(_ context.Context, id string) error {
 		return fmt.Errorf("delete record %q: %w", id, registry.ErrNotFound)
 	}
 	delete(s.records, id)
-	k := nameKey{r.Owner, r.Name}
-	if s.names[k] == id {
+	if k := nameOf(r); s.names[k] == id {
 		delete(s.names, k)
 	}
-	if l, ok := s.logs[id]; ok {
-		l.expiresAt = now.Add(registry.LogRetention)
+	if ids := s.byCreator[r.CreatedBy]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(s.byCreator, r.CreatedBy)
+		}
 	}
+	delete(s.logs, id)
 	return nil
 }
 
 // ListRecords returns a page of matching records, newest first, and the
-// next cursor. It scans every record: fine for the sizes memory serves.
+// next cursor. It scans the records of f.CreatedBy when the filter pins
+// no report, app or owner, every record otherwise: fine for the sizes
+// memory serves.
 func (s *Registry) ListRecords(_ context.Context, f registry.Filter) ([]registry.Record, string, error) {
 	limit := registry.ClampLimit(f.Limit)
 	var (
@@ -210,9 +234,18 @@ func (s *Registry) ListRecords(_ context.Context, f registry.Filter) ([]registry
 		after = true
 	}
 	s.mu.RLock()
-	for _, r := range s.records {
+	keep := func(r registry.Record) {
 		if f.Match(r) && (!after || registry.Newer(aScore, aID, r.Score(), r.ID)) {
 			matching = append(matching, r)
+		}
+	}
+	if f.CreatedBy != "" && f.ReportID == "" && f.AppID == "" && f.Owner == "" {
+		for id := range s.byCreator[f.CreatedBy] {
+			keep(s.records[id])
+		}
+	} else {
+		for _, r := range s.records {
+			keep(r)
 		}
 	}
 	s.mu.RUnlock()
@@ -369,8 +402,8 @@ func (s *Registry) HasRole(_ context.Context, owner, role string) (bool, error) 
 	return s.roles[role][owner], nil
 }
 
-// ExpiredBefore returns up to limit ids of records with ExpiresAt at or before t, earliest first.
-func (s *Registry) ExpiredBefore(_ context.Context, t time.Time, limit int) ([]string, error) {
+// EndedBefore returns up to limit ids of records whose EndedAt is at or before t, earliest first.
+func (s *Registry) EndedBefore(_ context.Context, t time.Time, limit int) ([]string, error) {
 	type exp struct {
 		id string
 		at time.Time
@@ -378,8 +411,8 @@ func (s *Registry) ExpiredBefore(_ context.Context, t time.Time, limit int) ([]s
 	var hits []exp
 	s.mu.RLock()
 	for id, r := range s.records {
-		if r.ExpiresAt != nil && !r.ExpiresAt.After(t) {
-			hits = append(hits, exp{id, *r.ExpiresAt})
+		if end := r.EndedAt(); end != nil && !end.After(t) {
+			hits = append(hits, exp{id, *end})
 		}
 	}
 	s.mu.RUnlock()

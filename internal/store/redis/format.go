@@ -23,11 +23,46 @@ import (
 // still reads the old one, and a test that decodes a value of the old one
 // exactly as it was written.
 
-// formatV1 is the version this code writes.
+// formatV1 is the version this code writes for clients and log entries,
+// and the first version of records.
 const formatV1 = 1
 
-// recordV1 is a registry.Record at rest (<prefix>rec:<id>). Unlike the API,
+// recordFormatV2 is the version of records this code writes (recordV2):
+// version 1 plus the expiry preset, the revocation time and uniqueName
+// (issue 14: revoked records are kept, presets count from each
+// generation, share links' names are unique only on request).
+const recordFormatV2 = 2
+
+// recordV2 is a registry.Record at rest (<prefix>rec:<id>). Unlike the API,
 // storage keeps the jti and the sealed JWT.
+type recordV2 struct {
+	V           int        `json:"v"`
+	ID          string     `json:"id"`
+	Type        string     `json:"type"`
+	Name        string     `json:"name"`
+	Owner       string     `json:"owner"`
+	ReportID    string     `json:"reportId,omitempty"`
+	AppID       string     `json:"appId,omitempty"`
+	Scopes      []string   `json:"scopes"`
+	ReadOnly    bool       `json:"readOnly"`
+	Cloud       bool       `json:"cloud"`
+	URL         string     `json:"url,omitempty"`
+	Status      string     `json:"status"`
+	UniqueName  bool       `json:"uniqueName,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	ExpiresAt   *time.Time `json:"expiresAt"`
+	ExpiresIn   string     `json:"expiresIn,omitempty"`
+	RevokedAt   *time.Time `json:"revokedAt,omitempty"`
+	GeneratedAt *time.Time `json:"generatedAt"`
+	LastUsedAt  *time.Time `json:"lastUsedAt"`
+	CreatedBy   string     `json:"createdBy"`
+	TokenHint   string     `json:"tokenHint,omitempty"`
+	JTI         string     `json:"jti,omitempty"`
+	Sealed      []byte     `json:"sealed,omitempty"`
+}
+
+// recordV1 is a record as version 1 (and values from before versioning)
+// wrote it; decodeRecord still reads it.
 type recordV1 struct {
 	V           int        `json:"v"`
 	ID          string     `json:"id"`
@@ -84,28 +119,51 @@ func checkVersion(v int) error {
 }
 
 func encodeRecord(r registry.Record) ([]byte, error) {
-	return json.Marshal(recordV1{
-		V: formatV1, ID: r.ID, Type: r.Type, Name: r.Name, Owner: r.Owner, ReportID: r.ReportID, AppID: r.AppID,
-		Scopes: r.Scopes, ReadOnly: r.ReadOnly, Cloud: r.Cloud, URL: r.URL, Status: string(r.Status),
-		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, GeneratedAt: r.GeneratedAt, LastUsedAt: r.LastUsedAt,
+	return json.Marshal(recordV2{
+		V: recordFormatV2, ID: r.ID, Type: r.Type, Name: r.Name, Owner: r.Owner, ReportID: r.ReportID, AppID: r.AppID,
+		Scopes: r.Scopes, ReadOnly: r.ReadOnly, Cloud: r.Cloud, URL: r.URL, Status: string(r.Status), UniqueName: r.UniqueName,
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ExpiresIn: r.ExpiresIn, RevokedAt: r.RevokedAt,
+		GeneratedAt: r.GeneratedAt, LastUsedAt: r.LastUsedAt,
 		CreatedBy: r.CreatedBy, TokenHint: r.TokenHint, JTI: r.JTI, Sealed: r.Sealed,
 	})
 }
 
-// decodeRecord reads a stored record; op prefixes its errors.
+// decodeRecord reads a stored record of version 2, or of version 1 or
+// before (no expiry preset, no revocation time); op prefixes its errors.
 func decodeRecord(op string, b []byte) (registry.Record, error) {
-	var s recordV1
-	if err := json.Unmarshal(b, &s); err != nil {
+	var head struct {
+		V int `json:"v"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
 		return registry.Record{}, fmt.Errorf("%s: decode record: %w", op, err)
 	}
-	if err := checkVersion(s.V); err != nil {
-		return registry.Record{}, fmt.Errorf("%s: decode record: %w", op, err)
-	}
-	r := registry.Record{
-		ID: s.ID, Type: s.Type, Name: s.Name, Owner: s.Owner, ReportID: s.ReportID, AppID: s.AppID,
-		Scopes: s.Scopes, ReadOnly: s.ReadOnly, Cloud: s.Cloud, URL: s.URL, Status: registry.Status(s.Status),
-		CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, GeneratedAt: s.GeneratedAt, LastUsedAt: s.LastUsedAt,
-		CreatedBy: s.CreatedBy, TokenHint: s.TokenHint, JTI: s.JTI, Sealed: s.Sealed,
+	var r registry.Record
+	switch head.V {
+	case recordFormatV2:
+		var s recordV2
+		if err := json.Unmarshal(b, &s); err != nil {
+			return registry.Record{}, fmt.Errorf("%s: decode record: %w", op, err)
+		}
+		r = registry.Record{
+			ID: s.ID, Type: s.Type, Name: s.Name, Owner: s.Owner, ReportID: s.ReportID, AppID: s.AppID,
+			Scopes: s.Scopes, ReadOnly: s.ReadOnly, Cloud: s.Cloud, URL: s.URL, Status: registry.Status(s.Status), UniqueName: s.UniqueName,
+			CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, ExpiresIn: s.ExpiresIn, RevokedAt: s.RevokedAt,
+			GeneratedAt: s.GeneratedAt, LastUsedAt: s.LastUsedAt,
+			CreatedBy: s.CreatedBy, TokenHint: s.TokenHint, JTI: s.JTI, Sealed: s.Sealed,
+		}
+	case 0, formatV1:
+		var s recordV1
+		if err := json.Unmarshal(b, &s); err != nil {
+			return registry.Record{}, fmt.Errorf("%s: decode record: %w", op, err)
+		}
+		r = registry.Record{
+			ID: s.ID, Type: s.Type, Name: s.Name, Owner: s.Owner, ReportID: s.ReportID, AppID: s.AppID,
+			Scopes: s.Scopes, ReadOnly: s.ReadOnly, Cloud: s.Cloud, URL: s.URL, Status: registry.Status(s.Status),
+			CreatedAt: s.CreatedAt, ExpiresAt: s.ExpiresAt, GeneratedAt: s.GeneratedAt, LastUsedAt: s.LastUsedAt,
+			CreatedBy: s.CreatedBy, TokenHint: s.TokenHint, JTI: s.JTI, Sealed: s.Sealed,
+		}
+	default:
+		return registry.Record{}, fmt.Errorf("%s: decode record: stored format version %d is newer than this binary reads (%d)", op, head.V, recordFormatV2)
 	}
 	return r.Clone(), nil
 }

@@ -71,15 +71,42 @@ func TestDecodeLogEntry_legacy(t *testing.T) {
 	assert.Equal(t, logEntry, got)
 }
 
-// TestEncode_v1 pins what version 1 writes: the legacy fields, same names,
-// plus "v":1. A change here is a new format version (see format.go).
-func TestEncode_v1(t *testing.T) {
+// A record as version 1 wrote it (the legacy fields plus "v":1), which
+// Redis instances of the sigil before issue 14 hold.
+var v1RecordFull = `{"v":1,` + legacyRecordFull[1:]
+
+// revokedRec has the fields version 2 added: an expiry preset and a
+// revocation time.
+var (
+	fmtRevoked = fmtT0.Add(30 * time.Minute)
+	revokedRec = registry.Record{ID: "rec-3", Type: "api", Name: "ci", Owner: "bob", Scopes: []string{"meta:read"}, Status: registry.StatusRevoked, CreatedAt: fmtT0, ExpiresAt: &fmtExp, ExpiresIn: "7d", RevokedAt: &fmtRevoked, GeneratedAt: &fmtGen, CreatedBy: "admin", TokenHint: "xyz789", JTI: "019e-jti"}
+)
+
+const v2RecordRevoked = `{"v":2,"id":"rec-3","type":"api","name":"ci","owner":"bob","scopes":["meta:read"],"readOnly":false,"cloud":false,"status":"revoked","createdAt":"2030-01-02T03:04:05Z","expiresAt":"2030-01-02T04:04:05Z","expiresIn":"7d","revokedAt":"2030-01-02T03:34:05Z","generatedAt":"2030-01-02T03:05:05Z","lastUsedAt":null,"createdBy":"admin","tokenHint":"xyz789","jti":"019e-jti"}`
+
+func TestDecodeRecord_v1(t *testing.T) {
+	got, err := decodeRecord("test", []byte(v1RecordFull))
+	require.NoError(t, err)
+	assert.Equal(t, fullRec, got)
+}
+
+// TestEncode pins what this code writes: records as version 2 (version
+// 1's fields plus expiresIn and revokedAt, both omitted when empty),
+// clients and log entries as version 1 (the legacy fields, same names,
+// plus "v":1). A change here is a new format version (see format.go).
+func TestEncode(t *testing.T) {
 	b, err := encodeRecord(fullRec)
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"v":1,`+legacyRecordFull[1:], string(b))
+	assert.JSONEq(t, `{"v":2,`+legacyRecordFull[1:], string(b))
 	b, err = encodeRecord(minRec)
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"v":1,`+legacyRecordMin[1:], string(b))
+	assert.JSONEq(t, `{"v":2,`+legacyRecordMin[1:], string(b))
+	b, err = encodeRecord(revokedRec)
+	require.NoError(t, err)
+	assert.JSONEq(t, v2RecordRevoked, string(b))
+	got, err := decodeRecord("test", []byte(v2RecordRevoked))
+	require.NoError(t, err)
+	assert.Equal(t, revokedRec, got)
 	b, err = encodeClient(fullCl)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"v":1,`+legacyClientFull[1:], string(b))
@@ -92,7 +119,7 @@ func TestEncode_v1(t *testing.T) {
 }
 
 func TestFormat_roundTrip(t *testing.T) {
-	for _, r := range []registry.Record{fullRec, minRec} {
+	for _, r := range []registry.Record{fullRec, minRec, revokedRec} {
 		b, err := encodeRecord(r)
 		require.NoError(t, err)
 		got, err := decodeRecord("test", b)
@@ -116,8 +143,8 @@ func TestFormat_roundTrip(t *testing.T) {
 // TestDecode_ErrNewerVersion: a value of a version this binary does not know
 // is an error, never a partial read.
 func TestDecode_ErrNewerVersion(t *testing.T) {
-	_, err := decodeRecord("get record", []byte(`{"v":2,"id":"rec-1"}`))
-	assert.ErrorContains(t, err, "version 2")
+	_, err := decodeRecord("get record", []byte(`{"v":3,"id":"rec-1"}`))
+	assert.ErrorContains(t, err, "version 3")
 	_, err = decodeClient("get client", []byte(`{"v":2,"id":"c1"}`))
 	assert.ErrorContains(t, err, "version 2")
 	_, err = decodeLogEntry([]byte(`{"v":2,"activity":"CREATE"}`))
@@ -126,7 +153,8 @@ func TestDecode_ErrNewerVersion(t *testing.T) {
 
 // TestStore_legacyValues reads values written before versioning through the
 // store's own methods, as a Redis left by an older sigil holds them, and
-// checks that a write rewrites them as version 1.
+// checks that a write rewrites them as the current version (records 2,
+// clients 1).
 func TestStore_legacyValues(t *testing.T) {
 	ctx := context.Background()
 	srv := redisserver.Start(t)
@@ -161,10 +189,10 @@ func TestStore_legacyValues(t *testing.T) {
 	later := fmtUsed.Add(time.Minute)
 	require.NoError(t, s.MarkUsed(ctx, []registry.Use{{RecordID: "rec-1", At: later}}))
 	require.NoError(t, s.UpdateClient(ctx, fullCl))
-	for _, k := range []string{"old:rec:rec-1", "old:client:c1"} {
+	for k, v := range map[string]string{"old:rec:rec-1": `{"v":2,`, "old:client:c1": `{"v":1,`} {
 		b, err := raw.Get(ctx, k).Result()
 		require.NoError(t, err)
-		assert.True(t, strings.HasPrefix(b, `{"v":1,`), "%s rewritten as version 1: %s", k, b)
+		assert.True(t, strings.HasPrefix(b, v), "%s rewritten as %s: %s", k, v, b)
 	}
 	r, err = s.GetRecord(ctx, "rec-1")
 	require.NoError(t, err)

@@ -29,13 +29,23 @@ var (
 //
 //	<prefix>rec:<id>                       string: the record as JSON (recordV1, format.go;
 //	                                       with its jti and sealed JWT)
-//	<prefix>recname:<len(owner)>:<owner>:<name> string: the id holding that name (SET NX);
+//	<prefix>apiname:<len(owner)>:<owner>:<lower-case name>
+//	                                       string: the id of the live API token holding
+//	                                       that name (SET NX; registry.HoldsName, NameKey);
 //	                                       the owner's length keeps "a:b"+"c" apart from "a"+"b:c"
 //	<prefix>recidx:all                     sorted set of ids scored by createdAt (Unix ms)
 //	<prefix>recidx:report:<reportId>       the same, for one report
 //	<prefix>recidx:app:<appId>             the same, for one app
 //	<prefix>recidx:owner:<owner>           the same, for one owner
-//	<prefix>recexp                         sorted set of ids scored by expiresAt (Unix ms)
+//	<prefix>recidx:creator:<createdBy>     the same, for the records one client created
+//	<prefix>recexp                         sorted set of ids scored by EndedAt (Unix ms):
+//	                                       the earlier of revokedAt and expiresAt
+//	<prefix>reglayout                      string: the layout version of these keys
+//	                                       (registryLayout); MigrateRegistry brings older
+//	                                       data to it. Layout 1 (no reglayout) claimed every
+//	                                       record's name, case-sensitive, under
+//	                                       recname:<len(owner)>:<owner>:<name>, and had no
+//	                                       creator index.
 //	<prefix>reclogs:<id>                   sorted set of log entries scored by event time
 //	                                       (Unix ms), each member a tie-breaker and the entry
 //	                                       as JSON (logEntryV1, format.go); capped at the
@@ -51,8 +61,15 @@ var (
 
 func (s *Store) recKey(id string) string { return revredis.RecordKey(s.prefix, id) }
 func (s *Store) recNameKey(owner, name string) string {
+	return s.prefix + "apiname:" + strconv.Itoa(len(owner)) + ":" + owner + ":" + registry.NameKey(name)
+}
+
+// legacyNameKey is layout 1's name claim, which MigrateRegistry frees.
+func (s *Store) legacyNameKey(owner, name string) string {
 	return s.prefix + "recname:" + strconv.Itoa(len(owner)) + ":" + owner + ":" + name
 }
+func (s *Store) recCreatorKey(c string) string { return s.prefix + "recidx:creator:" + c }
+func (s *Store) layoutKey() string             { return s.prefix + "reglayout" }
 func (s *Store) recAllKey() string             { return s.prefix + "recidx:all" }
 func (s *Store) recReportKey(id string) string { return s.prefix + "recidx:report:" + id }
 func (s *Store) recAppKey(id string) string    { return s.prefix + "recidx:app:" + id }
@@ -65,6 +82,9 @@ func (s *Store) failKey(key string) string     { return s.prefix + "fail:" + key
 // indexKeys are the listing indices r belongs to.
 func (s *Store) indexKeys(r registry.Record) []string {
 	keys := []string{s.recAllKey(), s.recOwnerKey(r.Owner)}
+	if r.CreatedBy != "" {
+		keys = append(keys, s.recCreatorKey(r.CreatedBy))
+	}
 	if r.ReportID != "" {
 		keys = append(keys, s.recReportKey(r.ReportID))
 	}
@@ -132,9 +152,12 @@ func (s *Store) CreateRecord(ctx context.Context, r registry.Record) error {
 	if err != nil {
 		return fmt.Errorf("%s: encode: %w", op, err)
 	}
-	mine, fresh, err := s.claimName(ctx, r.Owner, r.Name, r.ID)
-	if err != nil {
-		return unavailable(op+": claim name", err)
+	mine, fresh := true, false
+	if registry.HoldsName(r) {
+		mine, fresh, err = s.claimName(ctx, r.Owner, r.Name, r.ID)
+		if err != nil {
+			return unavailable(op+": claim name", err)
+		}
 	}
 	if !mine {
 		return fmt.Errorf("%s: %w", op, registry.ErrNameTaken)
@@ -175,8 +198,8 @@ func (s *Store) CreateRecord(ctx context.Context, r registry.Record) error {
 		for _, k := range s.indexKeys(r) {
 			p.ZAdd(ctx, k, goredis.Z{Score: score, Member: r.ID})
 		}
-		if r.ExpiresAt != nil {
-			p.ZAdd(ctx, s.recExpKey(), goredis.Z{Score: float64(r.ExpiresAt.UnixMilli()), Member: r.ID})
+		if end := r.EndedAt(); end != nil {
+			p.ZAdd(ctx, s.recExpKey(), goredis.Z{Score: float64(end.UnixMilli()), Member: r.ID})
 		}
 		// Logs appended while no record had this id carry a TTL: keep them now.
 		p.Persist(ctx, s.recLogKey(r.ID))
@@ -275,7 +298,8 @@ func (s *Store) updateRecord(ctx context.Context, r registry.Record, cond func(c
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		if n.Name != cur.Name && claimed != n.Name {
+		if registry.HoldsName(n) && (!registry.HoldsName(cur) || registry.NameKey(n.Name) != registry.NameKey(cur.Name)) &&
+			(claimed == "" || registry.NameKey(claimed) != registry.NameKey(n.Name)) {
 			mine, fresh, err := s.claimName(ctx, n.Owner, n.Name, n.ID)
 			if err != nil {
 				return unavailable(op+": claim name", err)
@@ -319,17 +343,19 @@ func (s *Store) updateRecord(ctx context.Context, r registry.Record, cond func(c
 	// The record is written: from here on, failures leave stale claims or
 	// expiry entries, never a wrong record.
 	var errs []error
-	if prev.Name != next.Name {
+	nextKey := registry.NameKey(next.Name)
+	if registry.HoldsName(prev) && (!registry.HoldsName(next) || registry.NameKey(prev.Name) != nextKey) {
 		errs = append(errs, s.freeName(ctx, prev.Owner, prev.Name, r.ID))
 	}
-	if claimed != "" && claimed != next.Name {
+	if claimed != "" && (!registry.HoldsName(next) || registry.NameKey(claimed) != nextKey) {
 		errs = append(errs, s.freeName(ctx, r.Owner, claimed, r.ID))
 	}
+	prevEnd, nextEnd := prev.EndedAt(), next.EndedAt()
 	switch {
-	case next.ExpiresAt == nil && prev.ExpiresAt != nil:
+	case nextEnd == nil && prevEnd != nil:
 		errs = append(errs, s.client.ZRem(ctx, s.recExpKey(), r.ID).Err())
-	case next.ExpiresAt != nil && (prev.ExpiresAt == nil || !prev.ExpiresAt.Equal(*next.ExpiresAt)):
-		errs = append(errs, s.client.ZAdd(ctx, s.recExpKey(), goredis.Z{Score: float64(next.ExpiresAt.UnixMilli()), Member: r.ID}).Err())
+	case nextEnd != nil && (prevEnd == nil || !prevEnd.Equal(*nextEnd)):
+		errs = append(errs, s.client.ZAdd(ctx, s.recExpKey(), goredis.Z{Score: float64(nextEnd.UnixMilli()), Member: r.ID}).Err())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return unavailable(op+": after write", err)
@@ -338,9 +364,8 @@ func (s *Store) updateRecord(ctx context.Context, r registry.Record, cond func(c
 }
 
 // DeleteRecord deletes the record (WATCH/MULTI on its key, so the deleted
-// version is known), then removes it from every index, gives its log a TTL
-// of registry.LogRetention (one pipeline), and frees its name. ErrNotFound if
-// absent. A failure after the record is gone leaves stale index entries,
+// version is known), then removes it from every index and deletes its log
+// (one pipeline), and frees its name. ErrNotFound if absent. A failure after the record is gone leaves stale index entries,
 // which listings skip, or a claimed name.
 func (s *Store) DeleteRecord(ctx context.Context, id string) error {
 	op := fmt.Sprintf("delete record %q", id)
@@ -370,14 +395,16 @@ func (s *Store) DeleteRecord(ctx context.Context, id string) error {
 			p.ZRem(ctx, k, id)
 		}
 		p.ZRem(ctx, s.recExpKey(), id)
-		p.PExpire(ctx, s.recLogKey(id), registry.LogRetention)
+		p.Del(ctx, s.recLogKey(id))
 		return nil
 	})
 	if err != nil {
 		return unavailable(op+": unindex", err)
 	}
-	if err := s.freeName(ctx, gone.Owner, gone.Name, id); err != nil {
-		return unavailable(op+": free name", err)
+	if registry.HoldsName(gone) {
+		if err := s.freeName(ctx, gone.Owner, gone.Name, id); err != nil {
+			return unavailable(op+": free name", err)
+		}
 	}
 	return nil
 }
@@ -391,6 +418,8 @@ func (s *Store) listIndexKey(f registry.Filter) string {
 		return s.recAppKey(f.AppID)
 	case f.Owner != "":
 		return s.recOwnerKey(f.Owner)
+	case f.CreatedBy != "":
+		return s.recCreatorKey(f.CreatedBy)
 	}
 	return s.recAllKey()
 }
@@ -405,7 +434,7 @@ type position struct {
 const maxScanBatch = 1000
 
 // ListRecords walks the index chosen by f (ReportID, else AppID, else Owner,
-// else all) newest first from the cursor, reading the records of each batch
+// else CreatedBy, else all) newest first from the cursor, reading the records of each batch
 // of entries with one pipelined GET per record and keeping those that match
 // f, until it has one more than a page (so the next cursor is "" exactly at
 // the end). Entries whose record is gone are skipped.
@@ -743,14 +772,14 @@ func (s *Store) HasRole(ctx context.Context, owner, role string) (bool, error) {
 	return ok, nil
 }
 
-// ExpiredBefore returns up to limit ids (all when limit <= 0) whose
-// expiresAt is at or before t, earliest first (ZRANGEBYSCORE on recexp).
-func (s *Store) ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
+// EndedBefore returns up to limit ids (all when limit <= 0) whose EndedAt
+// is at or before t, earliest first (ZRANGEBYSCORE on recexp).
+func (s *Store) EndedBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
 	ids, err := s.client.ZRangeByScore(ctx, s.recExpKey(), &goredis.ZRangeBy{
 		Min: "-inf", Max: strconv.FormatInt(t.UnixMilli(), 10), Count: int64(max(limit, 0)),
 	}).Result()
 	if err != nil {
-		return nil, unavailable("list expired records", err)
+		return nil, unavailable("list ended records", err)
 	}
 	return ids, nil
 }

@@ -44,7 +44,9 @@ func TestRegistry_keys(t *testing.T) {
 	srv := redisserver.Start(t)
 	raw := newRaw(t, srv)
 	s := redis.New(raw, "p:")
-	require.NoError(t, s.CreateRecord(ctx, sampleRecord("id1")))
+	api := sampleRecord("id1")
+	api.Type, api.ReportID, api.Name, api.CreatedBy = token.KindAPI, "", "N-id1", "c1"
+	require.NoError(t, s.CreateRecord(ctx, api))
 	require.NoError(t, s.AppendLogs(ctx, []registry.RecordLog{{RecordID: "id1", Entry: registry.LogEntry{Activity: registry.ActivityCreate, At: t0, By: "c", Result: registry.ResultOK}}}))
 	require.NoError(t, s.SetRole(ctx, "alice", registry.RoleAPITokens, true))
 	_, err := s.CountFailure(ctx, "client:c1", time.Minute)
@@ -53,14 +55,14 @@ func TestRegistry_keys(t *testing.T) {
 	keys, err := raw.Keys(ctx, "*").Result()
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{
-		"p:rec:id1", "p:recname:5:alice:n-id1", "p:recidx:all", "p:recidx:owner:alice", "p:recidx:report:r1",
+		"p:rec:id1", "p:apiname:5:alice:n-id1", "p:recidx:all", "p:recidx:owner:alice", "p:recidx:creator:c1",
 		"p:recexp", "p:reclogs:id1", "p:role:api-tokens", "p:fail:client:c1",
 	}, keys)
 
 	b, err := raw.Get(ctx, "p:rec:id1").Result()
 	require.NoError(t, err)
 	assert.Contains(t, b, `"jti":"jti-id1"`, "storage keeps the jti the API hides")
-	v, err := raw.Get(ctx, "p:recname:5:alice:n-id1").Result()
+	v, err := raw.Get(ctx, "p:apiname:5:alice:n-id1").Result()
 	require.NoError(t, err)
 	assert.Equal(t, "id1", v)
 	score, err := raw.ZScore(ctx, "p:recidx:all", "id1").Result()
@@ -76,10 +78,13 @@ func TestRegistry_keys(t *testing.T) {
 	require.NoError(t, s.DeleteRecord(ctx, "id1"))
 	keys, err = raw.Keys(ctx, "*").Result()
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"p:reclogs:id1", "p:role:api-tokens", "p:fail:client:c1"}, keys, "the record, its name and index entries are gone")
-	ttl, err = raw.PTTL(ctx, "p:reclogs:id1").Result()
+	assert.ElementsMatch(t, []string{"p:role:api-tokens", "p:fail:client:c1"}, keys, "the record, its log, its name and index entries are gone")
+
+	// A report link claims no name, and indexes no creator it has not.
+	require.NoError(t, s.CreateRecord(ctx, sampleRecord("rep")))
+	keys, err = raw.Keys(ctx, "p:*name*").Result()
 	require.NoError(t, err)
-	assert.InDelta(t, registry.LogRetention, ttl, float64(time.Minute), "the log outlives the record for audit")
+	assert.Empty(t, keys)
 }
 
 func TestRegistry_staleIndex(t *testing.T) {
@@ -137,8 +142,12 @@ func TestRegistry_unavailable(t *testing.T) {
 		_, err := s.HasRole(ctx, "alice", "r")
 		assertDown(t, err)
 	})
-	t.Run("ExpiredBefore", func(t *testing.T) {
-		_, err := s.ExpiredBefore(ctx, t0, 10)
+	t.Run("EndedBefore", func(t *testing.T) {
+		_, err := s.EndedBefore(ctx, t0, 10)
+		assertDown(t, err)
+	})
+	t.Run("MigrateRegistry", func(t *testing.T) {
+		_, err := s.MigrateRegistry(ctx)
 		assertDown(t, err)
 	})
 	t.Run("CountFailure", func(t *testing.T) {
@@ -165,15 +174,24 @@ func TestRegistry_singleKeyCommands(t *testing.T) {
 	a.AppID, a.ReportID, a.Type = "app1", "", token.KindAppView
 	require.NoError(t, s.CreateRecord(ctx, a))
 	require.NoError(t, s.CreateRecord(ctx, b))
-	dup := sampleRecord("b2")
-	dup.Name = b.Name
+	api := sampleRecord("c")
+	api.Type, api.ReportID, api.CreatedBy = token.KindAPI, "", "client"
+	require.NoError(t, s.CreateRecord(ctx, api))
+	dup := api
+	dup.ID = "c2"
 	require.ErrorIs(t, s.CreateRecord(ctx, dup), registry.ErrNameTaken)
+	api.Name = "renamed-c"
+	require.NoError(t, s.UpdateRecord(ctx, api))
+	api.Status = registry.StatusRevoked
+	require.NoError(t, s.UpdateRecord(ctx, api))
+	_, err = s.MigrateRegistry(ctx)
+	require.NoError(t, err)
 	_, err = s.GetRecord(ctx, "a")
 	require.NoError(t, err)
 	a.Name = "renamed"
 	a.ExpiresAt = nil
 	require.NoError(t, s.UpdateRecord(ctx, a))
-	for _, f := range []registry.Filter{{}, {Limit: 1}, {ReportID: "r1"}, {AppID: "app1"}, {Owner: "alice", Status: "x"}} {
+	for _, f := range []registry.Filter{{}, {Limit: 1}, {ReportID: "r1"}, {AppID: "app1"}, {Owner: "alice", Status: "x"}, {CreatedBy: "client"}} {
 		_, next, err := s.ListRecords(ctx, f)
 		require.NoError(t, err)
 		if next != "" {
@@ -193,7 +211,7 @@ func TestRegistry_singleKeyCommands(t *testing.T) {
 	require.NoError(t, s.SetRole(ctx, "alice", registry.RoleAPITokens, false))
 	_, err = s.HasRole(ctx, "alice", registry.RoleAPITokens)
 	require.NoError(t, err)
-	_, err = s.ExpiredBefore(ctx, t0.Add(time.Hour), 10)
+	_, err = s.EndedBefore(ctx, t0.Add(time.Hour), 10)
 	require.NoError(t, err)
 	_, err = s.CountFailure(ctx, "client:c", time.Minute)
 	require.NoError(t, err)

@@ -55,7 +55,10 @@ var registryCases = []struct {
 	{"LogsOfDeletedRecord", testLogsOfDeletedRecord},
 	{"MarkUsed", testMarkUsed},
 	{"Roles", testRoles},
-	{"ExpiredBefore", testExpiredBefore},
+	{"EndedBefore", testEndedBefore},
+	{"NamesOfAPITokensOnly", testNamesOfAPITokensOnly},
+	{"RevokedReleasesName", testRevokedReleasesName},
+	{"ListByCreator", testListByCreator},
 	{"CountFailure", testCountFailure},
 	{"ConcurrentGenerateLeavesOneGeneration", testConcurrentGenerateLeavesOneGeneration},
 	{"UpdateIfRefusesAStaleGeneration", testUpdateIfRefusesAStaleGeneration},
@@ -186,6 +189,15 @@ func sampleRecord(id string) registry.Record {
 	}
 }
 
+// apiRecord is an API token of alice named name: the kind whose names are
+// unique per owner.
+func apiRecord(id, name string) registry.Record {
+	r := sampleRecord(id)
+	r.Type, r.ReportID, r.Name = token.KindAPI, "", name
+	r.Scopes = []string{"meta:read"}
+	return r
+}
+
 func generated(id string) registry.Record {
 	r := sampleRecord(id)
 	r.Type, r.ReportID, r.Owner = token.KindAPI, "", "bob"
@@ -262,12 +274,10 @@ func testRecordNotFound(t *testing.T, s registry.Store, _ *testclock.Clock) {
 
 func testRecordNameTaken(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
-	a := sampleRecord("a")
-	a.Name = "shared"
+	a := apiRecord("a", "shared")
 	require.NoError(t, s.CreateRecord(ctx, a))
 
-	b := sampleRecord("b")
-	b.Name = "shared"
+	b := apiRecord("b", "shared")
 	err := s.CreateRecord(ctx, b)
 	require.ErrorIs(t, err, registry.ErrNameTaken)
 	assert.NotErrorIs(t, err, apperr.ErrStoreUnavailable)
@@ -276,12 +286,13 @@ func testRecordNameTaken(t *testing.T, s registry.Store, _ *testclock.Clock) {
 
 	b.Owner = "carol"
 	require.NoError(t, s.CreateRecord(ctx, b), "names are unique per owner")
-	c := sampleRecord("c")
-	c.Name = "Shared"
-	require.NoError(t, s.CreateRecord(ctx, c), "names are case-sensitive")
+	c := apiRecord("c", "SHARED")
+	require.ErrorIs(t, s.CreateRecord(ctx, c), registry.ErrNameTaken, "names are compared ignoring case")
+	c.Name = "Shared!"
+	require.NoError(t, s.CreateRecord(ctx, c))
 
 	// The owner's length is part of the claim: "a:b"+"c" is not "a"+"b:c".
-	x, y := sampleRecord("x"), sampleRecord("y")
+	x, y := apiRecord("x", ""), apiRecord("y", "")
 	x.Owner, x.Name = "o:p", "q"
 	y.Owner, y.Name = "o", "p:q"
 	require.NoError(t, s.CreateRecord(ctx, x))
@@ -298,9 +309,12 @@ func testRecordNameRace(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			r := sampleRecord(fmt.Sprintf("w%02d", w))
-			r.Name = "contested"
-			errs[w] = s.CreateRecord(ctx, r)
+			// Case variants of one name: one claim.
+			name := "contested"
+			if w%2 == 1 {
+				name = "Contested"
+			}
+			errs[w] = s.CreateRecord(ctx, apiRecord(fmt.Sprintf("w%02d", w), name))
 		})
 	}
 	wg.Wait()
@@ -355,8 +369,7 @@ func testRecordUpdate(t *testing.T, s registry.Store, _ *testclock.Clock) {
 
 func testRecordRename(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	ctx := context.Background()
-	a, b := sampleRecord("a"), sampleRecord("b")
-	a.Name, b.Name = "first", "second"
+	a, b := apiRecord("a", "first"), apiRecord("b", "second")
 	require.NoError(t, s.CreateRecord(ctx, a))
 	require.NoError(t, s.CreateRecord(ctx, b))
 
@@ -369,19 +382,19 @@ func testRecordRename(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	require.NoError(t, s.UpdateRecord(ctx, a))
 	assert.Equal(t, "renamed", mustGet(t, s, "a").Name)
 	require.NoError(t, s.UpdateRecord(ctx, a), "updating with the same name again")
+	a.Name = "Renamed"
+	require.NoError(t, s.UpdateRecord(ctx, a), "a change of case keeps the claim")
+	assert.Equal(t, "Renamed", mustGet(t, s, "a").Name)
 
-	c := sampleRecord("c")
-	c.Name = "first"
+	c := apiRecord("c", "first")
 	require.NoError(t, s.CreateRecord(ctx, c), "the old name is free again")
-	d := sampleRecord("d")
-	d.Name = "renamed"
+	d := apiRecord("d", "RENAMED")
 	require.ErrorIs(t, s.CreateRecord(ctx, d), registry.ErrNameTaken, "the new name is claimed")
 	b.Name = "renamed"
 	require.ErrorIs(t, s.UpdateRecord(ctx, b), registry.ErrNameTaken)
 	b.Name = "second"
 	require.NoError(t, s.UpdateRecord(ctx, b), "a failed rename kept the old claim")
-	e := sampleRecord("e")
-	e.Name = "second"
+	e := apiRecord("e", "second")
 	require.ErrorIs(t, s.CreateRecord(ctx, e), registry.ErrNameTaken)
 }
 
@@ -427,13 +440,13 @@ func testRecordDelete(t *testing.T, s registry.Store, clk *testclock.Clock) {
 		ids, _ := listAll(t, s, f)
 		assert.Equal(t, []string{"keep"}, ids, "gone from every index: %+v", f)
 	}
-	exp, err := s.ExpiredBefore(ctx, clk.Now().Add(48*time.Hour), 10)
+	exp, err := s.EndedBefore(ctx, clk.Now().Add(48*time.Hour), 10)
 	require.NoError(t, err)
 	assert.NotContains(t, exp, "d")
 
 	logs, _, err := s.ListLogs(ctx, "d", 10, "")
 	require.NoError(t, err)
-	assert.Len(t, logs, 1, "logs stay readable after deletion")
+	assert.Empty(t, logs, "the log goes with the record (cleanup)")
 
 	again := generated("d2")
 	again.Name = "doomed"
@@ -738,7 +751,7 @@ func testLogsOfDeletedRecord(t *testing.T, s registry.Store, _ *testclock.Clock)
 	require.NoError(t, s.AppendLogs(ctx, []registry.RecordLog{{RecordID: "a", Entry: logEntry(2)}, {RecordID: "never-existed", Entry: logEntry(3)}}))
 	logs, _, err := s.ListLogs(ctx, "a", 10, "")
 	require.NoError(t, err)
-	assert.Equal(t, []registry.LogEntry{logEntry(2), logEntry(1)}, logs)
+	assert.Equal(t, []registry.LogEntry{logEntry(2)}, logs, "deletion took the log; a late entry starts an orphan log")
 	logs, _, err = s.ListLogs(ctx, "never-existed", 10, "")
 	require.NoError(t, err)
 	assert.Equal(t, []registry.LogEntry{logEntry(3)}, logs)
@@ -810,7 +823,7 @@ func testRoles(t *testing.T, s registry.Store, _ *testclock.Clock) {
 	assert.False(t, has("alice", registry.RoleAPITokens))
 }
 
-func testExpiredBefore(t *testing.T, s registry.Store, clk *testclock.Clock) {
+func testEndedBefore(t *testing.T, s registry.Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	now := clk.Now()
 	mk := func(id string, exp *time.Time) registry.Record {
@@ -827,7 +840,7 @@ func testExpiredBefore(t *testing.T, s registry.Store, clk *testclock.Clock) {
 
 	exp := func(at time.Time, limit int) []string {
 		t.Helper()
-		ids, err := s.ExpiredBefore(ctx, at, limit)
+		ids, err := s.EndedBefore(ctx, at, limit)
 		require.NoError(t, err)
 		return ids
 	}
@@ -843,6 +856,92 @@ func testExpiredBefore(t *testing.T, s registry.Store, clk *testclock.Clock) {
 	h3.ExpiresAt = ptr(now.Add(-2 * time.Hour))
 	require.NoError(t, s.UpdateRecord(ctx, h3))
 	assert.Equal(t, []string{"h3", "past"}, exp(now, 0), "an update moves the expiry")
+
+	// A revocation ends a record at RevokedAt, before its expiry or without one.
+	never := mustGet(t, s, "never")
+	never.Status, never.RevokedAt = registry.StatusRevoked, ptr(now.Add(-3*time.Hour))
+	require.NoError(t, s.UpdateRecord(ctx, never))
+	h2 := mustGet(t, s, "h2")
+	h2.Status, h2.RevokedAt = registry.StatusRevoked, ptr(now.Add(-30*time.Minute))
+	require.NoError(t, s.UpdateRecord(ctx, h2))
+	assert.Equal(t, []string{"never", "h3", "past", "h2"}, exp(now, 0), "revoked records end at their revocation")
+}
+
+// testNamesOfAPITokensOnly: report and app-view tokens carry a display
+// name that several share (Informer's rotate workflow: a new link with the
+// same name, then the old one deleted); only API tokens claim theirs.
+func testNamesOfAPITokensOnly(t *testing.T, s registry.Store, _ *testclock.Clock) {
+	ctx := context.Background()
+	r1, r2 := sampleRecord("r1"), sampleRecord("r2")
+	r1.Name, r2.Name = "Board link", "Board link"
+	require.NoError(t, s.CreateRecord(ctx, r1))
+	require.NoError(t, s.CreateRecord(ctx, r2), "two report links of one owner share a name")
+	a1, a2 := sampleRecord("a1"), sampleRecord("a2")
+	a1.Type, a1.ReportID, a1.AppID, a1.Name = token.KindAppView, "", "app1", "Kiosk"
+	a2.Type, a2.ReportID, a2.AppID, a2.Name = token.KindAppView, "", "app1", "kiosk"
+	require.NoError(t, s.CreateRecord(ctx, a1))
+	require.NoError(t, s.CreateRecord(ctx, a2))
+	api := apiRecord("api", "Board link")
+	require.NoError(t, s.CreateRecord(ctx, api), "report names claim nothing an API token could collide with")
+	r2.Name = "Kiosk"
+	require.NoError(t, s.UpdateRecord(ctx, r2))
+	require.NoError(t, s.DeleteRecord(ctx, "r1"))
+	require.ErrorIs(t, s.CreateRecord(ctx, apiRecord("api2", "board LINK")), registry.ErrNameTaken,
+		"deleting a report link frees no API token's claim")
+}
+
+// testRevokedReleasesName: a revoked API token keeps its record but not
+// its name; the name can be taken again, and the revoked record can no
+// longer claim it.
+func testRevokedReleasesName(t *testing.T, s registry.Store, clk *testclock.Clock) {
+	ctx := context.Background()
+	old := apiRecord("old", "ci")
+	require.NoError(t, s.CreateRecord(ctx, old))
+	require.ErrorIs(t, s.CreateRecord(ctx, apiRecord("early", "CI")), registry.ErrNameTaken)
+	old.Status, old.RevokedAt = registry.StatusRevoked, ptr(clk.Now())
+	require.NoError(t, s.UpdateRecord(ctx, old))
+	assert.Equal(t, registry.StatusRevoked, mustGet(t, s, "old").Status, "the record stays")
+	require.NoError(t, s.CreateRecord(ctx, apiRecord("new", "CI")), "the name is free")
+	require.NoError(t, s.UpdateRecord(ctx, mustGet(t, s, "old")), "updating the revoked record claims nothing")
+	require.NoError(t, s.DeleteRecord(ctx, "old"), "cleanup")
+	require.ErrorIs(t, s.CreateRecord(ctx, apiRecord("third", "ci")), registry.ErrNameTaken,
+		"cleaning up the revoked record freed nobody's claim")
+	ids, _ := listAll(t, s, registry.Filter{Owner: "alice"})
+	assert.Equal(t, []string{"new"}, ids)
+}
+
+// testListByCreator: a client's own listing (Filter.CreatedBy without a
+// report, app or owner) lists exactly the records it created, across
+// kinds and owners, newest first and paged.
+func testListByCreator(t *testing.T, s registry.Store, _ *testclock.Clock) {
+	ctx := context.Background()
+	var mine []string
+	for i := range 7 {
+		r := sampleRecord(fmt.Sprintf("m%d", i))
+		r.CreatedAt = recCreated.Add(time.Duration(i) * time.Second)
+		r.CreatedBy = "c1"
+		switch i % 3 {
+		case 1:
+			r.Type, r.ReportID, r.Owner = token.KindAPI, "", fmt.Sprintf("owner%d", i)
+		case 2:
+			r.Type, r.ReportID, r.AppID = token.KindAppView, "", "app"
+		}
+		require.NoError(t, s.CreateRecord(ctx, r))
+		mine = append([]string{r.ID}, mine...)
+		other := sampleRecord(fmt.Sprintf("o%d", i))
+		other.CreatedAt, other.CreatedBy = r.CreatedAt, "c2"
+		require.NoError(t, s.CreateRecord(ctx, other))
+	}
+	ids, pages := listAll(t, s, registry.Filter{CreatedBy: "c1", Limit: 3})
+	assert.Equal(t, mine, ids)
+	assert.Equal(t, 3, pages)
+	ids, _ = listAll(t, s, registry.Filter{CreatedBy: "c1", Type: token.KindAPI})
+	assert.Equal(t, []string{"m4", "m1"}, ids)
+	ids, _ = listAll(t, s, registry.Filter{CreatedBy: "nobody"})
+	assert.Empty(t, ids)
+	require.NoError(t, s.DeleteRecord(ctx, "m6"))
+	ids, _ = listAll(t, s, registry.Filter{CreatedBy: "c1"})
+	assert.Equal(t, mine[1:], ids, "a deleted record leaves the creator's index")
 }
 
 func testCountFailure(t *testing.T, s registry.Store, clk *testclock.Clock) {
