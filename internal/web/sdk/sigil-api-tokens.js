@@ -80,6 +80,7 @@ td.empty { color: var(--sigil-color-muted, #57606a); text-align: center; padding
 .scopes { margin: 0; padding: 0; list-style: none; }
 .pager { display: flex; gap: var(--sigil-space, 0.5rem); align-items: center; justify-content: flex-end; margin-top: var(--sigil-space, 0.5rem); }
 .menu-wrap { position: relative; display: inline-block; }
+button.actions, .badge, td time { white-space: nowrap; }
 [role="menu"] {
   position: absolute; right: 0; top: 100%; z-index: 10; min-width: 12em; margin: 0.25em 0 0; padding: 0.25em 0;
   background: var(--sigil-color-background, #ffffff); border: 1px solid var(--sigil-color-border, #8c959f);
