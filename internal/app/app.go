@@ -15,6 +15,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/console"
 	"github.com/sigil-dev/sigil/internal/consoletoken"
 	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
@@ -93,6 +94,8 @@ type App struct {
 	ring     *keys.Ring
 	recorder *registry.Recorder
 	api      *httpapi.Server
+	// revStats is the revocation state for the overview (startRevocation).
+	revStats func() httpapi.RevocationStats
 	srv      *http.Server
 	ln       net.Listener
 	// stop ends the background work (replica sync, janitor); wg waits for it.
@@ -259,11 +262,15 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
 		APITokensScript: web.APITokensScript, ConsoleOrigins: cfg.Console.AllowedOrigins,
-		Policy: gate, Console: consoleSvc,
+		Policy: gate, RevocationStats: a.revStats, Console: consoleSvc,
 	}
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript
 	}
+	apiCfg.Sessions = console.New(console.Config{
+		Store: sessionStore(st, now), Clients: clientSvc,
+		Idle: cfg.Console.SessionIdle, Max: cfg.Console.SessionMax, Now: now,
+	})
 	a.api = httpapi.New(apiCfg)
 
 	a.ln = o.ln

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/console"
 	"github.com/sigil-dev/sigil/internal/embed"
 	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/keys"
@@ -54,6 +55,7 @@ func (a *App) startRevocation(ctx context.Context, st Store, m *metrics.Metrics)
 	sync, shared := st.(revocation.SyncStore)
 	if !shared || cfg.Revocation.Mode == "direct" {
 		observeDirectRevocation(m, st)
+		a.revStats = directStats(st)
 		return revocation.NewService(st, cfg.Tokens.Leeway, a.now), []httpapi.Check{{Name: "store", Fn: st.Ping}}
 	}
 	rep := revocation.NewReplica(revocation.ReplicaConfig{
@@ -71,6 +73,10 @@ func (a *App) startRevocation(ctx context.Context, st Store, m *metrics.Metrics)
 	}
 	a.wg.Add(1)
 	go func() { defer a.wg.Done(); rep.Run(ctx) }()
+	a.revStats = func() httpapi.RevocationStats {
+		denied, cutoffs := rep.Size()
+		return httpapi.RevocationStats{Mode: "replica", Denied: denied, Cutoffs: cutoffs, Staleness: rep.Staleness()}
+	}
 	m.Gauge("sigil_denylist_entries", "Denylist entries held by this instance's replica.", func() float64 {
 		denied, _ := rep.Size()
 		return float64(denied)
@@ -99,6 +105,18 @@ func (a *App) startRevocation(ctx context.Context, st Store, m *metrics.Metrics)
 	return rep, checks
 }
 
+// directStats is the overview's revocation state in direct mode: the
+// memory store's size; unknown (-1) for Redis, which is not counted.
+func directStats(st Store) func() httpapi.RevocationStats {
+	return func() httpapi.RevocationStats {
+		out := httpapi.RevocationStats{Mode: "direct", Denied: -1, Cutoffs: -1}
+		if sz, ok := st.(sizer); ok {
+			out.Denied, out.Cutoffs = sz.Size()
+		}
+		return out
+	}
+}
+
 // registryStore is where token records live: the Redis store holds them
 // too; the memory store keeps them beside it, in a memory.Registry.
 func registryStore(st Store, now func() time.Time) registry.Store {
@@ -106,6 +124,15 @@ func registryStore(st Store, now func() time.Time) registry.Store {
 		return rs
 	}
 	return memory.NewRegistry(now)
+}
+
+// sessionStore is where console sessions live: the Redis store holds them
+// (every instance sees them); beside the memory store, a memory.Sessions.
+func sessionStore(st Store, now func() time.Time) console.Store {
+	if ss, ok := st.(console.Store); ok {
+		return ss
+	}
+	return memory.NewSessions(now)
 }
 
 // runJanitor deletes expired token records every interval until ctx ends.

@@ -52,10 +52,15 @@ type Config struct {
 	Console    Console    `yaml:"console" envPrefix:"CONSOLE_"`
 }
 
-// Console configures console tokens, the owner-bound credential of the
-// <sigil-api-tokens> component (POST /api/console-tokens), and the host
-// pages that embed the component.
+// Console configures the admin console's sign-in sessions (/console/),
+// console tokens, the owner-bound credential of the <sigil-api-tokens>
+// component (POST /api/console-tokens), and the host pages that embed it.
 type Console struct {
+	// SessionIdle ends a session not used for this long (kept to within a
+	// minute: a session's last use is written at most once a minute).
+	SessionIdle time.Duration `yaml:"session_idle" env:"SESSION_IDLE"`
+	// SessionMax ends every session this long after sign-in.
+	SessionMax time.Duration `yaml:"session_max" env:"SESSION_MAX"`
 	// TokenMaxTTL is the longest lifetime a console token may be asked
 	// for (1m to 24h; default 1h). A request without ttl gets 10m.
 	TokenMaxTTL time.Duration `yaml:"token_max_ttl" env:"TOKEN_MAX_TTL"`
@@ -202,7 +207,7 @@ func Default() Config {
 		},
 		Log:      Log{Level: "info"},
 		Registry: Registry{JanitorInterval: time.Hour, Retention: 30 * 24 * time.Hour},
-		Console:  Console{TokenMaxTTL: time.Hour},
+		Console:  Console{TokenMaxTTL: time.Hour, SessionIdle: 30 * time.Minute, SessionMax: 12 * time.Hour},
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 		Cloud:    Cloud{Timeout: time.Second},
 	}
@@ -429,6 +434,12 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.Window < time.Second {
 		bad("auth.window", "must be at least 1s")
+	}
+	if c.Console.SessionIdle < time.Minute || c.Console.SessionIdle > 24*time.Hour {
+		bad("console.session_idle", "must be between 1m and 24h, got %s", c.Console.SessionIdle)
+	}
+	if c.Console.SessionMax < c.Console.SessionIdle || c.Console.SessionMax > 30*24*time.Hour {
+		bad("console.session_max", "must be at least console.session_idle and at most 720h, got %s", c.Console.SessionMax)
 	}
 	if t := c.View.URLTemplate; t != "" {
 		probe := strings.NewReplacer("{reportId}", "r", "{token}", "t").Replace(t)

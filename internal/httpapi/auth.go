@@ -19,9 +19,19 @@ import (
 
 const clientKey = "sigil.client"
 
-// requireClient authenticates the caller with HTTP Basic clientId:clientSecret.
+// requireClient authenticates the caller with HTTP Basic clientId:clientSecret,
+// or, without an Authorization header, by a console session cookie
+// (fromSession, session.go).
 func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if cookie := sessionCookie(c); s.cfg.Sessions != nil && cookie != "" && !hasAuthorization(c) {
+			cl, err := s.fromSession(c, cookie)
+			if err != nil {
+				return err
+			}
+			c.Set(clientKey, cl)
+			return next(c)
+		}
 		if len(c.Request().Header[echo.HeaderAuthorization]) > 1 {
 			return oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
 		}

@@ -6,10 +6,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sigil-dev/sigil/internal/console"
 	"github.com/sigil-dev/sigil/internal/openapi"
 	"github.com/sigil-dev/sigil/internal/registry"
 )
@@ -29,6 +31,7 @@ func TestRoutes_InOpenAPIDocument(t *testing.T) {
 		Registry: (*registry.Service)(nil), MetricsHandler: http.NotFoundHandler(),
 		OpenAPI: raw, SDKScript: []byte("//"), APITokensScript: []byte("//"), DemoPage: []byte("<p>"), DemoScript: []byte("//"),
 		CORSOrigins: []string{"https://app.example.com"},
+		Sessions:    (*console.Service)(nil), ConsolePages: fstest.MapFS{"index.html": {Data: []byte("<p>")}},
 	})
 	param := regexp.MustCompile(`:([A-Za-z]+)`)
 	n := 0

@@ -366,6 +366,24 @@ func pageParams(q url.Values) (limit int, cursor string, err error) {
 	return limit, cursor, nil
 }
 
+// maxExpiringDays bounds expiringWithinDays (ten years).
+const maxExpiringDays = 3650
+
+// expiringWithin sets f to keep the tokens that expire from now to v days
+// on (v empty: no such filter).
+func expiringWithin(v string, now time.Time, f *registry.Filter) error {
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxExpiringDays {
+		return apperr.Invalid("expiringWithinDays", "must be an integer between 1 and %d", maxExpiringDays)
+	}
+	now = now.UTC()
+	f.ExpiresAfter, f.ExpiresBefore = now, now.AddDate(0, 0, n)
+	return nil
+}
+
 func nextCursor(next string) *string {
 	if next == "" {
 		return nil
@@ -395,7 +413,7 @@ func (s *Server) createToken(c echo.Context) error {
 
 // listTokens answers GET /api/tokens: one page of records, newest first.
 func (s *Server) listTokens(c echo.Context) error {
-	q, err := queryParams(c, "type", "owner", "status", "reportId", "appId", "limit", "cursor")
+	q, err := queryParams(c, "type", "owner", "status", "reportId", "appId", "expiringWithinDays", "limit", "cursor")
 	if err != nil {
 		return err
 	}
@@ -406,6 +424,9 @@ func (s *Server) listTokens(c echo.Context) error {
 	f := registry.Filter{
 		Type: q.Get("type"), Owner: q.Get("owner"), Status: q.Get("status"),
 		ReportID: q.Get("reportId"), AppID: q.Get("appId"), Limit: limit, Cursor: cursor,
+	}
+	if err := expiringWithin(q.Get("expiringWithinDays"), s.cfg.Now(), &f); err != nil {
+		return err
 	}
 	rs, next, err := s.cfg.Registry.List(c.Request().Context(), registryCaller(c), f)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -200,6 +201,21 @@ type Config struct {
 	// Nil means the built-in rules (policy.New with an empty policy.Config).
 	Policy Policy
 
+	// ConsolePages are the admin console's files (index.html, its modules
+	// and stylesheet), served at /console/ and /console/{file}; nil leaves
+	// the routes out.
+	ConsolePages fs.FS
+
+	// RevocationStats reports the revocation state this instance holds
+	// (GET /api/overview); nil shows none.
+	RevocationStats func() RevocationStats
+
+	// Sessions are the admin console's sign-in sessions: with them,
+	// /console/api/session signs in and out, and the session cookie
+	// authenticates the API routes as the signed-in client (with CSRF
+	// checks); nil leaves both out.
+	Sessions Sessions
+
 	// Reports publishes, lists and deletes a report's tokens across this
 	// deployment and the cloud deployment (cloud.url); nil means local
 	// report tokens only (cloud.Service over Registry, without a Remote):
@@ -326,6 +342,7 @@ func (s *Server) addRoutes() {
 	admin.GET("/:id", s.getClient)
 	admin.DELETE("/:id", s.deleteClient)
 	admin.POST("/:id/_rotate-secret", s.rotateClientSecret)
+	e.GET("/api/overview", s.overview, s.requireClient, s.requireAdmin)
 
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
@@ -334,6 +351,12 @@ func (s *Server) addRoutes() {
 		s.consoleRoutes()
 	}
 	s.browserRoutes()
+	if s.cfg.Sessions != nil {
+		s.sessionRoutes()
+	}
+	if s.cfg.ConsolePages != nil {
+		s.consolePageRoutes()
+	}
 	if s.cfg.ViewURLTemplate != "" {
 		e.GET("/view/:token", s.view)
 		e.HEAD("/view/:token", s.view)

@@ -54,6 +54,16 @@ func (s *Server) healthz(c echo.Context) error {
 
 // readyz reports ready only when keys are loaded and every check passes.
 func (s *Server) readyz(c echo.Context) error {
+	status, checks := s.readiness(c.Request().Context())
+	if status == "unavailable" {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": status, "checks": checks})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": status, "checks": checks})
+}
+
+// readiness runs the readiness checks: "ready", "degraded" (only checks
+// that degrade failed) or "unavailable", with each check's answer.
+func (s *Server) readiness(ctx context.Context) (string, map[string]string) {
 	checks := map[string]string{}
 	ready, degraded := true, false
 	if set := s.cfg.Keys.Set(); set == nil || set.Active() == nil {
@@ -62,8 +72,8 @@ func (s *Server) readyz(c echo.Context) error {
 		checks["keys"] = "ok"
 	}
 	for _, ch := range s.cfg.Ready {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
-		err := ch.Fn(ctx)
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := ch.Fn(cctx)
 		cancel()
 		if err != nil {
 			checks[ch.Name] = "unavailable"
@@ -76,12 +86,11 @@ func (s *Server) readyz(c echo.Context) error {
 		}
 		checks[ch.Name] = "ok"
 	}
-	if !ready {
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
+	switch {
+	case !ready:
+		return "unavailable", checks
+	case degraded:
+		return "degraded", checks
 	}
-	status := "ready"
-	if degraded {
-		status = "degraded"
-	}
-	return c.JSON(http.StatusOK, map[string]any{"status": status, "checks": checks})
+	return "ready", checks
 }

@@ -225,8 +225,12 @@ type Filter struct {
 	// without ReportID, AppID or Owner the stores scan the index of that
 	// creator's records.
 	CreatedBy string
-	Limit     int
-	Cursor    string
+	// ExpiresAfter and ExpiresBefore, when set, keep the records whose
+	// expiry falls in [ExpiresAfter, ExpiresBefore) (records that never
+	// expire never match): "expiring within N days".
+	ExpiresAfter, ExpiresBefore time.Time
+	Limit                       int
+	Cursor                      string
 }
 
 // Match reports whether r passes every non-empty field of f.
@@ -236,7 +240,9 @@ func (f Filter) Match(r Record) bool {
 		(f.Owner == "" || r.Owner == f.Owner) &&
 		(f.Status == "" || string(r.Status) == f.Status) &&
 		(f.ReportID == "" || r.ReportID == f.ReportID) &&
-		(f.AppID == "" || r.AppID == f.AppID)
+		(f.AppID == "" || r.AppID == f.AppID) &&
+		(f.ExpiresBefore.IsZero() || (r.ExpiresAt != nil && r.ExpiresAt.Before(f.ExpiresBefore))) &&
+		(f.ExpiresAfter.IsZero() || (r.ExpiresAt != nil && !r.ExpiresAt.Before(f.ExpiresAfter)))
 }
 
 // ClampLimit maps a requested page size to 1..MaxLimit (DefaultLimit for 0

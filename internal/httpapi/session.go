@@ -1,0 +1,300 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/console"
+)
+
+// SessionCookie is the name of the console's session cookie.
+const SessionCookie = "sigil_console"
+
+// HeaderCSRF carries the session's CSRF token on every state-changing
+// request a session cookie authenticates.
+const HeaderCSRF = "X-CSRF-Token"
+
+// Sessions are the console's sign-in sessions; *console.Service satisfies it.
+type Sessions interface {
+	// Start signs an authenticated client in.
+	Start(ctx context.Context, cl clients.Client) (console.Started, error)
+	// Resume returns the client of a live session, moving its idle
+	// deadline on; console.ErrNoSession when the cookie names none.
+	Resume(ctx context.Context, cookie string) (clients.Client, console.Session, error)
+	// End signs a session out (an unknown one is no error).
+	End(ctx context.Context, cookie string) error
+	// Max is a session's absolute lifetime.
+	Max() time.Duration
+}
+
+var _ Sessions = (*console.Service)(nil)
+
+// sessionKey holds the console.Session of a request the session cookie authenticated.
+const sessionKey = "sigil.session"
+
+// sessionCookie returns the value of the request's session cookie, "" without one.
+func sessionCookie(c echo.Context) string {
+	ck, err := c.Cookie(SessionCookie)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+// fromSession is requireClient's second path: a request with no
+// Authorization header and a console session cookie is authenticated as
+// the session's client. A state-changing request must carry the session's
+// CSRF token and, with an Origin, come from this service's origin (403
+// naming the CSRF token otherwise); an ended session is a 401 that clears
+// the cookie. An Authorization header (Basic or Bearer) wins: the cookie is
+// then ignored, so a script holding credentials never acts through a
+// browser's session by accident.
+func (s *Server) fromSession(c echo.Context, cookie string) (clients.Client, error) {
+	if !safeMethod(c.Request().Method) {
+		if err := s.checkCSRF(c, cookie); err != nil {
+			return clients.Client{}, err
+		}
+	}
+	cl, sess, err := s.cfg.Sessions.Resume(c.Request().Context(), cookie)
+	if errors.Is(err, console.ErrNoSession) {
+		s.clearSessionCookie(c)
+		return clients.Client{}, unauthorized("the console session has ended (signed out, timed out, or the client's secret changed); sign in again")
+	}
+	if err != nil {
+		return clients.Client{}, err
+	}
+	c.Set(sessionKey, sess)
+	return cl, nil
+}
+
+// safeMethod reports the methods that change nothing (RFC 9110 §9.2.1).
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// csrfRefused is the 403 of a request that fails the CSRF checks.
+func csrfRefused(msg string) error {
+	return &apperr.Error{Code: apperr.CodeForbidden, Field: HeaderCSRF, Message: "csrf: " + msg}
+}
+
+// checkCSRF requires the session's CSRF token in X-CSRF-Token (compared in
+// constant time) and a same-origin request.
+func (s *Server) checkCSRF(c echo.Context, cookie string) error {
+	if err := s.checkOrigin(c); err != nil {
+		return err
+	}
+	hs := c.Request().Header.Values(HeaderCSRF)
+	if len(hs) != 1 || !console.CheckCSRF(cookie, hs[0]) {
+		return csrfRefused("a state-changing request of a console session needs the session's X-CSRF-Token")
+	}
+	return nil
+}
+
+// checkOrigin refuses a request that says it comes from another origin:
+// an Origin header that is not this service's own, or Sec-Fetch-Site
+// cross-site. Requests without either (non-browser clients) pass here; the
+// CSRF token is what they lack.
+func (s *Server) checkOrigin(c echo.Context) error {
+	r := c.Request()
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return csrfRefused("the request comes from another site (Sec-Fetch-Site " + site + ")")
+	}
+	origins := r.Header.Values("Origin")
+	if len(origins) == 0 {
+		return nil
+	}
+	if len(origins) > 1 || !strings.EqualFold(origins[0], s.selfOrigin(c)) {
+		return csrfRefused("the request's Origin is not this service's")
+	}
+	return nil
+}
+
+// selfOrigin is the origin the browser reached this service at: https when
+// the connection is TLS or a trusted proxy says so (X-Forwarded-Proto), and
+// the Host header (X-Forwarded-Host from a trusted proxy).
+func (s *Server) selfOrigin(c echo.Context) string {
+	r := c.Request()
+	host := r.Host
+	if s.fromTrustedProxy(r) {
+		if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+			host = strings.TrimSpace(strings.Split(h, ",")[0])
+		}
+	}
+	scheme := "http"
+	if s.overTLS(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + host
+}
+
+// overTLS reports whether the browser's connection was TLS: to sigil
+// itself, or to a trusted proxy that says so in X-Forwarded-Proto.
+func (s *Server) overTLS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if !s.fromTrustedProxy(r) {
+		return false
+	}
+	proto := strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0])
+	return strings.EqualFold(proto, "https")
+}
+
+// fromTrustedProxy reports whether the peer is one of http.trusted_proxies.
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	if len(s.cfg.TrustedProxies) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range s.cfg.TrustedProxies {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// setSessionCookie hands the browser the session: HttpOnly (no script
+// reads it), SameSite=Strict (no other site's page sends it), Path=/ (the
+// API routes under /api need it), Secure over TLS.
+func (s *Server) setSessionCookie(c echo.Context, value string) {
+	c.SetCookie(&http.Cookie{
+		Name: SessionCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.overTLS(c.Request()), MaxAge: int(s.cfg.Sessions.Max() / time.Second),
+	})
+}
+
+// clearSessionCookie tells the browser to drop the cookie.
+func (s *Server) clearSessionCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{
+		Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.overTLS(c.Request()), MaxAge: -1,
+	})
+}
+
+// sessionRoutes are the console's sign-in, who-am-I and sign-out.
+func (s *Server) sessionRoutes() {
+	e := s.echo
+	e.POST("/console/api/session", s.signIn)
+	e.GET("/console/api/session", s.whoAmI, s.requireSession)
+	e.DELETE("/console/api/session", s.signOut, s.requireSession)
+}
+
+// requireSession authenticates by the session cookie alone (CSRF checks
+// included), for the session's own routes.
+func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cookie := sessionCookie(c)
+		if cookie == "" {
+			return unauthorized("no console session; sign in first")
+		}
+		cl, err := s.fromSession(c, cookie)
+		if err != nil {
+			return err
+		}
+		c.Set(clientKey, cl)
+		return next(c)
+	}
+}
+
+// signInRequest is the body of POST /console/api/session.
+type signInRequest struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+// Validate requires both fields.
+func (r *signInRequest) Validate() error {
+	if r.ClientID == "" {
+		return apperr.Invalid("clientId", "required")
+	}
+	if len(r.ClientID) > 128 {
+		return apperr.Invalid("clientId", "at most 128 characters")
+	}
+	if r.ClientSecret == "" {
+		return apperr.Invalid("clientSecret", "required")
+	}
+	if len(r.ClientSecret) > 1024 {
+		return apperr.Invalid("clientSecret", "at most 1024 characters")
+	}
+	return nil
+}
+
+// sessionView is who a session is, with its CSRF token.
+type sessionView struct {
+	ClientID  string    `json:"clientId"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	CSRFToken string    `json:"csrfToken"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// signIn answers POST /console/api/session: the client's id and secret
+// are checked as HTTP Basic ones are, under the same failed-login limit;
+// the answer sets the session cookie and carries the CSRF token.
+func (s *Server) signIn(c echo.Context) error {
+	if err := s.checkOrigin(c); err != nil {
+		return err
+	}
+	var req signInRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := s.checkAuthLimit(c, req.ClientID); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cl, err := s.cfg.Clients.Authenticate(ctx, req.ClientID, req.ClientSecret)
+	if errors.Is(err, clients.ErrBadCredentials) {
+		return s.authFailed(c, req.ClientID, &apperr.Error{Code: apperr.CodeUnauthorized, Field: "clientSecret", Message: "invalid client id or secret"})
+	}
+	if err != nil {
+		return err
+	}
+	if old := sessionCookie(c); old != "" {
+		if err := s.cfg.Sessions.End(ctx, old); err != nil {
+			return err
+		}
+	}
+	st, err := s.cfg.Sessions.Start(ctx, cl)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(c, st.Cookie)
+	noStore(c)
+	return c.JSON(http.StatusCreated, sessionView{ClientID: cl.ID, Name: cl.Name, Role: cl.Role, CSRFToken: st.CSRF, ExpiresAt: st.Session.ExpiresAt})
+}
+
+// whoAmI answers GET /console/api/session.
+func (s *Server) whoAmI(c echo.Context) error {
+	cookie := sessionCookie(c)
+	sess, _ := c.Get(sessionKey).(console.Session)
+	cl := caller(c)
+	noStore(c)
+	return c.JSON(http.StatusOK, sessionView{ClientID: cl.ID, Name: cl.Name, Role: cl.Role, CSRFToken: console.CSRFToken(cookie), ExpiresAt: sess.ExpiresAt})
+}
+
+// signOut answers DELETE /console/api/session: the session ends on every
+// instance and the cookie is cleared.
+func (s *Server) signOut(c echo.Context) error {
+	if err := s.cfg.Sessions.End(c.Request().Context(), sessionCookie(c)); err != nil {
+		return err
+	}
+	s.clearSessionCookie(c)
+	return c.NoContent(http.StatusNoContent)
+}
