@@ -414,8 +414,8 @@ func (c Config) Validate() error {
 	if c.Registry.JanitorInterval < time.Second {
 		bad("registry.janitor_interval", "must be at least 1s")
 	}
-	if c.Registry.Retention < time.Minute || c.Registry.Retention > 10*365*24*time.Hour {
-		bad("registry.retention", "must be between 1m and 87600h (10 years)")
+	if c.Registry.Retention < time.Second || c.Registry.Retention > 10*365*24*time.Hour {
+		bad("registry.retention", "must be between 1s and 87600h (10 years)")
 	}
 	if c.Console.TokenMaxTTL < time.Minute || c.Console.TokenMaxTTL > 24*time.Hour {
 		bad("console.token_max_ttl", "must be between 1m and 24h")

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/test/apiserver"
+	"github.com/sigil-dev/sigil/test/redisserver"
 )
 
 // consoleEnv is a whole server (internal/app, as sigil serve builds it)
@@ -408,4 +410,220 @@ func TestConsoleToken_ClientChanges(t *testing.T) {
 		requireErr(t, e.bearer(tok, http.MethodGet, "/api/tokens?owner=bob", ""), http.StatusNotFound, "not_found", "")
 		requireErr(t, e.bearer(tok, http.MethodPost, "/api/tokens", `{"type":"report","reportId":"q3"}`), http.StatusForbidden, "forbidden", "reportId")
 	})
+}
+
+// withRedis runs the server on a real redis-server, checking revocations
+// there directly (the tests move the clock by days, and a replica that
+// has not heard from Redis for that long fails closed).
+func withRedis(t *testing.T) apiserver.Option {
+	srv := redisserver.Start(t)
+	return apiserver.WithConfig(func(c *config.Config) {
+		c.Redis.URL = srv.URL()
+		c.Revocation.Mode = "direct"
+		c.Pepper = "pepper-" + t.Name()
+	})
+}
+
+// TestRegistry_Issue14Lifecycle is the registry behaviour issue 14 asks
+// for, through HTTP, on both stores: presets count from each generation;
+// names are unique per owner for API tokens (ignoring case, freed by
+// revocation) and display names for share links; a revoked token stays
+// readable with its log by its owner until the retention has passed.
+func TestRegistry_Issue14Lifecycle(t *testing.T) {
+	for name, opts := range map[string]func(t *testing.T) []apiserver.Option{
+		"Memory": func(*testing.T) []apiserver.Option { return nil },
+		"Redis":  func(t *testing.T) []apiserver.Option { return []apiserver.Option{withRedis(t)} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newConsoleEnv(t, append(opts(t), apiserver.WithConfig(func(c *config.Config) { c.Registry.Retention = 48 * time.Hour }))...)
+			alice := e.mintConsole("host", e.host, "alice")
+
+			// A 7-day preset, generated a month after the creation.
+			rec := e.bearer(alice, http.MethodPost, "/api/tokens", `{"name":"CI","scopes":["meta:read"],"expiresIn":"7d","generate":false}`)
+			require.Equal(t, http.StatusCreated, rec.status, rec.body)
+			var ci struct {
+				ID        string
+				ExpiresAt *time.Time
+				ExpiresIn string
+				Status    string
+			}
+			rec.decode(t, &ci)
+			require.Nil(t, ci.ExpiresAt)
+			require.Equal(t, "7d", ci.ExpiresIn)
+			e.clk.Advance(30 * 24 * time.Hour)
+			alice = e.mintConsole("host", e.host, "alice")
+			rec = e.bearer(alice, http.MethodPost, "/api/tokens/"+ci.ID+"/_generate", "")
+			require.Equal(t, http.StatusOK, rec.status, rec.body)
+			var gen struct {
+				ExpiresAt *time.Time
+				Token     string
+			}
+			rec.decode(t, &gen)
+			require.Equal(t, e.clk.Now().Add(7*24*time.Hour), *gen.ExpiresAt)
+			require.Equal(t, float64(e.clk.Now().Add(7*24*time.Hour).Unix()), decodeClaims(t, gen.Token)["exp"])
+
+			// Names: unique per owner for API tokens, ignoring case.
+			for _, n := range []string{"CI", "ci", "Ci"} {
+				requireErr(t, e.bearer(alice, http.MethodPost, "/api/tokens", `{"name":"`+n+`","scopes":["meta:read"]}`), http.StatusConflict, "conflict", "name")
+			}
+			rec = e.basic("host", e.host, http.MethodPost, "/api/tokens", `{"type":"api","owner":"bob","name":"ci","scopes":["meta:read"]}`)
+			require.Equal(t, http.StatusCreated, rec.status, "another owner's name: %s", rec.body)
+			rec = e.bearer(alice, http.MethodPost, "/api/tokens", `{"name":"other","scopes":["meta:read"]}`)
+			require.Equal(t, http.StatusCreated, rec.status, rec.body)
+			var other struct{ ID string }
+			rec.decode(t, &other)
+			requireErr(t, e.bearer(alice, http.MethodPatch, "/api/tokens/"+other.ID, `{"name":"cI"}`), http.StatusConflict, "conflict", "name")
+
+			// Share links: display names, shared (the rotate workflow), unless uniqueName.
+			for range 2 {
+				rec = e.basic("admin", e.srv.AdminSecret, http.MethodPost, "/api/tokens", `{"type":"report","reportId":"q3","name":"Board"}`)
+				require.Equal(t, http.StatusCreated, rec.status, rec.body)
+			}
+			rec = e.basic("admin", e.srv.AdminSecret, http.MethodPost, "/api/tokens", `{"type":"report","reportId":"q3","name":"Pinned","uniqueName":true}`)
+			require.Equal(t, http.StatusCreated, rec.status, rec.body)
+			requireErr(t, e.basic("admin", e.srv.AdminSecret, http.MethodPost, "/api/tokens", `{"type":"app-view","appId":"a1","name":"pinned","uniqueName":true}`),
+				http.StatusConflict, "conflict", "name")
+
+			// Revoke: the record stays, readable with its log by the owner; the name is free.
+			require.Equal(t, http.StatusNoContent, e.bearer(alice, http.MethodDelete, "/api/tokens/"+ci.ID, "").status)
+			require.Equal(t, http.StatusUnauthorized, e.bearer(gen.Token, http.MethodGet, "/api/v1/verify", "").status)
+			require.Equal(t, http.StatusNoContent, e.bearer(alice, http.MethodDelete, "/api/tokens/"+ci.ID, "").status, "idempotent")
+			rec = e.bearer(alice, http.MethodGet, "/api/tokens/"+ci.ID, "")
+			require.Equal(t, http.StatusOK, rec.status, rec.body)
+			rec.decode(t, &ci)
+			require.Equal(t, "revoked", ci.Status)
+			rec = e.bearer(alice, http.MethodGet, "/api/tokens/"+ci.ID+"/logs", "")
+			require.Equal(t, http.StatusOK, rec.status, rec.body)
+			require.Contains(t, rec.body, `"activity":"REVOKE"`)
+			require.Equal(t, 1, strings.Count(rec.body, `"REVOKE"`))
+			requireErr(t, e.bearer(alice, http.MethodPost, "/api/tokens/"+ci.ID+"/_generate", ""), http.StatusConflict, "conflict", "status")
+			requireErr(t, e.bearer(alice, http.MethodPatch, "/api/tokens/"+ci.ID, `{"scopes":["report:read"]}`), http.StatusConflict, "conflict", "status")
+			rec = e.bearer(alice, http.MethodGet, "/api/tokens?status=revoked", "")
+			require.Equal(t, http.StatusOK, rec.status, rec.body)
+			require.Contains(t, rec.body, ci.ID)
+			rec = e.bearer(alice, http.MethodPost, "/api/tokens", `{"name":"ci","scopes":["meta:read"]}`)
+			require.Equal(t, http.StatusCreated, rec.status, "a revoked token frees its name: %s", rec.body)
+			require.Equal(t, http.StatusUnauthorized, e.bearer(gen.Token, http.MethodGet, "/api/v1/verify", "").status, "still denied")
+
+			// Cleanup after registry.retention (48h here), with the log.
+			rec = e.basic("admin", e.srv.AdminSecret, http.MethodPost, "/api/tokens/_cleanup", "")
+			require.JSONEq(t, `{"removed":0}`, rec.body)
+			e.clk.Advance(48 * time.Hour)
+			alice = e.mintConsole("host", e.host, "alice")
+			rec = e.basic("admin", e.srv.AdminSecret, http.MethodPost, "/api/tokens/_cleanup", "")
+			require.JSONEq(t, `{"removed":1}`, rec.body)
+			requireErr(t, e.bearer(alice, http.MethodGet, "/api/tokens/"+ci.ID, ""), http.StatusNotFound, "not_found", "")
+			requireErr(t, e.bearer(alice, http.MethodGet, "/api/tokens/"+ci.ID+"/logs", ""), http.StatusNotFound, "not_found", "")
+			requireErr(t, e.basic("admin", e.srv.AdminSecret, http.MethodGet, "/api/tokens/"+ci.ID+"/logs", ""), http.StatusNotFound, "not_found", "")
+			require.Equal(t, http.StatusUnauthorized, e.bearer(gen.Token, http.MethodGet, "/api/v1/verify", "").status, "still denied after cleanup")
+		})
+	}
+}
+
+// TestRegistry_ListOwnTokens: GET /api/tokens without a filter lists what
+// the caller created (a 404 before issue 14), paged, never another
+// client's; a console caller its owner's API tokens.
+func TestRegistry_ListOwnTokens(t *testing.T) {
+	e := newConsoleEnv(t, withRedis(t))
+	rivalSecret := e.newClient("rival", "api:*", "report:*")
+	var mine []string
+	for i := range 5 {
+		rec := e.basic("host", e.host, http.MethodPost, "/api/tokens", fmt.Sprintf(`{"type":"api","owner":"alice","name":"t%d","scopes":["meta:read"]}`, i))
+		require.Equal(t, http.StatusCreated, rec.status, rec.body)
+		var v struct{ ID string }
+		rec.decode(t, &v)
+		mine = append([]string{v.ID}, mine...)
+		e.clk.Advance(time.Second)
+		rec = e.basic("rival", rivalSecret, http.MethodPost, "/api/tokens", fmt.Sprintf(`{"type":"api","owner":"alice","name":"r%d","scopes":["meta:read"]}`, i))
+		require.Equal(t, http.StatusCreated, rec.status, rec.body)
+	}
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 5)
+		rec := e.basic("host", e.host, http.MethodGet, "/api/tokens?limit=2"+cursor, "")
+		require.Equal(t, http.StatusOK, rec.status, rec.body)
+		var page struct {
+			Tokens     []struct{ ID, CreatedBy string }
+			NextCursor *string
+		}
+		rec.decode(t, &page)
+		for _, tk := range page.Tokens {
+			require.Equal(t, "host", tk.CreatedBy)
+			got = append(got, tk.ID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = "&cursor=" + url.QueryEscape(*page.NextCursor)
+	}
+	require.Equal(t, mine, got)
+	// The console caller of the host client sees the same (alice's, the host's).
+	rec := e.bearer(e.mintConsole("host", e.host, "alice"), http.MethodGet, "/api/tokens?limit=200", "")
+	require.Equal(t, http.StatusOK, rec.status, rec.body)
+	for _, id := range mine {
+		require.Contains(t, rec.body, id)
+	}
+	require.Equal(t, 5, strings.Count(rec.body, `"createdBy":"host"`))
+	require.NotContains(t, rec.body, `"createdBy":"rival"`)
+}
+
+// TestRegistry_AppTokensNotReadable: GET /api/apps/{id}/tokens (and the
+// report listing) for an app the caller may not read is 404, as for a
+// missing token, never an empty list.
+func TestRegistry_AppTokensNotReadable(t *testing.T) {
+	e := newConsoleEnv(t)
+	appSecret := e.newClient("apps", "app:analytics")
+	rec := e.basic("apps", appSecret, http.MethodPost, "/api/tokens", `{"type":"app-view","appId":"analytics"}`)
+	require.Equal(t, http.StatusCreated, rec.status, rec.body)
+	rec = e.basic("apps", appSecret, http.MethodGet, "/api/apps/analytics/tokens", "")
+	require.Equal(t, http.StatusOK, rec.status, rec.body)
+	for _, path := range []string{
+		"/api/apps/finance/tokens", "/api/apps/ANALYTICS/tokens", "/api/apps/*/tokens", "/api/apps/analytic%3F/tokens",
+		"/api/apps/..%2Fanalytics/tokens", "/api/reports/q3/tokens",
+	} {
+		requireErr(t, e.basic("apps", appSecret, http.MethodGet, path, ""), http.StatusNotFound, "not_found", "")
+	}
+	for _, c := range []struct{ id, secret string }{{"other", e.other}, {"host", e.host}} {
+		requireErr(t, e.basic(c.id, c.secret, http.MethodGet, "/api/apps/analytics/tokens", ""), http.StatusNotFound, "not_found", "")
+	}
+	rec = e.basic("admin", e.srv.AdminSecret, http.MethodGet, "/api/apps/unknown/tokens", "")
+	require.Equal(t, http.StatusOK, rec.status, "an admin may read every app: %s", rec.body)
+}
+
+// TestConsoleToken_CORS: the host app's origin (http.cors_allowed_origins)
+// may call the routes a console token uses, with PATCH and DELETE and the
+// Authorization header, never with cookies; other origins and other
+// routes get no CORS answer.
+func TestConsoleToken_CORS(t *testing.T) {
+	const host = "https://host.example"
+	e := newConsoleEnv(t, apiserver.WithConfig(func(c *config.Config) { c.HTTP.CORSAllowedOrigins = []string{host} }))
+	preflight := func(origin, path, method string) answer {
+		return e.send(http.MethodOptions, path, "", func(r *http.Request) {
+			r.Header.Set("Origin", origin)
+			r.Header.Set("Access-Control-Request-Method", method)
+			r.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		})
+	}
+	for _, c := range []struct{ path, method string }{
+		{"/api/tokens", http.MethodPost}, {"/api/tokens/x", http.MethodPatch}, {"/api/tokens/x", http.MethodDelete},
+		{"/api/tokens/x/_generate", http.MethodPost}, {"/api/tokens/x/logs", http.MethodGet}, {"/api/scopes", http.MethodGet},
+	} {
+		a := preflight(host, c.path, c.method)
+		require.Equal(t, host, a.header.Get("Access-Control-Allow-Origin"), "%s %s", c.method, c.path)
+		require.Contains(t, a.header.Get("Access-Control-Allow-Methods"), c.method)
+		require.Contains(t, strings.ToLower(a.header.Get("Access-Control-Allow-Headers")), "authorization")
+		require.Empty(t, a.header.Get("Access-Control-Allow-Credentials"), "never cookies")
+	}
+	require.Empty(t, preflight("https://evil.example", "/api/tokens", http.MethodPost).header.Get("Access-Control-Allow-Origin"))
+	for _, p := range []string{"/api/clients", "/api/console-tokens", "/api/owners/alice/roles/api-tokens"} {
+		require.Empty(t, preflight(host, p, http.MethodPost).header.Get("Access-Control-Allow-Origin"), p)
+	}
+	tok := e.mintConsole("host", e.host, "alice")
+	a := e.send(http.MethodGet, "/api/tokens", "", func(r *http.Request) {
+		r.Header.Set("Origin", host)
+		r.Header.Set("Authorization", "Bearer "+tok)
+	})
+	require.Equal(t, http.StatusOK, a.status, a.body)
+	require.Equal(t, host, a.header.Get("Access-Control-Allow-Origin"))
 }

@@ -60,7 +60,7 @@ var VerifyReasons = []string{
 }
 
 // TokenKinds are the kinds sigil_tokens_minted_total starts with.
-var TokenKinds = []string{"embed", "report", "app-view", "api"}
+var TokenKinds = []string{"embed", "report", "app-view", "api", "console"}
 
 // Label values outside a fixed set are recorded as OtherLabel (methods:
 // OtherMethod), so no caller can grow the number of series: a label value

@@ -11,7 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sigil-dev/sigil/internal/app"
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/pkg/client"
 	"github.com/sigil-dev/sigil/test/apiserver"
 )
@@ -322,4 +324,48 @@ func TestClient_NonJSONError(t *testing.T) {
 	require.Equal(t, 503, ce.Status)
 	require.EqualValues(t, 7, ce.RetryAfter.Seconds())
 	require.False(t, strings.Contains(ce.Error(), "<html>"))
+}
+
+// TestClient_ConsoleToken: a host backend mints a console token with its
+// credentials; a Client made WithConsoleToken manages that owner's API
+// tokens with it, and nothing else.
+func TestClient_ConsoleToken(t *testing.T) {
+	clk := testclock.New(time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC))
+	srv, admin, _, _ := setup(t, apiserver.WithApp(app.WithNow(clk.Now)))
+	ctx := context.Background()
+	host, err := admin.CreateClient(ctx, client.NewClient{ID: "host", Resources: []string{"api:*"}})
+	require.NoError(t, err)
+	backend, err := client.New(srv.URL, client.WithCredentials("host", host.Secret))
+	require.NoError(t, err)
+	require.NoError(t, admin.SetAPITokensRole(ctx, "alice", true))
+
+	ct, err := backend.MintConsoleToken(ctx, "alice", 15*time.Minute)
+	require.NoError(t, err)
+	require.NotEmpty(t, ct.Token)
+	require.Equal(t, clk.Now().Add(15*time.Minute), ct.ExpiresAt)
+	_, err = backend.MintConsoleToken(ctx, "alice", 2*time.Hour)
+	require.ErrorIs(t, err, client.ErrInvalidRequest)
+
+	browser, err := client.New(srv.URL, client.WithConsoleToken(ct.Token))
+	require.NoError(t, err)
+	scopes, err := browser.Scopes(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []client.Scope{{Name: "meta:read", Label: "Meta Record"}, {Name: "report:read", Label: "Report Record"}}, scopes)
+	tok, err := browser.CreateToken(ctx, client.CreateTokenRequest{Type: client.KindAPI, Name: "CI", Scopes: []string{"meta:read"}, ExpiresIn: "7d"})
+	require.NoError(t, err)
+	require.Equal(t, "alice", tok.Owner)
+	require.Equal(t, "7d", tok.ExpiresIn)
+	page, err := browser.ListTokens(ctx, client.TokenFilter{})
+	require.NoError(t, err)
+	require.Len(t, page.Tokens, 1)
+	require.NoError(t, browser.DeleteToken(ctx, tok.ID))
+	got, err := browser.GetToken(ctx, tok.ID)
+	require.NoError(t, err)
+	require.Equal(t, "revoked", got.Status)
+	_, err = browser.ListTokens(ctx, client.TokenFilter{Owner: "bob"})
+	require.ErrorIs(t, err, client.ErrNotFound)
+	_, err = browser.MintConsoleToken(ctx, "alice", 0)
+	require.Error(t, err, "no client credentials, and a console token mints nothing")
+	_, err = browser.ReportTokens(ctx, "q3")
+	require.Error(t, err)
 }
