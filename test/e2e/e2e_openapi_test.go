@@ -143,10 +143,28 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	want("create api token", do(http.MethodPost, "/api/tokens",
 		`{"type":"api","name":"ci","owner":"alice","scopes":["meta:read"],"expiresAt":"2099-01-02T03:04:05Z"}`, issuer), http.StatusCreated)
 	want("duplicate api token name", do(http.MethodPost, "/api/tokens",
-		`{"type":"api","name":"ci","owner":"alice","scopes":["meta:read"]}`, issuer), http.StatusConflict)
+		`{"type":"api","name":"CI","owner":"alice","scopes":["meta:read"]}`, issuer), http.StatusConflict)
+	// Console tokens (issue 14): minted with client credentials, used as Bearer.
+	var console struct {
+		Token string `json:"token"`
+	}
+	minted := want("mint console token", do(http.MethodPost, "/api/console-tokens", `{"owner":"alice","ttl":"5m"}`, admin), http.StatusCreated)
+	if err := json.Unmarshal([]byte(minted.Body), &console); err != nil || console.Token == "" {
+		t.Fatalf("mint console token: %s", minted.Body)
+	}
+	want("mint console token: bad ttl", do(http.MethodPost, "/api/console-tokens", `{"owner":"alice","ttl":"5 minutes"}`, admin), http.StatusBadRequest)
+	want("mint console token: no credentials", do(http.MethodPost, "/api/console-tokens", `{"owner":"alice"}`, nil), http.StatusUnauthorized)
+	want("scopes", do(http.MethodGet, "/api/scopes", "", issuer), http.StatusOK)
+	want("scopes with a console token", do(http.MethodGet, "/api/scopes", "", e2eBearer(console.Token)), http.StatusOK)
+	want("list tokens with a console token", do(http.MethodGet, "/api/tokens", "", e2eBearer(console.Token)), http.StatusOK)
+	want("console token at verify", do(http.MethodGet, "/api/v1/verify", "", e2eBearer(console.Token)), http.StatusUnauthorized)
+	want("console token at an admin route", do(http.MethodGet, "/api/clients", "", e2eBearer(console.Token)), http.StatusUnauthorized)
+	want("logout of the console token", do(http.MethodPost, "/api/v1/invalidate-token", "", e2eBearer(console.Token)), http.StatusNoContent)
+	want("list tokens with a logged-out console token", do(http.MethodGet, "/api/tokens", "", e2eBearer(console.Token)), http.StatusUnauthorized)
 	want("withdraw api-tokens", do(http.MethodDelete, "/api/owners/alice/roles/api-tokens", "", admin), http.StatusNoContent)
 	want("create token: bad type", do(http.MethodPost, "/api/tokens", `{"type":"root"}`, issuer), http.StatusBadRequest)
 	want("list tokens", do(http.MethodGet, "/api/tokens?limit=2", "", admin), http.StatusOK)
+	want("list own tokens", do(http.MethodGet, "/api/tokens", "", issuer), http.StatusOK)
 	want("list tokens: unknown filter", do(http.MethodGet, "/api/tokens?colour=red", "", admin), http.StatusBadRequest)
 	want("get token", do(http.MethodGet, "/api/tokens/"+rec.ID, "", issuer), http.StatusOK)
 	want("update token", do(http.MethodPatch, "/api/tokens/"+rec.ID, `{"name":"Q3 final"}`, issuer), http.StatusOK)
@@ -157,7 +175,9 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 	want("app tokens", do(http.MethodGet, "/api/apps/analytics/tokens", "", issuer), http.StatusOK)
 	want("cleanup", do(http.MethodPost, "/api/tokens/_cleanup", "", admin), http.StatusOK)
 	want("delete token", do(http.MethodDelete, "/api/tokens/"+rec.ID, "", issuer), http.StatusNoContent)
-	want("get deleted token", do(http.MethodGet, "/api/tokens/"+rec.ID, "", issuer), http.StatusNotFound)
+	want("get revoked token (kept until cleanup)", do(http.MethodGet, "/api/tokens/"+rec.ID, "", issuer), http.StatusOK)
+	want("revoke again", do(http.MethodDelete, "/api/tokens/"+rec.ID, "", issuer), http.StatusNoContent)
+	want("generate a revoked token", do(http.MethodPost, "/api/tokens/"+rec.ID+"/_generate", "", issuer), http.StatusConflict)
 	want("delete client", do(http.MethodDelete, "/api/clients/reports-app", "", admin), http.StatusNoContent)
 }
 
