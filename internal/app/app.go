@@ -267,6 +267,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if cfg.Mode == "dev" {
 		apiCfg.DemoPage, apiCfg.DemoScript = web.DemoPage, web.DemoScript
 	}
+	apiCfg.ConsolePages = web.ConsolePages
 	apiCfg.Sessions = console.New(console.Config{
 		Store: sessionStore(st, now), Clients: clientSvc,
 		Idle: cfg.Console.SessionIdle, Max: cfg.Console.SessionMax, Now: now,

@@ -59,6 +59,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	e := toAppError(err)
 	status := httperr.Status(e.Code)
 	httperr.SetHeaders(c.Response().Header(), e, s.cfg.RetryAfter)
+	dropBasicChallenge(c)
 	level := slog.LevelDebug
 	if status >= 500 {
 		level = slog.LevelError

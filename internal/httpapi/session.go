@@ -298,3 +298,23 @@ func (s *Server) signOut(c echo.Context) error {
 	s.clearSessionCookie(c)
 	return c.NoContent(http.StatusNoContent)
 }
+
+// HeaderConsole marks the console's own API calls (X-Requested-With:
+// sigil-console).
+const HeaderConsole = "X-Requested-With"
+
+// dropBasicChallenge replaces the Basic challenge of a 401 answered to the
+// console (its calls, its session routes, a request with its cookie) by
+// `Session realm="sigil"`: a browser meeting "WWW-Authenticate: Basic" on a
+// fetch opens its own password prompt over the console (headless Chromium
+// waits on it for ever); a scheme it does not know it leaves to the page.
+func dropBasicChallenge(c echo.Context) {
+	h := c.Response().Header()
+	if !strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic") {
+		return
+	}
+	r := c.Request()
+	if r.Header.Get(HeaderConsole) == "sigil-console" || strings.HasPrefix(r.URL.Path, "/console/") || sessionCookie(c) != "" {
+		h.Set("WWW-Authenticate", `Session realm="sigil"`)
+	}
+}

@@ -1,6 +1,9 @@
 package web
 
-import _ "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
 // SDKScript is the ES module served at /sdk/sigil-embed.js:
 // invalidateToken, tokenFetch, decodeHeaderJSON and formatCurrency.
@@ -25,3 +28,19 @@ var DemoPage []byte
 //
 //go:embed demo/demo.js
 var DemoScript []byte
+
+//go:embed console
+var consoleFiles embed.FS
+
+// ConsolePages are the admin console's files, served at /console/:
+// index.html, its ES modules (console.js, api.js, ui.js, pages.js) and
+// console.css. Plain files, no build step.
+var ConsolePages = mustSub(consoleFiles, "console")
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
