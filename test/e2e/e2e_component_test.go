@@ -46,6 +46,7 @@ type e2eHostApp struct {
 	owner         string
 	mu            sync.Mutex
 	consoleTokens []string // every console token handed to the page
+	signedOut     bool     // the user signed out of the host app
 }
 
 const e2eHostWatch = `"use strict";
@@ -113,6 +114,13 @@ func newE2EHostApp(t *testing.T, clientID, owner string) *e2eHostApp {
 	// console token with its own client credentials; the browser never
 	// sees the client secret.
 	mux.HandleFunc("POST /console-token", func(w http.ResponseWriter, _ *http.Request) {
+		h.mu.Lock()
+		out := h.signedOut
+		h.mu.Unlock()
+		if out {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
 		tok, body := e2eMintConsole(t, h.sigil, h.clientID, h.secret, h.owner)
 		h.mu.Lock()
 		h.consoleTokens = append(h.consoleTokens, tok)
@@ -200,10 +208,12 @@ func (c *e2eComp) row(name string) []string {
 // activates item (by its text) with Enter.
 func (c *e2eComp) menu(name, item string, shot string) {
 	c.t.Helper()
-	c.waitFor("the grid to be idle", `root.querySelector("table").getAttribute("aria-busy") === "false"`)
+	// A closed dialog's reload (its close event comes after focus has
+	// returned) must be over, or it would replace the row under the menu.
+	c.waitFor("the grid to be idle", `!root.querySelector("dialog") && root.querySelector("table").getAttribute("aria-busy") === "false"`)
 	btn := fmt.Sprintf(`[...document.querySelector("sigil-api-tokens").shadowRoot.querySelectorAll("button.actions")].find(b => b.getAttribute("aria-label") === %q)`, "Actions for "+name)
 	c.do("focus the actions of "+name, chromedp.Focus(chromedp.JSPath(btn)), chromedp.KeyEvent(kb.ArrowDown))
-	c.waitFor("the menu", `root.activeElement?.getAttribute("role") === "menuitem"`)
+	c.waitFor("the menu of "+name+" for "+item, `root.activeElement?.getAttribute("role") === "menuitem"`)
 	if shot != "" {
 		c.check(shot)
 	}
@@ -518,6 +528,25 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 	if n := eval[float64](c, `window.__getTokenCalls`); n != 2 {
 		t.Errorf("getToken called %v times, want 2 (a refused token, then one that lasts)", n)
 	}
+	// Themed by the host's custom properties, through the shadow boundary.
+	if bg := eval[string](c, `getComputedStyle(root.querySelector(".toolbar button.primary")).backgroundColor`); bg != "rgb(20, 33, 61)" {
+		t.Errorf("Create New background %s, want the host's --sigil-color-primary #14213d", bg)
+	}
+
+	// Sign-out: the host session ends and the console token is invalidated
+	// (logout); the next call is refused, getToken fails, and the component
+	// says so and tells the host page.
+	host.mu.Lock()
+	host.signedOut = true
+	last := host.consoleTokens[len(host.consoleTokens)-1]
+	host.mu.Unlock()
+	e2eWantStatus(t, "log the console token out", e2eInvalidate(t, inst.URL, last).Status, http.StatusNoContent)
+	c.do("refresh after sign-out", chromedp.Click(c.sel(".toolbar button:not(.primary)")))
+	c.waitFor("the end of the session", `window.__sessionExpired > 0 && root.querySelector(".notice.alert").textContent.includes("Sign in again")`)
+	if got := eval[string](c, `el.dataset.state + ": " + root.querySelector("tbody").textContent`); got != "error: Signed out." {
+		t.Errorf("after sign-out the grid shows %q, want the previous session's rows gone", got)
+	}
+	c.check("signed-out")
 	mu.Lock()
 	defer mu.Unlock()
 	host.mu.Lock()

@@ -440,6 +440,13 @@ export class SigilAPITokens extends HTMLElement {
       if (seq !== this.#seq) return;
       this.#alert(sentence(err.message));
       this.dataset.state = "error";
+      if (err.status === 401) {
+        // Signed out: what the previous session showed goes away.
+        this.#rows = [];
+        this.#nextCursor = null;
+        this.#closeMenu(false);
+        this.#els.tbody.replaceChildren(h("tr", {}, h("td", { colspan: "6", class: "empty" }, "Signed out.")));
+      }
     } finally {
       if (seq === this.#seq) {
         this.#loading = false;
