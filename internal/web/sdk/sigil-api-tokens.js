@@ -442,6 +442,7 @@ export class SigilAPITokens extends HTMLElement {
       this.dataset.state = "error";
       if (err.status === 401) {
         // Signed out: what the previous session showed goes away.
+        this.#notice("");
         this.#rows = [];
         this.#nextCursor = null;
         this.#closeMenu(false);
