@@ -47,6 +47,7 @@ type e2eHostApp struct {
 	mu            sync.Mutex
 	consoleTokens []string // every console token handed to the page
 	signedOut     bool     // the user signed out of the host app
+	nearExpiry    bool     // answer expiresAt 10s ahead (inside the component's renewal margin)
 }
 
 const e2eHostWatch = `"use strict";
@@ -125,6 +126,12 @@ func newE2EHostApp(t *testing.T, clientID, owner string) *e2eHostApp {
 		h.mu.Lock()
 		h.consoleTokens = append(h.consoleTokens, tok)
 		h.mu.Unlock()
+		h.mu.Lock()
+		near := h.nearExpiry
+		h.mu.Unlock()
+		if near {
+			body = fmt.Sprintf(`{"token":%q,"expiresAt":%q}`, tok, time.Now().Add(10*time.Second).UTC().Format(time.RFC3339))
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = io.WriteString(w, body)
@@ -531,6 +538,39 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 	// Themed by the host's custom properties, through the shadow boundary.
 	if bg := eval[string](c, `getComputedStyle(root.querySelector(".toolbar button.primary")).backgroundColor`); bg != "rgb(20, 33, 61)" {
 		t.Errorf("Create New background %s, want the host's --sigil-color-primary #14213d", bg)
+	}
+
+	// Renewal: a console token about to expire (inside the 30s margin) is
+	// replaced before each call; a fresh one is reused.
+	refreshCalls := func(what string) float64 {
+		t.Helper()
+		before := eval[float64](c, `window.__getTokenCalls`)
+		c.do(what, chromedp.Click(c.sel(".toolbar button:not(.primary)")))
+		c.waitFor(what, `el.dataset.state === "ready" && root.querySelector("table").getAttribute("aria-busy") === "false"`)
+		return eval[float64](c, `window.__getTokenCalls`) - before
+	}
+	host.mu.Lock()
+	host.nearExpiry = true
+	host.mu.Unlock()
+	if n := refreshCalls("refresh with a lasting token"); n != 0 {
+		t.Errorf("a lasting console token was replaced %v times", n)
+	}
+	// Setting getToken again drops the cached token and reloads with a new one.
+	eval[bool](c, `(el.getToken = el.getToken, true)`)
+	c.waitFor("the reload with a token about to expire", `el.dataset.state === "ready" && root.querySelector("table").getAttribute("aria-busy") === "false"`)
+	for i := 0; i < 2; i++ {
+		if n := refreshCalls("refresh with a token about to expire"); n != 1 {
+			t.Errorf("refresh %d with a console token about to expire asked getToken %v times, want 1", i, n)
+		}
+	}
+	host.mu.Lock()
+	host.nearExpiry = false
+	host.mu.Unlock()
+	if n := refreshCalls("refresh to get a lasting token"); n != 1 {
+		t.Errorf("asked getToken %v times, want 1", n)
+	}
+	if n := refreshCalls("refresh with it"); n != 0 {
+		t.Errorf("a lasting console token was replaced %v times", n)
 	}
 
 	// Sign-out: the host session ends and the console token is invalidated
