@@ -62,6 +62,7 @@ func TestOverview(t *testing.T) {
 	assert.Equal(t, 1, o.Tokens.ByKind["report"]["not-generated"], a.body)
 	assert.Equal(t, 1, o.Tokens.ByKind["app-view"]["generated-inactive"], a.body)
 	assert.Equal(t, 1, o.Tokens.ByKind["api"]["generated-inactive"], a.body)
+	assert.Equal(t, 1, o.Tokens.ByKind["report"]["revoked"], "a revoked record is kept and counted: %s", a.body)
 	total := 0
 	for _, by := range o.Tokens.ByKind {
 		for _, n := range by {

@@ -217,6 +217,12 @@ func TestE2E_Console(t *testing.T) {
 	e2eEventually(t, 10*time.Second, "the revoked token is refused", func() bool {
 		return e2eVerify(t, inst.URL, jwt) == http.StatusUnauthorized
 	})
+	// The record stays, revoked, with REVOKE on top of its log.
+	consoleDo(t, ctx, "the revoked record", chromedp.WaitVisible(chromedp.CSS(`main table tbody tr:first-child th`)))
+	e2eEventually(t, 10*time.Second, "the detail shows Revoked and the log REVOKE", func() bool {
+		props, top := consoleText(t, ctx, "main dl.props"), consoleText(t, ctx, "main table tbody tr:first-child th")
+		return strings.Contains(props, "Revoked") && top == "REVOKE"
+	})
 
 	// Share links of a report: the public URL and the iframe snippet.
 	consoleDo(t, ctx, "share links", chromedp.Navigate(inst.URL+"/console/#/shares"),
