@@ -358,10 +358,23 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 		t.Fatalf("new row:\n got %s\nwant %s", got, want)
 	}
 
-	// The same name again: sigil's 409 is shown beside the name field.
-	c.do("open Create New again", chromedp.Click(c.sel("button.primary")))
+	// The same name again, with the keyboard only (Enter on Create New,
+	// focus starts in Name, Tab through Expires on and the scopes, Space
+	// checks, Tab to Create): sigil's 409 is shown beside the name field.
+	c.do("open Create New again from the keyboard", chromedp.Focus(c.sel("button.primary")), chromedp.KeyEvent(kb.Enter))
 	c.dialogOpen("create")
-	c.do("the same name", chromedp.SendKeys(c.sel("#name"), "CI pipeline"), chromedp.Click(c.sel("#scope-0")), chromedp.Click(c.sel(`dialog button[type="submit"]`)))
+	if !eval[bool](c, `root.activeElement === root.querySelector("#name")`) {
+		t.Fatalf("focus did not start in Name")
+	}
+	c.do("type the same name", chromedp.KeyEvent("CI pipeline"), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+	if !eval[bool](c, `root.activeElement === root.querySelector("#scope-0")`) {
+		t.Fatalf("Tab from Name did not reach the first scope through Expires on (at %s)", eval[string](c, `root.activeElement?.id`))
+	}
+	c.do("check it and tab to Create", chromedp.KeyEvent(" "), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Tab))
+	if got := eval[string](c, `root.activeElement.textContent`); got != "Create" {
+		t.Fatalf("focus on %q, want Create", got)
+	}
+	c.do("submit", chromedp.KeyEvent(kb.Enter))
 	c.waitFor("the 409 beside the name", `root.querySelector("#name-error").textContent !== ""`)
 	if !eval[bool](c, `root.querySelector("#name").getAttribute("aria-invalid") === "true" && root.activeElement === root.querySelector("#name")`) {
 		t.Errorf("the name field is not marked invalid and focused after the 409")
