@@ -648,3 +648,48 @@ type e2eTokenTimes struct {
 	GeneratedAt *string `json:"generatedAt"`
 	ExpiresAt   *string `json:"expiresAt"`
 }
+
+// TestE2E_ComponentOriginNotAllowed: a host page whose origin is in
+// http.cors_allowed_origins (it may mint and verify embed tokens) but not
+// in console.allowed_origins loads the component, and the browser refuses
+// it every answer of the console token's routes: the grid says sigil could
+// not be reached, and nothing was read.
+func TestE2E_ComponentOriginNotAllowed(t *testing.T) {
+	host := newE2EHostApp(t, "envizi", "alice")
+	inst := e2eStart(t, map[string]string{
+		"SIGIL_ADMIN_SECRET":              e2eAdminSecret,
+		"SIGIL_HTTP_CORS_ALLOWED_ORIGINS": host.URL,
+		"SIGIL_CONSOLE_ALLOWED_ORIGINS":   "https://tokens.example.com",
+	})
+	host.sigil = inst.URL
+	admin := e2eBasic("admin", e2eAdminSecret)
+	r := e2eDo(t, http.MethodPost, inst.URL+"/api/clients", `{"id":"envizi","resources":["api:*"]}`, admin)
+	e2eWantStatus(t, "create the host's client", r.Status, http.StatusCreated)
+	host.secret = e2eJSONField(t, r.Body, "secret")
+	e2eWantStatus(t, "grant the role", e2eDo(t, http.MethodPut, inst.URL+"/api/owners/alice/roles/api-tokens", "", admin).Status, http.StatusNoContent)
+
+	var mu sync.Mutex
+	read := 0 // answers of the console routes the page was handed
+	ctx := browser.Start(t, browser.WithWindowSize(1100, 760), browser.WithListener(func(ev any) {
+		if e, ok := ev.(*network.EventResponseReceived); ok && e.Type != network.ResourceTypePreflight &&
+			strings.HasPrefix(e.Response.URL, inst.URL+"/api/") && e.Response.Status == http.StatusOK {
+			mu.Lock()
+			read++
+			mu.Unlock()
+		}
+	}))
+	c := &e2eComp{t: t, ctx: ctx}
+	c.do("open the host page", chromedp.Navigate(host.URL+"/"))
+	c.waitFor("the refusal", `el.dataset.state === "error"`)
+	if got := eval[string](c, `root.querySelector(".notice.alert").textContent`); !strings.Contains(got, "could not be reached") {
+		t.Fatalf("the component says %q", got)
+	}
+	if n := eval[float64](c, `window.__sessionExpired`); n != 0 {
+		t.Errorf("a CORS refusal was taken for an expired session (%v)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if read != 0 {
+		t.Fatalf("the page was handed %d answers of the console routes", read)
+	}
+}
