@@ -62,8 +62,15 @@ func consoleOnce(t *testing.T, ctx context.Context, shot string) map[string]stri
 	}
 	consoleDo(t, ctx, "copy", chromedp.Click(chromedp.CSS(`#dialog button.copy`)),
 		chromedp.WaitVisible(chromedp.CSS(`#dialog .notice`)))
-	if got := consoleText(t, ctx, `#dialog .notice`); got != "Copied" && got != "Select the text and copy it" {
+	if got := consoleText(t, ctx, `#dialog .notice`); got != "Copied" {
 		t.Fatalf("after Copy the dialog says %q", got)
+	}
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#dialog textarea.once-value").value`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := browser.Clipboard(t, ctx); got != first {
+		t.Fatalf("the clipboard holds %.12q…, want the shown value %.12q…", got, first)
 	}
 	browser.CheckAxe(t, ctx, shot)
 	browser.Screenshot(t, ctx, "docs/console/"+shot+".png")
@@ -112,6 +119,8 @@ func TestE2E_Console(t *testing.T) {
 			mu.Unlock()
 		}
 	})
+
+	browser.GrantClipboard(t, ctx, inst.URL)
 
 	// Sign in with the keyboard alone: focus starts in the client id box.
 	consoleDo(t, ctx, "open the console", chromedp.Navigate(inst.URL+"/console/"),
