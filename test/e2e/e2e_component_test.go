@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -318,14 +317,7 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 	}))
 	c := &e2eComp{t: t, ctx: ctx}
 	c.do("open the host page", chromedp.Navigate(host.URL+"/"))
-	origin := strings.TrimSuffix(host.URL, "/")
-	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
-		if _, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-			Permission: &cdpbrowser.PermissionDescriptor{Name: perm}, Setting: "granted", Origin: origin,
-		}); err != nil {
-			t.Fatalf("grant %s: %v", perm, err)
-		}
-	}
+	browser.GrantClipboard(t, ctx, strings.TrimSuffix(host.URL, "/"))
 	c.waitFor("the empty grid", `el.dataset.state === "ready"`)
 	if got := eval[string](c, `root.querySelector("tbody").textContent`); !strings.Contains(got, "No API access tokens yet") {
 		t.Fatalf("empty grid says %q", got)
@@ -398,7 +390,7 @@ func TestE2E_ComponentEnvizi(t *testing.T) {
 	c.check("generated")
 	c.do("copy", chromedp.Click(c.sel("dialog .copy-row button")))
 	c.waitFor("the copy to be confirmed", `root.querySelector("#copy-status").textContent !== ""`)
-	copied := eval[string](c, `navigator.clipboard.readText()`)
+	copied := browser.Clipboard(t, ctx)
 	if copied != jwt {
 		t.Fatalf("clipboard holds %d chars, not the JWT shown (status %q)", len(copied), eval[string](c, `root.querySelector("#copy-status").textContent`))
 	}
