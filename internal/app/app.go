@@ -304,6 +304,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		VerifyNeverWaits: !sharedDirect(cfg, st),
 		Reports:          reports,
 		OpenAPI:          openapi.MustJSON(), SDKScript: web.SDKScript, CORSOrigins: cfg.HTTP.CORSAllowedOrigins,
+		APITokensScript: web.APITokensScript, ConsoleOrigins: cfg.Console.AllowedOrigins,
 		Policy: gate, RevocationStats: a.revStats, Console: consoleSvc,
 		Webhooks: webhooks, DeadLetters: nt.outbox,
 	}

@@ -54,9 +54,9 @@ type Config struct {
 	Debug      Debug      `yaml:"debug" envPrefix:"DEBUG_"`
 }
 
-// Console configures the admin console's sign-in sessions (/console/) and
+// Console configures the admin console's sign-in sessions (/console/),
 // console tokens, the owner-bound credential of the <sigil-api-tokens>
-// component (POST /api/console-tokens).
+// component (POST /api/console-tokens), and the host pages that embed it.
 type Console struct {
 	// SessionIdle ends a session not used for this long (kept to within a
 	// minute: a session's last use is written at most once a minute).
@@ -66,6 +66,11 @@ type Console struct {
 	// TokenMaxTTL is the longest lifetime a console token may be asked
 	// for (1m to 24h; default 1h). A request without ttl gets 10m.
 	TokenMaxTTL time.Duration `yaml:"token_max_ttl" env:"TOKEN_MAX_TTL"`
+	// AllowedOrigins are the host pages (scheme://host[:port]) that may
+	// embed <sigil-api-tokens>: their browsers may call /api/tokens* and
+	// /api/scopes cross-origin with a console token. Never a wildcard and
+	// never with cookies. In the environment: comma-separated.
+	AllowedOrigins []string `yaml:"allowed_origins" env:"ALLOWED_ORIGINS" envSeparator:","`
 }
 
 // Debug configures what operators use to look inside a running process.
@@ -436,6 +441,11 @@ func (c Config) Validate() error {
 	for _, o := range c.HTTP.CORSAllowedOrigins {
 		if !validOrigin(o) {
 			bad("http.cors_allowed_origins", "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+	for _, o := range c.Console.AllowedOrigins {
+		if !validOrigin(o) {
+			bad("console.allowed_origins", "%q is not an origin such as https://app.example.com", o)
 		}
 	}
 	for _, p := range c.HTTP.TrustedProxies {

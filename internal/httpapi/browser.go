@@ -19,20 +19,14 @@ var corsPaths = map[string]bool{
 
 // corsMiddleware answers preflights and sets the CORS headers for the
 // allowed origins on corsPaths only; other origins get no CORS headers, so
-// browsers refuse to hand them the answer.
-//
-// The routes a console token may use (consolePath) are allowed too, with
-// PATCH and DELETE: the <sigil-api-tokens> component calls them from the
-// host app's page with its console token. Credentials (cookies) are never
-// allowed: a cross-origin caller must present its token explicitly.
+// browsers refuse to hand them the answer. The console token's routes have
+// their own list of origins (consoleCORSMiddleware): a page allowed to mint
+// and verify embed tokens is not thereby allowed to manage API tokens.
 func corsMiddleware(origins []string) echo.MiddlewareFunc {
 	return middleware.CORSWithConfig(middleware.CORSConfig{
-		Skipper: func(c echo.Context) bool {
-			p := c.Request().URL.Path
-			return !corsPaths[p] && !consolePath(p)
-		},
+		Skipper:      func(c echo.Context) bool { return !corsPaths[c.Request().URL.Path] },
 		AllowOrigins: origins,
-		AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost},
 		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType},
 		ExposeHeaders: []string{
 			HeaderSubject, HeaderKind, HeaderScope, HeaderResource, HeaderParams, HeaderPolicies,
@@ -46,6 +40,24 @@ func corsMiddleware(origins []string) echo.MiddlewareFunc {
 // /api/tokens and what is under it, and /api/scopes.
 func consolePath(p string) bool {
 	return p == "/api/tokens" || strings.HasPrefix(p, "/api/tokens/") || p == "/api/scopes"
+}
+
+// consoleCORSMiddleware answers preflights and sets the CORS headers on the
+// console token's routes (consolePath) for the host pages of
+// console.allowed_origins, which embed <sigil-api-tokens>. The component
+// sends its console token as Authorization: Bearer and never a cookie, so
+// credentials are never allowed: a browser then refuses to hand a
+// cross-origin page the answer to a request made with the console's
+// session cookie, whatever the origin.
+func consoleCORSMiddleware(origins []string) echo.MiddlewareFunc {
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		Skipper:       func(c echo.Context) bool { return !consolePath(c.Request().URL.Path) },
+		AllowOrigins:  origins,
+		AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderAccept},
+		ExposeHeaders: []string{"WWW-Authenticate", "Retry-After", echo.HeaderLocation},
+		MaxAge:        600,
+	})
 }
 
 // browserRoutes serves the OpenAPI document, the browser SDK and the demo page.
@@ -66,6 +78,18 @@ func (s *Server) browserRoutes() {
 			// then call is up to http.cors_allowed_origins.
 			h.Set("Access-Control-Allow-Origin", "*")
 			return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", s.cfg.SDKScript)
+		})
+	}
+	if s.cfg.APITokensScript != nil {
+		e.GET("/sdk/sigil-api-tokens.js", func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Cache-Control", "public, max-age=300")
+			h.Set("X-Content-Type-Options", "nosniff")
+			// A host page on any origin may load the component (a public
+			// file, no credentials); the API answers it only for the
+			// origins of console.allowed_origins and a console token.
+			h.Set("Access-Control-Allow-Origin", "*")
+			return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", s.cfg.APITokensScript)
 		})
 	}
 	if s.cfg.DemoPage != nil {

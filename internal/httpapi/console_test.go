@@ -591,13 +591,13 @@ func TestRegistry_AppTokensNotReadable(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.status, "an admin may read every app: %s", rec.body)
 }
 
-// TestConsoleToken_CORS: the host app's origin (http.cors_allowed_origins)
+// TestConsoleToken_CORS: the host app's origin (console.allowed_origins)
 // may call the routes a console token uses, with PATCH and DELETE and the
 // Authorization header, never with cookies; other origins and other
 // routes get no CORS answer.
 func TestConsoleToken_CORS(t *testing.T) {
 	const host = "https://host.example"
-	e := newConsoleEnv(t, apiserver.WithConfig(func(c *config.Config) { c.HTTP.CORSAllowedOrigins = []string{host} }))
+	e := newConsoleEnv(t, apiserver.WithConfig(func(c *config.Config) { c.Console.AllowedOrigins = []string{host} }))
 	preflight := func(origin, path, method string) answer {
 		return e.send(http.MethodOptions, path, "", func(r *http.Request) {
 			r.Header.Set("Origin", origin)

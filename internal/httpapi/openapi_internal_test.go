@@ -29,7 +29,7 @@ func TestRoutes_InOpenAPIDocument(t *testing.T) {
 
 	s := New(Config{
 		Registry: (*registry.Service)(nil), MetricsHandler: http.NotFoundHandler(),
-		OpenAPI: raw, SDKScript: []byte("//"), DemoPage: []byte("<p>"), DemoScript: []byte("//"),
+		OpenAPI: raw, SDKScript: []byte("//"), APITokensScript: []byte("//"), DemoPage: []byte("<p>"), DemoScript: []byte("//"),
 		CORSOrigins: []string{"https://app.example.com"},
 		Sessions:    (*console.Service)(nil), ConsolePages: fstest.MapFS{"index.html": {Data: []byte("<p>")}},
 	})

@@ -180,9 +180,17 @@ type Config struct {
 	SDKScript  []byte
 	DemoPage   []byte
 	DemoScript []byte
+	// APITokensScript is the <sigil-api-tokens> component served at
+	// /sdk/sigil-api-tokens.js; nil leaves the route out.
+	APITokensScript []byte
 	// CORSOrigins are the browser origins allowed to call the token,
 	// refresh, invalidate and verify endpoints cross-origin; empty allows none.
 	CORSOrigins []string
+	// ConsoleOrigins are the host pages allowed to call /api/tokens* and
+	// /api/scopes cross-origin, as <sigil-api-tokens> does with a console
+	// token (console.allowed_origins); empty allows none. Never with
+	// credentials (cookies).
+	ConsoleOrigins []string
 
 	// ViewURLTemplate is the viewer URL that GET /view/{token} redirects a
 	// live report token to, with {reportId} and {token} filled in
@@ -297,6 +305,9 @@ func New(cfg Config) *Server {
 	)
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(corsMiddleware(cfg.CORSOrigins))
+	}
+	if len(cfg.ConsoleOrigins) > 0 {
+		e.Use(consoleCORSMiddleware(cfg.ConsoleOrigins))
 	}
 	s.addRoutes()
 	s.routes = make(map[string]struct{})

@@ -39,7 +39,7 @@ func TestE2E_OpenAPIContract(t *testing.T) {
 
 	// Operations and documents.
 	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json",
-		"/.well-known/oauth-authorization-server", "/sdk/sigil-embed.js", "/demo/", "/demo/demo.js"} {
+		"/.well-known/oauth-authorization-server", "/sdk/sigil-embed.js", "/sdk/sigil-api-tokens.js", "/demo/", "/demo/demo.js"} {
 		want("GET "+p, do(http.MethodGet, p, "", nil), http.StatusOK)
 	}
 	var served map[string]any
