@@ -48,6 +48,7 @@ func printBanner(out io.Writer, b banner) {
 	} else if b.adminSecret == "" {
 		return
 	}
+	fmt.Fprintf(out, "  console: %s/console/ (sign in as \"admin\" with that secret)\n", b.base)
 	fmt.Fprintf(out, "\nTry it: create a dashboard credential, then mint an embed token with it:\n")
 	fmt.Fprintf(out, "  curl -s -u %s -H 'Content-Type: application/json' \\\n", auth)
 	fmt.Fprintf(out, "    -d '{\"id\":\"sales\",\"name\":\"Sales dashboard\",\"resources\":[\"dashboard:sales\"]}' %s/api/clients\n", b.base)
