@@ -90,3 +90,75 @@ func cookieValue(setCookie string) string {
 	v, _, _ := strings.Cut(setCookie, ";")
 	return v
 }
+
+// TestAttack3_F12_BasicCrossSite: a browser that cached the admin's Basic
+// credentials attaches them to another site's form posts; such requests
+// (Sec-Fetch-Site cross-site/same-site, a foreign Origin) are refused
+// before anything changes, and the body-less POSTs refuse form and text
+// bodies. Server-to-server callers (neither header) keep working, and a
+// browser navigation is not asked for Basic credentials.
+func TestAttack3_F12_BasicCrossSite(t *testing.T) {
+	e := newConsoleEnv(t)
+	victim := e.newClient("sales", "dashboard:sales")
+	adm := func(method, path string, hdr ...string) answer {
+		return e.send(method, path, "", func(r *http.Request) {
+			r.SetBasicAuth("admin", e.srv.AdminSecret)
+			for i := 0; i+1 < len(hdr); i += 2 {
+				r.Header.Add(hdr[i], hdr[i+1])
+			}
+		})
+	}
+	form := "application/x-www-form-urlencoded"
+	for name, hdr := range map[string][]string{
+		"ErrCrossSiteForm": {"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site", "Content-Type", form},
+		"ErrForeignOrigin": {"Origin", "https://evil.example"},
+		"ErrNullOrigin":    {"Origin", "null"},
+		"ErrSameSite":      {"Sec-Fetch-Site", "same-site"},
+		"ErrCrossSiteJSON": {"Sec-Fetch-Site", "cross-site", "Content-Type", "application/json"},
+		"ErrTwoOrigins":    {"Origin", e.srv.URL, "Origin", "https://evil.example"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			requireErr(t, adm(http.MethodPost, "/api/clients/sales/_rotate-secret", hdr...), http.StatusForbidden, "forbidden", "Origin")
+			requireErr(t, adm(http.MethodPost, "/api/tokens/_cleanup", hdr...), http.StatusForbidden, "forbidden", "Origin")
+			requireErr(t, adm(http.MethodDelete, "/api/clients/sales", hdr...), http.StatusForbidden, "forbidden", "Origin")
+		})
+	}
+	t.Run("ErrRevokeCrossSite", func(t *testing.T) {
+		a := e.send(http.MethodPost, "/api/v1/revoke", "token=x", func(r *http.Request) {
+			r.SetBasicAuth("admin", e.srv.AdminSecret)
+			r.Header.Set("Content-Type", form)
+			r.Header.Set("Origin", "https://evil.example")
+		})
+		requireErr(t, a, http.StatusForbidden, "forbidden", "Origin")
+	})
+	for _, ct := range []string{form, "text/plain", "multipart/form-data; boundary=x", "application/jsonx"} {
+		t.Run("ErrBodylessContentType "+ct, func(t *testing.T) {
+			requireErr(t, adm(http.MethodPost, "/api/clients/sales/_rotate-secret", "Content-Type", ct), http.StatusUnsupportedMediaType, "", "Content-Type")
+			requireErr(t, adm(http.MethodPost, "/api/tokens/_cleanup", "Content-Type", ct), http.StatusUnsupportedMediaType, "", "Content-Type")
+			requireErr(t, adm(http.MethodPut, "/api/owners/carol/roles/api-tokens", "Content-Type", ct), http.StatusUnsupportedMediaType, "", "Content-Type")
+		})
+	}
+	// Nothing changed: the victim's secret still works.
+	require.Equal(t, http.StatusOK, e.basic("sales", victim, http.MethodGet, "/api/tokens", "").status)
+
+	t.Run("SameOriginAndServerToServer", func(t *testing.T) {
+		require.Equal(t, http.StatusOK, adm(http.MethodPost, "/api/tokens/_cleanup").status)
+		require.Equal(t, http.StatusOK, adm(http.MethodPost, "/api/tokens/_cleanup", "Content-Type", "application/json").status)
+		require.Equal(t, http.StatusOK, adm(http.MethodPost, "/api/tokens/_cleanup", "Origin", e.srv.URL, "Sec-Fetch-Site", "same-origin").status)
+		// Safe methods are not refused (they change nothing).
+		require.Equal(t, http.StatusOK, adm(http.MethodGet, "/api/clients", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site").status)
+		require.Equal(t, http.StatusOK, adm(http.MethodPost, "/api/clients/sales/_rotate-secret").status)
+	})
+	t.Run("NoBasicChallengeToNavigation", func(t *testing.T) {
+		a := e.send(http.MethodGet, "/api/clients", "", func(r *http.Request) {
+			r.Header.Set("Sec-Fetch-Mode", "navigate")
+			r.Header.Set("Sec-Fetch-Dest", "document")
+		})
+		require.Equal(t, http.StatusUnauthorized, a.status)
+		require.NotContains(t, a.header.Get("WWW-Authenticate"), "Basic")
+		// A script or curl still gets the challenge.
+		a = e.send(http.MethodGet, "/api/clients", "", nil)
+		require.Equal(t, http.StatusUnauthorized, a.status)
+		require.Contains(t, a.header.Get("WWW-Authenticate"), "Basic")
+	})
+}

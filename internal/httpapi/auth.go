@@ -39,6 +39,9 @@ func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || id == "" || secret == "" {
 			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
 		}
+		if err := s.checkBasicCrossSite(c); err != nil {
+			return err
+		}
 		if err := s.checkAuthLimit(c, id); err != nil {
 			return err
 		}

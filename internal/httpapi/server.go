@@ -334,7 +334,7 @@ func (s *Server) addRoutes() {
 	admin.GET("", s.listClients)
 	admin.GET("/:id", s.getClient)
 	admin.DELETE("/:id", s.deleteClient)
-	admin.POST("/:id/_rotate-secret", s.rotateClientSecret)
+	admin.POST("/:id/_rotate-secret", s.rotateClientSecret, noBody)
 	e.GET("/api/overview", s.overview, s.requireClient, s.requireAdmin)
 
 	if s.cfg.Registry != nil {

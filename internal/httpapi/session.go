@@ -103,18 +103,60 @@ func (s *Server) checkCSRF(c echo.Context, cookie string) error {
 // cross-site. Requests without either (non-browser clients) pass here; the
 // CSRF token is what they lack.
 func (s *Server) checkOrigin(c echo.Context) error {
+	if why := s.crossSite(c); why != "" {
+		return csrfRefused(why)
+	}
+	return nil
+}
+
+// crossSite says why the request comes from another site, "" when nothing
+// says so: Sec-Fetch-Site cross-site or same-site, or an Origin header
+// (or several) that is not this service's own origin.
+func (s *Server) crossSite(c echo.Context) string {
 	r := c.Request()
 	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
-		return csrfRefused("the request comes from another site (Sec-Fetch-Site " + site + ")")
+		return "the request comes from another site (Sec-Fetch-Site " + site + ")"
 	}
 	origins := r.Header.Values("Origin")
 	if len(origins) == 0 {
-		return nil
+		return ""
 	}
 	if len(origins) > 1 || !strings.EqualFold(origins[0], s.selfOrigin(c)) {
-		return csrfRefused("the request's Origin is not this service's")
+		return "the request's Origin is not this service's"
+	}
+	return ""
+}
+
+// checkBasicCrossSite refuses a state-changing request authenticated by
+// HTTP Basic that a browser sent from another site (403 naming Origin): a
+// browser attaches Basic credentials it has cached to cross-site form
+// posts, so without this a page the admin visits could rotate a client's
+// secret. Server-to-server callers send neither Origin nor Sec-Fetch-*.
+func (s *Server) checkBasicCrossSite(c echo.Context) error {
+	if safeMethod(c.Request().Method) {
+		return nil
+	}
+	if why := s.crossSite(c); why != "" {
+		return &apperr.Error{Code: apperr.CodeForbidden, Field: "Origin",
+			Message: why + "; a request authenticated by HTTP Basic that changes state must not come from a browser page of another site"}
 	}
 	return nil
+}
+
+// noBody guards the state-changing routes that read no body
+// (_rotate-secret, _generate, _cleanup, ...): a Content-Type other than
+// application/json is a 415 naming Content-Type, so a cross-site HTML form
+// or a "simple" fetch (form, multipart, text/plain) cannot reach them
+// whatever credentials the browser attaches. No Content-Type is fine.
+func noBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Header.Get(echo.HeaderContentType) != "" {
+			if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
 }
 
 // selfOrigin is the origin the browser reached this service at: https when
@@ -314,7 +356,11 @@ func dropBasicChallenge(c echo.Context) {
 		return
 	}
 	r := c.Request()
-	if r.Header.Get(HeaderConsole) == "sigil-console" || strings.HasPrefix(r.URL.Path, "/console/") || sessionCookie(c) != "" {
+	// A browser navigation (an address typed, a link followed) gets no
+	// Basic challenge either: the browser's prompt would cache the
+	// credentials it is given and attach them to later cross-site requests.
+	if r.Header.Get(HeaderConsole) == "sigil-console" || strings.HasPrefix(r.URL.Path, "/console/") || sessionCookie(c) != "" ||
+		r.Header.Get("Sec-Fetch-Mode") == "navigate" {
 		h.Set("WWW-Authenticate", `Session realm="sigil"`)
 	}
 }
