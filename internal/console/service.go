@@ -45,9 +45,16 @@ type Config struct {
 	// Idle ends a session not used for this long; Max ends any session
 	// this long after sign-in.
 	Idle, Max time.Duration
-	Now       func() time.Time
-	Rand      io.Reader
+	// MaxPerClient bounds the live sessions of one client: a sign-in past
+	// it ends that client's oldest session (default MaxSessionsPerClient),
+	// so a tenant signing in in a loop cannot grow the store.
+	MaxPerClient int
+	Now          func() time.Time
+	Rand         io.Reader
 }
+
+// MaxSessionsPerClient is the default bound on one client's live sessions.
+const MaxSessionsPerClient = 20
 
 // Service starts, resumes and ends console sessions.
 type Service struct{ cfg Config }
@@ -67,6 +74,9 @@ func New(cfg Config) *Service {
 	if cfg.Max <= 0 {
 		cfg.Max = 12 * time.Hour
 	}
+	if cfg.MaxPerClient <= 0 {
+		cfg.MaxPerClient = MaxSessionsPerClient
+	}
 	return &Service{cfg: cfg}
 }
 
@@ -81,7 +91,8 @@ type Started struct {
 	Session Session
 }
 
-// Start signs cl in (the caller has authenticated it) and returns the new session.
+// Start signs cl in (the caller has authenticated it) and returns the new
+// session; past MaxPerClient live sessions of cl, the oldest one ends.
 func (s *Service) Start(ctx context.Context, cl clients.Client) (Started, error) {
 	b := make([]byte, IDBytes)
 	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
@@ -93,7 +104,7 @@ func (s *Service) Start(ctx context.Context, cl clients.Client) (Started, error)
 		ID: hashID(raw), ClientID: cl.ID, SecretTag: SecretTag(cl),
 		CreatedAt: now, LastSeen: now, ExpiresAt: s.expiry(now, now),
 	}
-	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
+	if err := s.cfg.Store.CreateSession(ctx, sess, s.cfg.MaxPerClient); err != nil {
 		return Started{}, fmt.Errorf("create session: %w", err)
 	}
 	return Started{Cookie: raw, CSRF: CSRFToken(raw), Session: sess}, nil

@@ -1,15 +1,18 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/app"
 	"github.com/sigil-dev/sigil/internal/config"
+	"github.com/sigil-dev/sigil/internal/console"
 	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/test/apiserver"
 	"github.com/sigil-dev/sigil/test/redisserver"
@@ -161,4 +164,49 @@ func TestAttack3_F12_BasicCrossSite(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, a.status)
 		require.Contains(t, a.header.Get("WWW-Authenticate"), "Basic")
 	})
+}
+
+// TestAttack3_F9_SessionsPerClient: a client signing in in a loop keeps at
+// most console.MaxSessionsPerClient live sessions: each sign-in past it
+// ends that client's oldest session; another client's sessions stay, and
+// the store holds no more (Redis: its keys are counted).
+func TestAttack3_F9_SessionsPerClient(t *testing.T) {
+	for name, redisOpt := range map[string]bool{"Memory": false, "Redis": true} {
+		t.Run(name, func(t *testing.T) {
+			var opts []apiserver.Option
+			var raw *goredis.Client
+			if redisOpt {
+				rs := redisserver.Start(t)
+				raw = goredis.NewClient(&goredis.Options{Addr: rs.Addr()})
+				t.Cleanup(func() { _ = raw.Close() })
+				opts = append(opts, apiserver.WithConfig(func(c *config.Config) {
+					c.Redis.URL, c.Revocation.Mode = rs.URL(), "direct"
+				}))
+			}
+			e := newConsoleEnv(t, opts...)
+			h := consoleHTTP{t: t, url: e.srv.URL}
+			keep := h.signIn("other", e.other)
+			var cookies []string
+			for range console.MaxSessionsPerClient + 5 {
+				cookies = append(cookies, h.signIn("host", e.host).cookie)
+				e.clk.Advance(time.Second)
+			}
+			status := func(cookie string) int {
+				return h.req(http.MethodGet, "/console/api/session", "", "Cookie", cookie).status
+			}
+			for i, c := range cookies {
+				want := http.StatusOK
+				if i < 5 {
+					want = http.StatusUnauthorized
+				}
+				require.Equal(t, want, status(c), "session %d", i)
+			}
+			require.Equal(t, http.StatusOK, status(keep.cookie), "another client's session stays")
+			if raw != nil {
+				keys, err := raw.Keys(context.Background(), "*session:*").Result()
+				require.NoError(t, err)
+				require.LessOrEqual(t, len(keys), console.MaxSessionsPerClient+1+2, "%v", keys)
+			}
+		})
+	}
 }
