@@ -23,7 +23,9 @@ var ErrNoSession = errors.New("no live console session")
 // IDBytes is the entropy of a session id: 256 bits.
 const IDBytes = 32
 
-// touchEvery is how stale LastSeen may get before a use writes it again:
+// touchEvery is how stale LastSeen may get before a use writes it again
+// (at most; a quarter of the idle timeout when that is shorter, so that
+// a session in use never reaches its idle deadline between two writes):
 // the idle timeout is kept to within this, and a busy console does not
 // write the store on every request.
 const touchEvery = time.Minute
@@ -145,7 +147,7 @@ func (s *Service) Resume(ctx context.Context, cookie string) (clients.Client, Se
 	if !hmac.Equal(SecretTag(cl), sess.SecretTag) {
 		return end()
 	}
-	if now.Sub(sess.LastSeen) >= touchEvery {
+	if now.Sub(sess.LastSeen) >= min(touchEvery, s.cfg.Idle/4) {
 		sess.LastSeen, sess.ExpiresAt = now, s.expiry(sess.CreatedAt, now)
 		err := s.cfg.Store.TouchSession(ctx, id, sess.LastSeen, sess.ExpiresAt)
 		if errors.Is(err, ErrNotFound) { // signed out meanwhile

@@ -210,3 +210,19 @@ func TestAttack3_F9_SessionsPerClient(t *testing.T) {
 		})
 	}
 }
+
+// TestAttack3_F2_BusySessionStaysWithShortIdle: with the shortest idle
+// timeout allowed (1m), a session used every 10 s stays signed in, its
+// expiry moving on; once left alone for the idle timeout it ends.
+func TestAttack3_F2_BusySessionStaysWithShortIdle(t *testing.T) {
+	e := newConsoleEnv(t, apiserver.WithConfig(func(c *config.Config) { c.Console.SessionIdle = time.Minute }))
+	h := consoleHTTP{t: t, url: e.srv.URL}
+	s := h.signIn("host", e.host)
+	for i := range 30 { // 5 minutes
+		e.clk.Advance(10 * time.Second)
+		a := h.req(http.MethodGet, "/api/tokens", "", "Cookie", s.cookie)
+		require.Equal(t, http.StatusOK, a.status, "use %d, %ds after sign-in: %s", i, (i+1)*10, a.body)
+	}
+	e.clk.Advance(time.Minute)
+	require.Equal(t, http.StatusUnauthorized, h.req(http.MethodGet, "/api/tokens", "", "Cookie", s.cookie).status)
+}
