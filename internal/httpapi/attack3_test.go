@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -225,4 +226,40 @@ func TestAttack3_F2_BusySessionStaysWithShortIdle(t *testing.T) {
 	}
 	e.clk.Advance(time.Minute)
 	require.Equal(t, http.StatusUnauthorized, h.req(http.MethodGet, "/api/tokens", "", "Cookie", s.cookie).status)
+}
+
+// TestAttack3_F4_LookAlikeNames: API-token names are unique under NFKC
+// and Unicode case folding, and may not hold invisible characters, on
+// both stores, for create and rename.
+func TestAttack3_F4_LookAlikeNames(t *testing.T) {
+	for name, opts := range map[string]func(t *testing.T) []apiserver.Option{
+		"Memory": func(*testing.T) []apiserver.Option { return nil },
+		"Redis":  func(t *testing.T) []apiserver.Option { return []apiserver.Option{withRedis(t)} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newConsoleEnv(t, opts(t)...)
+			alice := e.mintConsole("host", e.host, "alice")
+			create := func(n string) answer {
+				b, _ := json.Marshal(map[string]any{"name": n, "scopes": []string{"meta:read"}})
+				return e.bearer(alice, http.MethodPost, "/api/tokens", string(b))
+			}
+			for _, n := range []string{"Dup1", "straße", "Σίσυφος", "stop", "ﬁle"} {
+				require.Equal(t, http.StatusCreated, create(n).status, n)
+			}
+			for _, n := range []string{"dup1", "Ｄｕｐ１", "DUP1", "STRASSE", "Strasse", "ΣΊΣΥΦΟΣ", "σίσυφοσ", "ſtop", "STOP", "file", "FILE"} {
+				requireErr(t, create(n), http.StatusConflict, "conflict", "name")
+			}
+			for _, n := range []string{"Dup1\u200b", "Dup1\ufeff", "\u202eDup1", "Dup\u00ad1", "Dup1\u2066", "Dup1\u200d", "Dup1\ufe0f", "Dup\u115f1"} {
+				requireErr(t, create(n), http.StatusBadRequest, "invalid_request", "name")
+			}
+			// Rename: the same rules.
+			rec := create("other")
+			require.Equal(t, http.StatusCreated, rec.status, rec.body)
+			var v struct{ ID string }
+			rec.decode(t, &v)
+			requireErr(t, e.bearer(alice, http.MethodPatch, "/api/tokens/"+v.ID, `{"name":"ＳＴＲＡＳＳＥ"}`), http.StatusConflict, "conflict", "name")
+			requireErr(t, e.bearer(alice, http.MethodPatch, "/api/tokens/"+v.ID, `{"name":"straße\u200b"}`), http.StatusBadRequest, "invalid_request", "name")
+			require.Equal(t, http.StatusOK, e.bearer(alice, http.MethodPatch, "/api/tokens/"+v.ID, `{"name":"Other"}`).status, "its own name in another case")
+		})
+	}
 }
