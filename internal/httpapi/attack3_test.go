@@ -14,6 +14,7 @@ import (
 	"github.com/sigil-dev/sigil/internal/app"
 	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/internal/console"
+	"github.com/sigil-dev/sigil/internal/httpapi"
 	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/test/apiserver"
 	"github.com/sigil-dev/sigil/test/redisserver"
@@ -262,4 +263,50 @@ func TestAttack3_F4_LookAlikeNames(t *testing.T) {
 			require.Equal(t, http.StatusOK, e.bearer(alice, http.MethodPatch, "/api/tokens/"+v.ID, `{"name":"Other"}`).status, "its own name in another case")
 		})
 	}
+}
+
+// TestAttack3_F11_SessionCookieNames: behind TLS the session cookie is
+// __Host-sigil_console (a sibling domain cannot plant one) and a plain-
+// named cookie is not read there; a request carrying two session cookies
+// is refused (401), whichever comes first, rather than served as one.
+func TestAttack3_F11_SessionCookieNames(t *testing.T) {
+	e := newConsoleEnv(t, apiserver.WithConfig(func(c *config.Config) { c.HTTP.TrustedProxies = []string{"127.0.0.1/32"} }))
+	h := consoleHTTP{t: t, url: e.srv.URL}
+	admin := h.signIn("admin", e.srv.AdminSecret)
+	host := h.signIn("host", e.host)
+	withCookie := func(path, cookie string, hdr ...string) answer {
+		return e.send(http.MethodGet, path, "", func(r *http.Request) {
+			r.Header.Set("Cookie", cookie)
+			for i := 0; i+1 < len(hdr); i += 2 {
+				r.Header.Set(hdr[i], hdr[i+1])
+			}
+		})
+	}
+	name := httpapi.SessionCookie
+	require.Equal(t, http.StatusOK, withCookie("/api/overview", name+"="+admin.cookie).status)
+	for _, pair := range []string{
+		name + "=" + host.cookie + "; " + name + "=" + admin.cookie,
+		name + "=" + admin.cookie + "; " + name + "=" + host.cookie,
+		name + "=" + admin.cookie + "; " + name + "=" + admin.cookie,
+	} {
+		requireErr(t, withCookie("/api/overview", pair), http.StatusUnauthorized, "unauthorized", "Cookie")
+		requireErr(t, withCookie("/console/api/session", pair), http.StatusUnauthorized, "unauthorized", "Cookie")
+		requireErr(t, withCookie("/api/tokens", pair), http.StatusUnauthorized, "unauthorized", "Cookie")
+	}
+
+	// Behind a trusted proxy that saw TLS.
+	a := h.req(http.MethodPost, "/console/api/session", `{"clientId":"admin","clientSecret":"`+e.srv.AdminSecret+`"}`, "X-Forwarded-Proto", "https")
+	require.Equal(t, http.StatusCreated, a.status, a.body)
+	set := a.header.Get("Set-Cookie")
+	require.True(t, strings.HasPrefix(set, httpapi.SecureSessionCookie+"="), set)
+	require.Contains(t, set, "Secure")
+	require.Contains(t, set, "Path=/")
+	require.NotContains(t, set, "Domain")
+	secure := cookieValue(set)
+	_, value, _ := strings.Cut(secure, "=")
+	tls := []string{"X-Forwarded-Proto", "https"}
+	require.Equal(t, http.StatusOK, withCookie("/api/overview", secure, tls...).status)
+	// The plain name over TLS is not read (a sibling domain could set it).
+	requireErr(t, withCookie("/api/overview", name+"="+value, tls...), http.StatusUnauthorized, "unauthorized", "")
+	requireErr(t, withCookie("/api/overview", secure+"; "+secure, tls...), http.StatusUnauthorized, "unauthorized", "Cookie")
 }
