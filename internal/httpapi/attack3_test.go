@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -309,4 +310,60 @@ func TestAttack3_F11_SessionCookieNames(t *testing.T) {
 	// The plain name over TLS is not read (a sibling domain could set it).
 	requireErr(t, withCookie("/api/overview", name+"="+value, tls...), http.StatusUnauthorized, "unauthorized", "")
 	requireErr(t, withCookie("/api/overview", secure+"; "+secure, tls...), http.StatusUnauthorized, "unauthorized", "Cookie")
+}
+
+// TestAttack3_F3_DuplicateKeys: a member name twice in one object of a
+// request body is a 400 naming it, at any depth and however it is spelt
+// (escapes), on every JSON route; the same name in sibling objects is fine.
+func TestAttack3_F3_DuplicateKeys(t *testing.T) {
+	e := newConsoleEnv(t)
+	dash := e.newClient("sales", "dashboard:sales")
+	tb := e.newClient("tb", "api:alice", "api:bob")
+	mint := func(extra string) answer {
+		return e.send(http.MethodPost, "/api/v1/token", `{"dashboardId":"sales","dashboardSecret":"`+dash+`"`+extra+`}`, nil)
+	}
+	for _, tc := range []struct {
+		name, field string
+		a           func() answer
+	}{
+		{"ConsoleTokenOwner", "owner", func() answer {
+			return e.basic("tb", tb, http.MethodPost, "/api/console-tokens", `{"owner":"alice","owner":"bob"}`)
+		}},
+		{"ConsoleTokenEscaped", "owner", func() answer {
+			return e.basic("tb", tb, http.MethodPost, "/api/console-tokens", `{"owner":"alice","\u006fwner":"bob"}`)
+		}},
+		{"SignIn", "clientId", func() answer {
+			return e.send(http.MethodPost, "/console/api/session", `{"clientId":"tb","clientId":"host","clientSecret":"`+e.host+`"}`, nil)
+		}},
+		{"SignInSpaces", "clientId", func() answer {
+			return e.send(http.MethodPost, "/console/api/session", "{\"clientId\" : \"tb\",\n \"clientSecret\":\""+tb+"\", \"clientId\"\t:\"host\"}", nil)
+		}},
+		{"Scopes", "scopes", func() answer {
+			return e.basic("host", e.host, http.MethodPost, "/api/tokens", `{"type":"api","owner":"alice","name":"d","scopes":["meta:read"],"scopes":["report:read"]}`)
+		}},
+		{"MintTop", "sub", func() answer { return mint(`,"sub":"a","sub":"b"`) }},
+		{"MintParams", "region", func() answer { return mint(`,"params":{"region":"emea","lang":"de","region":"apac"}`) }},
+		{"MintNested", "level", func() answer {
+			return mint(`,"securityPolicies":[{"name":"r","params":{"level":1,"level":2}}]`)
+		}},
+		{"MintEscapedNested", "securityPolicies[0].params.level", func() answer {
+			return mint(`,"securityPolicies":[{"name":"r","params":{"level":1,"l\u0065vel":2}}]`)
+		}},
+	} {
+		t.Run("Err"+tc.name, func(t *testing.T) { requireErr(t, tc.a(), http.StatusBadRequest, "invalid_request", tc.field) })
+	}
+	t.Run("SiblingsMayShareNames", func(t *testing.T) {
+		a := mint(`,"sub":"u1","securityPolicies":[{"name":"a","params":{"x":1}},{"name":"b","params":{"x":2}}],"params":{"name":"n","sub":"x"}`)
+		require.Equal(t, http.StatusOK, a.status, a.body)
+	})
+	t.Run("ManyParams", func(t *testing.T) {
+		var b strings.Builder
+		for i := range 60 {
+			fmt.Fprintf(&b, `,"p%d":%d`, i, i)
+		}
+		p := b.String()[1:]
+		a := mint(`,"params":{` + p + `}`)
+		require.NotEqual(t, http.StatusInternalServerError, a.status)
+		requireErr(t, mint(`,"params":{`+p+`,"p7":0}`), http.StatusBadRequest, "invalid_request", "p7")
+	})
 }
