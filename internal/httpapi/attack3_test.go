@@ -367,3 +367,45 @@ func TestAttack3_F3_DuplicateKeys(t *testing.T) {
 		requireErr(t, mint(`,"params":{`+p+`,"p7":0}`), http.StatusBadRequest, "invalid_request", "p7")
 	})
 }
+
+// TestAttack3_F7_HeadAndRequestID: HEAD is answered like GET on the
+// console's files and /api/overview (no body); a caller's X-Request-Id is
+// echoed only when it is a short token-like value, else replaced.
+func TestAttack3_F7_HeadAndRequestID(t *testing.T) {
+	e := newConsoleEnv(t)
+	for _, p := range []string{"/console/", "/console/console.js"} {
+		get := e.send(http.MethodGet, p, "", nil)
+		require.Equal(t, http.StatusOK, get.status, p)
+		head := e.send(http.MethodHead, p, "", nil)
+		require.Equal(t, http.StatusOK, head.status, p)
+		require.Empty(t, head.body)
+		require.Equal(t, get.header.Get("Content-Type"), head.header.Get("Content-Type"))
+		require.Equal(t, get.header.Get("Content-Security-Policy"), head.header.Get("Content-Security-Policy"))
+	}
+	head := e.basic("admin", e.srv.AdminSecret, http.MethodHead, "/api/overview", "")
+	require.Equal(t, http.StatusOK, head.status)
+	require.Empty(t, head.body)
+	require.Equal(t, http.StatusUnauthorized, e.send(http.MethodHead, "/api/overview", "", nil).status)
+	require.Equal(t, http.StatusForbidden, e.basic("host", e.host, http.MethodHead, "/api/overview", "").status)
+
+	rid := func(v ...string) string {
+		a := e.send(http.MethodGet, "/healthz", "", func(r *http.Request) {
+			for _, x := range v {
+				r.Header.Add("X-Request-Id", x)
+			}
+		})
+		return a.header.Get("X-Request-Id")
+	}
+	require.Equal(t, "trace-42.a_b", rid("trace-42.a_b"))
+	ok128 := strings.Repeat("a", 128)
+	require.Equal(t, ok128, rid(ok128))
+	for _, bad := range [][]string{
+		{strings.Repeat("a", 129)}, {strings.Repeat("x", 7000)}, {"eyJhbGciOi.J9 space"}, {"a/b"}, {"ünï"},
+		{"a", "b"},
+	} {
+		got := rid(bad...)
+		require.NotEmpty(t, got)
+		require.NotContains(t, bad, got, "replaced")
+		require.LessOrEqual(t, len(got), 128)
+	}
+}
