@@ -179,6 +179,11 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if err != nil {
 		return nil, err
 	}
+	if w, ok := st.(clientWatcher); ok {
+		// Other instances' client changes drop this one's cached copy at once.
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); w.WatchClients(bg, clientSvc.Forget, clientSvc.ForgetAll) }()
+	}
 
 	m := metrics.New()
 	m.Gauge("sigil_active_key_age_seconds", "Age of the active signing key.", func() float64 {
@@ -338,6 +343,7 @@ func (a *App) clients(ctx context.Context, st Store) (*clients.Service, error) {
 		// trip, and a stale copy keeps minting going through a store outage
 		// for as long as verification goes on from the replica.
 		CacheTTL: clientCacheTTL, StaleTTL: cfg.Revocation.MaxStaleness,
+		Changes: changeNotifier(st),
 	})
 	adminSecret := cfg.AdminSecret
 	if adminSecret == "" && cfg.Mode == "dev" {
@@ -354,6 +360,23 @@ func (a *App) clients(ctx context.Context, st Store) (*clients.Service, error) {
 	}
 	a.Info.AdminSecret = adminSecret
 	return svc, nil
+}
+
+// clientWatcher is a store shared by instances that broadcasts client
+// changes (internal/store/redis): each instance publishes its own and
+// drops its cached copy of the others'.
+type clientWatcher interface {
+	clients.ChangeNotifier
+	WatchClients(ctx context.Context, onChange func(id string), onConnect func())
+}
+
+// changeNotifier is st's client-change broadcast, nil for a store of one
+// process.
+func changeNotifier(st Store) clients.ChangeNotifier {
+	if w, ok := st.(clientWatcher); ok {
+		return w
+	}
+	return nil
 }
 
 // Handler is the HTTP API, for tests that drive it in process.

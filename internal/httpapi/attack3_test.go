@@ -409,3 +409,28 @@ func TestAttack3_F7_HeadAndRequestID(t *testing.T) {
 		require.LessOrEqual(t, len(got), 128)
 	}
 }
+
+// TestAttack3_F1_ClientCacheDroppedOnOtherInstance: a secret rotation or a
+// deletion on one instance reaches the other's client cache by a notice
+// over Redis, not after the cache's TTL: the old secret stops and the new
+// one works there while its clock (which times the cache) stands still.
+func TestAttack3_F1_ClientCacheDroppedOnOtherInstance(t *testing.T) {
+	a, b := twoInstances(t)
+	old := a.newClient("cached", "api:alice")
+	require.Equal(t, http.StatusOK, b.basic("cached", old, http.MethodGet, "/api/tokens", "").status, "B caches the client")
+
+	rec := a.basic("admin", a.srv.AdminSecret, http.MethodPost, "/api/clients/cached/_rotate-secret", "")
+	require.Equal(t, http.StatusOK, rec.status, rec.body)
+	var v struct{ Secret string }
+	rec.decode(t, &v)
+	// Pub/sub is asynchronous: poll, with a guard far above the delivery time.
+	require.Eventually(t, func() bool {
+		return b.basic("cached", old, http.MethodGet, "/api/tokens", "").status == http.StatusUnauthorized
+	}, 10*time.Second, 10*time.Millisecond, "the old secret stops on B")
+	require.Equal(t, http.StatusOK, b.basic("cached", v.Secret, http.MethodGet, "/api/tokens", "").status, "the new one works on B")
+
+	require.Equal(t, http.StatusNoContent, a.basic("admin", a.srv.AdminSecret, http.MethodDelete, "/api/clients/cached", "").status)
+	require.Eventually(t, func() bool {
+		return b.basic("cached", v.Secret, http.MethodGet, "/api/tokens", "").status == http.StatusUnauthorized
+	}, 10*time.Second, 10*time.Millisecond, "a deleted client stops on B")
+}
