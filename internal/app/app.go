@@ -187,6 +187,11 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 	if err != nil {
 		return nil, err
 	}
+	if w, ok := st.(clientWatcher); ok {
+		// Other instances' client changes drop this one's cached copy at once.
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); w.WatchClients(bg, clientSvc.Forget, clientSvc.ForgetAll) }()
+	}
 
 	m := metrics.New()
 	m.Gauge("sigil_active_key_age_seconds", "Age of the active signing key.", func() float64 {
@@ -369,6 +374,7 @@ func (a *App) clients(ctx, bg context.Context, st Store) (*clients.Service, *htt
 		// trip, and a stale copy keeps minting going through a store outage
 		// for as long as verification goes on from the replica.
 		CacheTTL: clientCacheTTL, StaleTTL: cfg.Revocation.MaxStaleness,
+		Changes: changeNotifier(st),
 	})
 	adminSecret := cfg.AdminSecret
 	if adminSecret == "" && cfg.Mode == "dev" {
@@ -421,6 +427,23 @@ func (a *App) clients(ctx, bg context.Context, st Store) (*clients.Service, *htt
 
 // errAdminPending fails readiness until the bootstrap admin is written.
 var errAdminPending = errors.New("bootstrap admin not written yet: the store is unreachable")
+
+// clientWatcher is a store shared by instances that broadcasts client
+// changes (internal/store/redis): each instance publishes its own and
+// drops its cached copy of the others'.
+type clientWatcher interface {
+	clients.ChangeNotifier
+	WatchClients(ctx context.Context, onChange func(id string), onConnect func())
+}
+
+// changeNotifier is st's client-change broadcast, nil for a store of one
+// process.
+func changeNotifier(st Store) clients.ChangeNotifier {
+	if w, ok := st.(clientWatcher); ok {
+		return w
+	}
+	return nil
+}
 
 // Handler is the HTTP API, for tests that drive it in process.
 func (a *App) Handler() http.Handler { return a.api }

@@ -55,6 +55,18 @@ type ServiceConfig struct {
 	// cached copy of the client records).
 	CacheTTL time.Duration
 	StaleTTL time.Duration
+	// Changes, when set, is told of every change made through this
+	// Service (create, rotation, deletion, the admin's secret), so that the
+	// other instances drop their cached copy at once (Forget) rather than
+	// within CacheTTL; internal/store/redis publishes it.
+	Changes ChangeNotifier
+}
+
+// ChangeNotifier broadcasts that a client record changed. A lost notice
+// costs only the CacheTTL bound: receivers also drop their whole cache
+// whenever they (re)connect.
+type ChangeNotifier interface {
+	ClientChanged(ctx context.Context, id string)
 }
 
 // Service creates clients, issues their secrets and authenticates them.
@@ -168,6 +180,26 @@ func (s *Service) forget(id string) {
 	}
 }
 
+// changed forgets id here and tells the other instances (Changes).
+func (s *Service) changed(ctx context.Context, id string) {
+	s.forget(id)
+	if s.cfg.Changes != nil {
+		s.cfg.Changes.ClientChanged(context.WithoutCancel(ctx), id)
+	}
+}
+
+// Forget drops the cached copy of client id (a change notice from another
+// instance): the next authentication reads the store.
+func (s *Service) Forget(id string) { s.forget(id) }
+
+// ForgetAll drops every cached client (notices may have been missed).
+func (s *Service) ForgetAll() {
+	s.cache.Range(func(k, _ any) bool {
+		s.forget(k.(string))
+		return true
+	})
+}
+
 // NewClient is the input of Create.
 type NewClient struct {
 	ID             string   `json:"id"`
@@ -242,7 +274,7 @@ func (s *Service) Create(ctx context.Context, in NewClient) (Client, string, err
 		}
 		return Client{}, "", fmt.Errorf("create client: %w", err)
 	}
-	s.forget(c.ID) // it may be cached as unknown
+	s.changed(ctx, c.ID) // it may be cached as unknown
 	return c, secret, nil
 }
 
@@ -253,7 +285,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, secret string) error {
 		Resources: []string{}, Scopes: []string{},
 		SecretHash: s.hash(secret), CreatedAt: s.cfg.Now().UTC().Truncate(time.Second),
 	}
-	defer s.forget(AdminID)
+	defer s.changed(ctx, AdminID)
 	err := s.cfg.Store.CreateClient(ctx, c)
 	if errors.Is(err, ErrAlreadyExists) {
 		err = s.cfg.Store.UpdateClient(ctx, c)
@@ -307,7 +339,7 @@ func (s *Service) List(ctx context.Context) ([]Client, error) {
 
 // Delete removes a client; ErrNotFound if absent.
 func (s *Service) Delete(ctx context.Context, id string) error {
-	defer s.forget(id)
+	defer s.changed(ctx, id)
 	return s.cfg.Store.DeleteClient(ctx, id)
 }
 
@@ -325,7 +357,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (Client, string, 
 	}
 	c.SecretHash = s.hash(secret)
 	c.SecretRotatedAt = s.cfg.Now().UTC()
-	defer s.forget(id)
+	defer s.changed(ctx, id)
 	if err := s.cfg.Store.UpdateClient(ctx, c); err != nil {
 		return Client{}, "", fmt.Errorf("rotate secret: %w", err)
 	}

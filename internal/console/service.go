@@ -23,7 +23,9 @@ var ErrNoSession = errors.New("no live console session")
 // IDBytes is the entropy of a session id: 256 bits.
 const IDBytes = 32
 
-// touchEvery is how stale LastSeen may get before a use writes it again:
+// touchEvery is how stale LastSeen may get before a use writes it again
+// (at most; a quarter of the idle timeout when that is shorter, so that
+// a session in use never reaches its idle deadline between two writes):
 // the idle timeout is kept to within this, and a busy console does not
 // write the store on every request.
 const touchEvery = time.Minute
@@ -45,9 +47,16 @@ type Config struct {
 	// Idle ends a session not used for this long; Max ends any session
 	// this long after sign-in.
 	Idle, Max time.Duration
-	Now       func() time.Time
-	Rand      io.Reader
+	// MaxPerClient bounds the live sessions of one client: a sign-in past
+	// it ends that client's oldest session (default MaxSessionsPerClient),
+	// so a tenant signing in in a loop cannot grow the store.
+	MaxPerClient int
+	Now          func() time.Time
+	Rand         io.Reader
 }
+
+// MaxSessionsPerClient is the default bound on one client's live sessions.
+const MaxSessionsPerClient = 20
 
 // Service starts, resumes and ends console sessions.
 type Service struct{ cfg Config }
@@ -67,6 +76,9 @@ func New(cfg Config) *Service {
 	if cfg.Max <= 0 {
 		cfg.Max = 12 * time.Hour
 	}
+	if cfg.MaxPerClient <= 0 {
+		cfg.MaxPerClient = MaxSessionsPerClient
+	}
 	return &Service{cfg: cfg}
 }
 
@@ -81,7 +93,8 @@ type Started struct {
 	Session Session
 }
 
-// Start signs cl in (the caller has authenticated it) and returns the new session.
+// Start signs cl in (the caller has authenticated it) and returns the new
+// session; past MaxPerClient live sessions of cl, the oldest one ends.
 func (s *Service) Start(ctx context.Context, cl clients.Client) (Started, error) {
 	b := make([]byte, IDBytes)
 	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
@@ -93,7 +106,7 @@ func (s *Service) Start(ctx context.Context, cl clients.Client) (Started, error)
 		ID: hashID(raw), ClientID: cl.ID, SecretTag: SecretTag(cl),
 		CreatedAt: now, LastSeen: now, ExpiresAt: s.expiry(now, now),
 	}
-	if err := s.cfg.Store.CreateSession(ctx, sess); err != nil {
+	if err := s.cfg.Store.CreateSession(ctx, sess, s.cfg.MaxPerClient); err != nil {
 		return Started{}, fmt.Errorf("create session: %w", err)
 	}
 	return Started{Cookie: raw, CSRF: CSRFToken(raw), Session: sess}, nil
@@ -134,7 +147,7 @@ func (s *Service) Resume(ctx context.Context, cookie string) (clients.Client, Se
 	if !hmac.Equal(SecretTag(cl), sess.SecretTag) {
 		return end()
 	}
-	if now.Sub(sess.LastSeen) >= touchEvery {
+	if now.Sub(sess.LastSeen) >= min(touchEvery, s.cfg.Idle/4) {
 		sess.LastSeen, sess.ExpiresAt = now, s.expiry(sess.CreatedAt, now)
 		err := s.cfg.Store.TouchSession(ctx, id, sess.LastSeen, sess.ExpiresAt)
 		if errors.Is(err, ErrNotFound) { // signed out meanwhile

@@ -121,7 +121,7 @@ func TestService_Resume(t *testing.T) {
 
 type failingStore struct{ err error }
 
-func (f failingStore) CreateSession(context.Context, console.Session) error { return f.err }
+func (f failingStore) CreateSession(context.Context, console.Session, int) error { return f.err }
 func (f failingStore) GetSession(context.Context, string) (console.Session, error) {
 	return console.Session{}, errors.Join(apperr.ErrStoreUnavailable, f.err)
 }

@@ -32,8 +32,11 @@ type Session struct {
 // for one process, Redis for many).
 type Store interface {
 	// CreateSession stores s until s.ExpiresAt, replacing any session with
-	// the same ID. Store failures wrap apperr.ErrStoreUnavailable.
-	CreateSession(ctx context.Context, s Session) error
+	// the same ID. When keep > 0 it then ends the oldest other live
+	// sessions of s.ClientID (by CreatedAt, then ID) so that at most keep
+	// remain, s among them: it never ends s itself. keep 0 limits nothing.
+	// Store failures wrap apperr.ErrStoreUnavailable.
+	CreateSession(ctx context.Context, s Session, keep int) error
 	// GetSession returns the session with id, or ErrNotFound if there is
 	// none or it expired.
 	GetSession(ctx context.Context, id string) (Session, error)

@@ -2,6 +2,9 @@ package consoletoken
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -111,11 +114,23 @@ type Issued struct {
 // resource is what a console token for owner acts on.
 func resource(owner string) string { return "api:" + owner }
 
+// SecretTag is the cst claim of a console token minted by cl: a digest of
+// cl's stored secret hash, which changes when the secret does (rotation,
+// or a client re-created under the same id). It discloses nothing of the
+// secret (a truncated SHA-256 of an HMAC of 256 random bits).
+func SecretTag(cl clients.Client) string {
+	sum := sha256.Sum256(append([]byte("sigil console token secret tag v1:"), cl.SecretHash...))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
 // Mint signs a console token for owner that lives ttl (DefaultTTL when 0).
 // The caller must be an API client that may act on "api:<owner>" (a
 // forbidden error naming owner otherwise); a console caller may not mint
-// (forbidden). Errors are *apperr.Error naming the field.
-func (s *Service) Mint(_ context.Context, caller registry.Caller, owner string, ttl time.Duration) (Issued, error) {
+// (forbidden). cl is the client record whose secret the caller presented:
+// the token carries its SecretTag, so it dies with that secret, even when
+// the record was a cached copy older than a rotation made elsewhere.
+// Errors are *apperr.Error naming the field.
+func (s *Service) Mint(_ context.Context, caller registry.Caller, cl clients.Client, owner string, ttl time.Duration) (Issued, error) {
 	if caller.Owner != "" {
 		return Issued{}, apperr.New(apperr.CodeForbidden, "a console token cannot mint console tokens")
 	}
@@ -134,12 +149,13 @@ func (s *Service) Mint(_ context.Context, caller registry.Caller, owner string, 
 	if ttl < MinTTL || ttl > s.cfg.MaxTTL || ttl%time.Second != 0 {
 		return Issued{}, apperr.Invalid("ttl", "must be whole seconds between %s and %s", MinTTL, s.cfg.MaxTTL)
 	}
-	if caller.ID == "" || !caller.CanActOn(resource(owner)) {
+	if caller.ID == "" || caller.ID != cl.ID || !caller.CanActOn(resource(owner)) {
 		return Issued{}, &apperr.Error{Code: apperr.CodeForbidden, Field: "owner",
 			Message: "this client may not act on " + resource(owner)}
 	}
 	raw, c, err := s.cfg.Minter.Mint(token.Claims{
 		RegisteredClaims: jwtSubject(owner), Kind: token.KindConsole, ClientID: caller.ID,
+		SecretTag: SecretTag(cl),
 	}, ttl)
 	if err != nil {
 		return Issued{}, fmt.Errorf("mint console token: %w", err)
@@ -176,7 +192,12 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (registry.Caller
 	if !cl.Allows(res) {
 		return registry.Caller{}, ErrClientGone
 	}
-	if !cl.SecretRotatedAt.IsZero() && c.IssuedAt != nil && cl.SecretRotatedAt.Truncate(time.Second).After(c.IssuedAt.Time) {
+	// The secret the token was minted with must still be the client's: an
+	// exact comparison with the record just read from the store (never a
+	// cache), not a time, so that a rotation in the same second as the mint,
+	// or a mint with the old secret on an instance whose cached copy of the
+	// client predates the rotation, leaves no token alive.
+	if c.SecretTag == "" || !hmac.Equal([]byte(c.SecretTag), []byte(SecretTag(cl))) {
 		return registry.Caller{}, ErrClientGone
 	}
 	return registry.Caller{

@@ -24,13 +24,19 @@ const clientKey = "sigil.client"
 // (fromSession, session.go).
 func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if cookie := sessionCookie(c); s.cfg.Sessions != nil && cookie != "" && !hasAuthorization(c) {
-			cl, err := s.fromSession(c, cookie)
+		if s.cfg.Sessions != nil && !hasAuthorization(c) {
+			cookie, err := s.sessionCookie(c)
 			if err != nil {
 				return err
 			}
-			c.Set(clientKey, cl)
-			return next(c)
+			if cookie != "" {
+				cl, err := s.fromSession(c, cookie)
+				if err != nil {
+					return err
+				}
+				c.Set(clientKey, cl)
+				return next(c)
+			}
 		}
 		if len(c.Request().Header[echo.HeaderAuthorization]) > 1 {
 			return oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
@@ -38,6 +44,9 @@ func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 		id, secret, ok := c.Request().BasicAuth()
 		if !ok || id == "" || secret == "" {
 			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
+		}
+		if err := s.checkBasicCrossSite(c); err != nil {
+			return err
 		}
 		if err := s.checkAuthLimit(c, id); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/consoletoken"
 	"github.com/sigil-dev/sigil/internal/registry"
 	"github.com/sigil-dev/sigil/internal/token"
@@ -23,7 +24,9 @@ import (
 type ConsoleTokens interface {
 	// Mint signs a console token for owner on behalf of caller (a client
 	// allowed "api:<owner>"); errors are *apperr.Error naming the field.
-	Mint(ctx context.Context, caller registry.Caller, owner string, ttl time.Duration) (consoletoken.Issued, error)
+	// cl is the client record the caller authenticated with (its secret
+	// binds the token).
+	Mint(ctx context.Context, caller registry.Caller, cl clients.Client, owner string, ttl time.Duration) (consoletoken.Issued, error)
 	// Authenticate returns the registry caller a live console token stands
 	// for; a rejected token wraps token.ErrInvalidToken.
 	Authenticate(ctx context.Context, raw string) (registry.Caller, error)
@@ -126,7 +129,7 @@ func (s *Server) mintConsoleToken(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	iss, err := s.cfg.Console.Mint(c.Request().Context(), registryCaller(c), req.Owner, req.ttl)
+	iss, err := s.cfg.Console.Mint(c.Request().Context(), registryCaller(c), caller(c), req.Owner, req.ttl)
 	if err != nil {
 		return err
 	}

@@ -44,12 +44,17 @@ func (s *Server) consolePageRoutes() {
 		h.Set("X-Frame-Options", "DENY")
 		return c.Blob(http.StatusOK, typ, b)
 	}
-	s.echo.GET("/console/", func(c echo.Context) error { return serve(c, "index.html") })
-	s.echo.GET("/console/:asset", func(c echo.Context) error {
+	index := func(c echo.Context) error { return serve(c, "index.html") }
+	asset := func(c echo.Context) error {
 		name, err := pathParam(c, "asset")
 		if err != nil {
 			return err
 		}
 		return serve(c, name)
-	})
+	}
+	// HEAD is answered as GET, without the body (RFC 9110 §9.3.2).
+	s.echo.GET("/console/", index)
+	s.echo.HEAD("/console/", index)
+	s.echo.GET("/console/:asset", asset)
+	s.echo.HEAD("/console/:asset", asset)
 }

@@ -63,10 +63,18 @@ func decodeJSON(c echo.Context, dst validator) error {
 // reads the other. It runs on a body that has just decoded, so the JSON
 // is well-formed; it checks structs at any depth (maps and opaque values,
 // json.RawMessage, time.Time, are not checked).
+//
+// It also refuses a member name that appears twice in one object (400
+// naming it): encoding/json keeps the last, a proxy or a host backend
+// checking the body with another parser may read the first.
 func exactNames(body []byte, t reflect.Type) error {
 	// Fast path: a member name that is exactly a field name needs no
-	// walk; only bodies with another name (a case variant) are walked.
+	// walk; only bodies with another name (a case variant) or an escape
+	// are walked. Without escapes, duplicates are found by a byte scan.
 	if !hasForeignName(body, t) {
+		if key := duplicateKey(body); key != "" {
+			return apperr.Invalid(key, "appears more than once in one object")
+		}
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -108,8 +116,77 @@ func hasForeignName(body []byte, t reflect.Type) bool {
 	return false
 }
 
+// duplicateKey returns a member name that appears twice in one object of
+// body, "" if none does. body is well-formed JSON without escapes (the
+// callers' fast path): strings end at the next quote. Member names of the
+// objects being read are kept as spans of body on one stack (depth-
+// tagged), compared linearly: objects are small; one with many members
+// (a map field) is checked through a set instead.
+func duplicateKey(body []byte) string {
+	type span struct{ depth, from, to int }
+	var buf [32]span
+	keys := buf[:0]
+	var big map[int]map[string]struct{} // depth → names, for objects past linearMax members
+	const linearMax = 32
+	depth := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{':
+			depth++
+		case '}':
+			for len(keys) > 0 && keys[len(keys)-1].depth == depth {
+				keys = keys[:len(keys)-1]
+			}
+			delete(big, depth)
+			depth--
+		case '"':
+			j := i + 1
+			for j < len(body) && body[j] != '"' {
+				j++
+			}
+			k := j + 1
+			for k < len(body) && (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r') {
+				k++
+			}
+			if k < len(body) && body[k] == ':' {
+				name := body[i+1 : j]
+				if set := big[depth]; set != nil {
+					if _, dup := set[string(name)]; dup {
+						return string(name)
+					}
+					set[string(name)] = struct{}{}
+				} else {
+					n := 0
+					for x := len(keys) - 1; x >= 0 && keys[x].depth == depth; x-- {
+						if bytes.Equal(body[keys[x].from:keys[x].to], name) {
+							return string(name)
+						}
+						n++
+					}
+					keys = append(keys, span{depth, i + 1, j})
+					if n+1 > linearMax {
+						if big == nil {
+							big = map[int]map[string]struct{}{}
+						}
+						set := make(map[string]struct{}, 2*linearMax)
+						for len(keys) > 0 && keys[len(keys)-1].depth == depth {
+							last := keys[len(keys)-1]
+							set[string(body[last.from:last.to])] = struct{}{}
+							keys = keys[:len(keys)-1]
+						}
+						big[depth] = set
+					}
+				}
+			}
+			i = j
+		}
+	}
+	return ""
+}
+
 // walkNames reads one value from dec, checking the member names of every
-// object that decodes into a struct type; path names the value for errors.
+// object that decodes into a struct type, and that no object holds a
+// member name twice; path names the value for errors.
 func walkNames(dec *json.Decoder, t reflect.Type, path string) error {
 	tok, err := dec.Token()
 	if err != nil {
@@ -126,6 +203,7 @@ func walkNames(dec *json.Decoder, t reflect.Type, path string) error {
 		if t != nil && t.Kind() == reflect.Struct {
 			fields = structFields(t)
 		}
+		seen := map[string]struct{}{}
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
@@ -136,6 +214,10 @@ func walkNames(dec *json.Decoder, t reflect.Type, path string) error {
 			if path != "" {
 				name = path + "." + key
 			}
+			if _, dup := seen[key]; dup {
+				return apperr.Invalid(name, "appears more than once in one object")
+			}
+			seen[key] = struct{}{}
 			var child reflect.Type
 			switch {
 			case fields != nil:

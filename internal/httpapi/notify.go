@@ -49,12 +49,12 @@ func (s *Server) notifyRoutes() {
 		g.GET("", s.listWebhooks)
 		g.GET("/:id", s.getWebhook)
 		g.DELETE("/:id", s.deleteWebhook)
-		g.POST("/:id/_rotate-secret", s.rotateWebhookSecret)
+		g.POST("/:id/_rotate-secret", s.rotateWebhookSecret, noBody)
 	}
 	if s.cfg.DeadLetters != nil {
 		g := s.echo.Group("/api/notifications/dead-letters", s.requireClient, s.requireAdmin)
 		g.GET("", s.listDeadLetters)
-		g.POST("/:id/_retry", s.retryDeadLetter)
+		g.POST("/:id/_retry", s.retryDeadLetter, noBody)
 		g.DELETE("/:id", s.deleteDeadLetter)
 	}
 }

@@ -290,6 +290,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimit(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(
+		boundRequestID,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID, Generator: newRequestIDs()}),
 		s.logRequests,
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -345,8 +346,9 @@ func (s *Server) addRoutes() {
 	admin.GET("", s.listClients)
 	admin.GET("/:id", s.getClient)
 	admin.DELETE("/:id", s.deleteClient)
-	admin.POST("/:id/_rotate-secret", s.rotateClientSecret)
+	admin.POST("/:id/_rotate-secret", s.rotateClientSecret, noBody)
 	e.GET("/api/overview", s.overview, s.requireClient, s.requireAdmin)
+	e.HEAD("/api/overview", s.overview, s.requireClient, s.requireAdmin)
 
 	if s.cfg.Registry != nil {
 		s.registryRoutes()
@@ -439,6 +441,37 @@ func (s *Server) boundTime(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
+}
+
+// MaxRequestIDLen bounds a caller's X-Request-Id.
+const MaxRequestIDLen = 128
+
+// boundRequestID drops a caller's X-Request-Id unless it is one value of
+// 1-MaxRequestIDLen characters of A-Z a-z 0-9 . _ -, so that the id the
+// answer echoes and every log line carries is a new one instead: a caller
+// cannot write kilobytes (or a token) into the log through it.
+func boundRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if vs := h.Values(echo.HeaderXRequestID); len(vs) > 0 && (len(vs) > 1 || !requestIDOK(vs[0])) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func requestIDOK(v string) bool {
+	if v == "" || len(v) > MaxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		switch b := v[i]; {
+		case b >= 'A' && b <= 'Z', b >= 'a' && b <= 'z', b >= '0' && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func requestID(c echo.Context) string {

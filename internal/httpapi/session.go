@@ -15,8 +15,15 @@ import (
 	"github.com/sigil-dev/sigil/internal/console"
 )
 
-// SessionCookie is the name of the console's session cookie.
-const SessionCookie = "sigil_console"
+// SessionCookie is the name of the console's session cookie over plain
+// HTTP (development); SecureSessionCookie its name when the browser's
+// connection is TLS: with the __Host- prefix a browser accepts the cookie
+// only with Secure, Path=/ and no Domain, so a sibling subdomain cannot
+// plant its own session cookie for this host (RFC 6265bis §4.1.3.2).
+const (
+	SessionCookie       = "sigil_console"
+	SecureSessionCookie = "__Host-sigil_console"
+)
 
 // HeaderCSRF carries the session's CSRF token on every state-changing
 // request a session cookie authenticates.
@@ -40,13 +47,44 @@ var _ Sessions = (*console.Service)(nil)
 // sessionKey holds the console.Session of a request the session cookie authenticated.
 const sessionKey = "sigil.session"
 
-// sessionCookie returns the value of the request's session cookie, "" without one.
-func sessionCookie(c echo.Context) string {
-	ck, err := c.Cookie(SessionCookie)
-	if err != nil {
-		return ""
+// sessionCookieName is the session cookie's name for the request: the
+// __Host- one over TLS, the plain one otherwise. Only that one is read: a
+// plain-named cookie on a TLS request may have been planted by a sibling
+// domain.
+func (s *Server) sessionCookieName(c echo.Context) string {
+	if s.overTLS(c.Request()) {
+		return SecureSessionCookie
 	}
-	return ck.Value
+	return SessionCookie
+}
+
+// sessionCookie returns the value of the request's session cookie, ""
+// without one. Two or more are a 401: which one the browser sent first
+// depends on their paths, and a sibling domain can add one (login CSRF),
+// so none is taken.
+func (s *Server) sessionCookie(c echo.Context) (string, error) {
+	name, value, n := s.sessionCookieName(c), "", 0
+	for _, ck := range c.Request().Cookies() {
+		if ck.Name == name {
+			value, n = ck.Value, n+1
+		}
+	}
+	if n > 1 {
+		return "", &apperr.Error{Code: apperr.CodeUnauthorized, Field: "Cookie",
+			Message: "more than one console session cookie; clear this site's cookies and sign in again"}
+	}
+	return value, nil
+}
+
+// hasSessionCookie reports whether the request carries a console session
+// cookie of either name.
+func hasSessionCookie(c echo.Context) bool {
+	for _, ck := range c.Request().Cookies() {
+		if ck.Name == SessionCookie || ck.Name == SecureSessionCookie {
+			return true
+		}
+	}
+	return false
 }
 
 // fromSession is requireClient's second path: a request with no
@@ -103,18 +141,60 @@ func (s *Server) checkCSRF(c echo.Context, cookie string) error {
 // cross-site. Requests without either (non-browser clients) pass here; the
 // CSRF token is what they lack.
 func (s *Server) checkOrigin(c echo.Context) error {
+	if why := s.crossSite(c); why != "" {
+		return csrfRefused(why)
+	}
+	return nil
+}
+
+// crossSite says why the request comes from another site, "" when nothing
+// says so: Sec-Fetch-Site cross-site or same-site, or an Origin header
+// (or several) that is not this service's own origin.
+func (s *Server) crossSite(c echo.Context) string {
 	r := c.Request()
 	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
-		return csrfRefused("the request comes from another site (Sec-Fetch-Site " + site + ")")
+		return "the request comes from another site (Sec-Fetch-Site " + site + ")"
 	}
 	origins := r.Header.Values("Origin")
 	if len(origins) == 0 {
-		return nil
+		return ""
 	}
 	if len(origins) > 1 || !strings.EqualFold(origins[0], s.selfOrigin(c)) {
-		return csrfRefused("the request's Origin is not this service's")
+		return "the request's Origin is not this service's"
+	}
+	return ""
+}
+
+// checkBasicCrossSite refuses a state-changing request authenticated by
+// HTTP Basic that a browser sent from another site (403 naming Origin): a
+// browser attaches Basic credentials it has cached to cross-site form
+// posts, so without this a page the admin visits could rotate a client's
+// secret. Server-to-server callers send neither Origin nor Sec-Fetch-*.
+func (s *Server) checkBasicCrossSite(c echo.Context) error {
+	if safeMethod(c.Request().Method) {
+		return nil
+	}
+	if why := s.crossSite(c); why != "" {
+		return &apperr.Error{Code: apperr.CodeForbidden, Field: "Origin",
+			Message: why + "; a request authenticated by HTTP Basic that changes state must not come from a browser page of another site"}
 	}
 	return nil
+}
+
+// noBody guards the state-changing routes that read no body
+// (_rotate-secret, _generate, _cleanup, ...): a Content-Type other than
+// application/json is a 415 naming Content-Type, so a cross-site HTML form
+// or a "simple" fetch (form, multipart, text/plain) cannot reach them
+// whatever credentials the browser attaches. No Content-Type is fine.
+func noBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Request().Header.Get(echo.HeaderContentType) != "" {
+			if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
+				return err
+			}
+		}
+		return next(c)
+	}
 }
 
 // selfOrigin is the origin the browser reached this service at: https when
@@ -174,7 +254,7 @@ func (s *Server) fromTrustedProxy(r *http.Request) bool {
 // API routes under /api need it), Secure over TLS.
 func (s *Server) setSessionCookie(c echo.Context, value string) {
 	c.SetCookie(&http.Cookie{
-		Name: SessionCookie, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Name: s.sessionCookieName(c), Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.overTLS(c.Request()), MaxAge: int(s.cfg.Sessions.Max() / time.Second),
 	})
 }
@@ -182,7 +262,7 @@ func (s *Server) setSessionCookie(c echo.Context, value string) {
 // clearSessionCookie tells the browser to drop the cookie.
 func (s *Server) clearSessionCookie(c echo.Context) {
 	c.SetCookie(&http.Cookie{
-		Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Name: s.sessionCookieName(c), Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.overTLS(c.Request()), MaxAge: -1,
 	})
 }
@@ -199,7 +279,10 @@ func (s *Server) sessionRoutes() {
 // included), for the session's own routes.
 func (s *Server) requireSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		cookie := sessionCookie(c)
+		cookie, err := s.sessionCookie(c)
+		if err != nil {
+			return err
+		}
 		if cookie == "" {
 			return unauthorized("no console session; sign in first")
 		}
@@ -266,7 +349,8 @@ func (s *Server) signIn(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if old := sessionCookie(c); old != "" {
+	// Several cookies: none is ended (a planted one is not the caller's).
+	if old, _ := s.sessionCookie(c); old != "" {
 		if err := s.cfg.Sessions.End(ctx, old); err != nil {
 			return err
 		}
@@ -282,7 +366,7 @@ func (s *Server) signIn(c echo.Context) error {
 
 // whoAmI answers GET /console/api/session.
 func (s *Server) whoAmI(c echo.Context) error {
-	cookie := sessionCookie(c)
+	cookie, _ := s.sessionCookie(c) // one: requireSession checked
 	sess, _ := c.Get(sessionKey).(console.Session)
 	cl := caller(c)
 	noStore(c)
@@ -292,7 +376,8 @@ func (s *Server) whoAmI(c echo.Context) error {
 // signOut answers DELETE /console/api/session: the session ends on every
 // instance and the cookie is cleared.
 func (s *Server) signOut(c echo.Context) error {
-	if err := s.cfg.Sessions.End(c.Request().Context(), sessionCookie(c)); err != nil {
+	cookie, _ := s.sessionCookie(c) // one: requireSession checked
+	if err := s.cfg.Sessions.End(c.Request().Context(), cookie); err != nil {
 		return err
 	}
 	s.clearSessionCookie(c)
@@ -314,7 +399,11 @@ func dropBasicChallenge(c echo.Context) {
 		return
 	}
 	r := c.Request()
-	if r.Header.Get(HeaderConsole) == "sigil-console" || strings.HasPrefix(r.URL.Path, "/console/") || sessionCookie(c) != "" {
+	// A browser navigation (an address typed, a link followed) gets no
+	// Basic challenge either: the browser's prompt would cache the
+	// credentials it is given and attach them to later cross-site requests.
+	if r.Header.Get(HeaderConsole) == "sigil-console" || strings.HasPrefix(r.URL.Path, "/console/") || hasSessionCookie(c) ||
+		r.Header.Get("Sec-Fetch-Mode") == "navigate" {
 		h.Set("WWW-Authenticate", `Session realm="sigil"`)
 	}
 }

@@ -66,7 +66,7 @@ func (h consoleHTTP) req(method, path, body string, headers ...string) sessAnswe
 	require.NoError(h.t, err)
 	a := sessAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	for _, c := range resp.Cookies() {
-		if c.Name == httpapi.SessionCookie {
+		if c.Name == httpapi.SessionCookie || c.Name == httpapi.SecureSessionCookie {
 			a.cookie = c
 		}
 	}

@@ -184,10 +184,6 @@ func HoldsName(r Record) bool {
 	return (r.Type == token.KindAPI || r.UniqueName) && r.Status != StatusRevoked
 }
 
-// NameKey is the form of a name that uniqueness compares: names differing
-// only in case ("CI" and "ci") are the same name.
-func NameKey(name string) string { return strings.ToLower(name) }
-
 // Score is the record's position in the listing indices: CreatedAt in Unix
 // milliseconds. Listings are ordered by (score, id), newest first.
 func (r Record) Score() int64 { return r.CreatedAt.UnixMilli() }

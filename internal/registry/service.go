@@ -224,7 +224,7 @@ func errNotFound(cause error) error {
 
 // errNameTaken is the 409 of a name the owner already uses.
 func errNameTaken(cause error) error {
-	return &apperr.Error{Code: apperr.CodeConflict, Field: "name", Message: "the owner already has an API token with this name (names are compared ignoring case; revoking a token frees its name)", Err: cause}
+	return &apperr.Error{Code: apperr.CodeConflict, Field: "name", Message: "the owner already has an API token with this name (names are compared ignoring case, width and compatibility forms; revoking a token frees its name)", Err: cause}
 }
 
 // CreateInput is the input of Create (POST /api/tokens).
@@ -312,7 +312,7 @@ func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expir
 	if err := checkText("owner", in.Owner, MaxIDLen); err != nil {
 		return nil, 0, err
 	}
-	if err := checkText("name", in.Name, MaxNameLen); err != nil {
+	if err := checkName("name", in.Name, MaxNameLen); err != nil {
 		return nil, 0, err
 	}
 	if in.Type != token.KindAPI && len(in.Scopes) > 0 {
@@ -643,7 +643,7 @@ func (s *Service) update(ctx context.Context, caller Caller, id string, in Updat
 		if *in.Name == "" {
 			return Record{}, false, apperr.Invalid("name", "must not be empty")
 		}
-		if err := checkText("name", *in.Name, MaxNameLen); err != nil {
+		if err := checkName("name", *in.Name, MaxNameLen); err != nil {
 			return Record{}, false, err
 		}
 		r.Name = *in.Name

@@ -51,6 +51,11 @@ type Claims struct {
 	// token's mint time, carried unchanged through its refreshes, so that
 	// a chain's age is read from the signed claims (refresh limits).
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	// SecretTag (cst) binds a console token to its client's secret at
+	// mint time: a digest of the stored secret hash (internal/consoletoken),
+	// compared with the client's current record on every use, so that a
+	// rotation ends the token whenever it was minted.
+	SecretTag string `json:"cst,omitempty"`
 }
 
 var _ jwt.ClaimsValidator = (*Claims)(nil)

@@ -202,7 +202,10 @@ func TestE2E_Console(t *testing.T) {
 	consoleStep(t, ctx, "tokens")
 
 	// Its detail page and log; then revoke it.
+	// Wait for the detail page's own properties: the inventory is "ready"
+	// too until the hash change is handled, and it has an h2 as well.
 	consoleDo(t, ctx, "open the token", chromedp.Click(chromedp.CSS(`main table a[href^="#/tokens/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"] main dl.props`)),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"] main h2`)))
 	if h1 := consoleText(t, ctx, "main h1"); h1 != "Token ci-pipeline" {
 		t.Fatalf("detail page %q", h1)

@@ -29,7 +29,7 @@ func TestSessions_Bounded(t *testing.T) {
 	s := memory.NewSessions(clk.Now)
 	for i := range 10_000 {
 		now := clk.Now()
-		require.NoError(t, s.CreateSession(ctx, console.Session{ID: fmt.Sprint(i), ClientID: "c", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Minute)}))
+		require.NoError(t, s.CreateSession(ctx, console.Session{ID: fmt.Sprint(i), ClientID: "c", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Minute)}, 0))
 		clk.Advance(time.Second)
 	}
 	assert.LessOrEqual(t, s.Len(), 2048, "expired sessions are pruned")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sigil-dev/sigil/internal/console"
 	"github.com/sigil-dev/sigil/internal/notify"
 	"github.com/sigil-dev/sigil/internal/notify/notifytest"
 	"github.com/sigil-dev/sigil/internal/notify/webhook"
@@ -47,6 +48,13 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("RegistryContract", func(t *testing.T) {
 		storetest.RunRegistry(t, func(t *testing.T, now func() time.Time) registry.Store {
+			return redis.New(raw, "test:"+t.Name()+":", redis.WithNow(now))
+		})
+	})
+	// Console sessions and their per-client index: single-key commands
+	// and pipelines, on whichever slots the keys fall.
+	t.Run("SessionsContract", func(t *testing.T) {
+		storetest.RunSessions(t, func(t *testing.T, now func() time.Time) console.Store {
 			return redis.New(raw, "test:"+t.Name()+":", redis.WithNow(now))
 		})
 	})

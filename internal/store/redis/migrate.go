@@ -13,8 +13,11 @@ import (
 // registryLayout is the layout of the registry keys this code reads and
 // writes (see the key list in registry.go): 2 since issue 14, which added
 // the creator index and made name claims case-insensitive and API-only
-// (apiname:…, replacing layout 1's recname:…).
-const registryLayout = 2
+// (apiname:…, replacing layout 1's recname:…); 3 since the name claims
+// are keyed by registry.NameKey's NFKC case fold rather than lower case
+// (the same key for ASCII names; a non-ASCII name's layout-2 claim is
+// moved).
+const registryLayout = 3
 
 // migrateBatch is how many records MigrateRegistry reads per round trip.
 const migrateBatch = 500
@@ -32,7 +35,8 @@ return 0
 // added to the index of its creator; every live API token claims its name
 // in the new, case-insensitive form (SET NX: of two names of one owner
 // that differ only in case, the first claims it and the other holds none);
-// every layout-1 claim a record holds is freed. Each command touches one
+// every layout-1 claim a record holds is freed, and so is a layout-2 claim
+// (lower case) that is not the record's NameKey. Each command touches one
 // key (Cluster); it is idempotent, so several instances starting at once,
 // or a run cut short and started again, do no harm. It returns how many
 // records it visited.
@@ -87,6 +91,9 @@ func (s *Store) MigrateRegistry(ctx context.Context) (int, error) {
 					p.SetNX(ctx, s.recNameKey(r.Owner, r.Name), r.ID, 0)
 				}
 				p.Eval(ctx, casDelSource, []string{s.legacyNameKey(r.Owner, r.Name)}, r.ID)
+				if l2 := s.layout2NameKey(r.Owner, r.Name); l2 != s.recNameKey(r.Owner, r.Name) {
+					p.Eval(ctx, casDelSource, []string{l2}, r.ID)
+				}
 			}
 			return nil
 		}); err != nil {

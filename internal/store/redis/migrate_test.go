@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -50,7 +51,7 @@ func TestMigrateRegistry(t *testing.T) {
 	assert.Equal(t, 4, n)
 	layout, err := raw.Get(ctx, "m:reglayout").Result()
 	require.NoError(t, err)
-	assert.Equal(t, "2", layout)
+	assert.Equal(t, "3", layout)
 
 	old, err := raw.Keys(ctx, "m:recname:*").Result()
 	require.NoError(t, err)
@@ -93,4 +94,39 @@ func ids(rs []registry.Record) []string {
 		out[i] = r.ID
 	}
 	return out
+}
+
+// TestMigrateRegistry_Layout2: layout 2 claimed API names by their lower
+// case; layout 3 by registry.NameKey (NFKC case fold). A non-ASCII name's
+// claim is moved to the new key, an ASCII one stays where it is, and the
+// moved names are then unique under the fold.
+func TestMigrateRegistry_Layout2(t *testing.T) {
+	ctx := context.Background()
+	srv := redisserver.Start(t)
+	raw := newRaw(t, srv)
+	s := redis.New(raw, "m:")
+	for _, r := range []struct{ id, name string }{{"a1", "CI"}, {"a2", "Straße"}, {"a3", "Ｄｕｐ"}} {
+		rec := sampleRecord(r.id)
+		rec.Type, rec.ReportID, rec.Name = "api", "", r.name
+		require.NoError(t, s.CreateRecord(ctx, rec))
+		// As layout 2 wrote the claim: lower case.
+		require.NoError(t, raw.Del(ctx, "m:apiname:5:alice:"+registry.NameKey(r.name)).Err())
+		require.NoError(t, raw.Set(ctx, "m:apiname:5:alice:"+strings.ToLower(r.name), r.id, 0).Err())
+	}
+	require.NoError(t, raw.Set(ctx, "m:reglayout", "2", 0).Err())
+
+	n, err := s.MigrateRegistry(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	claims, err := raw.Keys(ctx, "m:apiname:*").Result()
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"m:apiname:5:alice:ci", "m:apiname:5:alice:strasse", "m:apiname:5:alice:dup"}, claims)
+	for _, dup := range []string{"STRASSE", "dup", "ＣＩ"} {
+		rec := sampleRecord("x-" + dup)
+		rec.Type, rec.ReportID, rec.Name = "api", "", dup
+		require.ErrorIs(t, s.CreateRecord(ctx, rec), registry.ErrNameTaken, dup)
+	}
+	layout, err := raw.Get(ctx, "m:reglayout").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "3", layout)
 }

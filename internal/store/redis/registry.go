@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -62,6 +63,12 @@ var (
 func (s *Store) recKey(id string) string { return revredis.RecordKey(s.prefix, id) }
 func (s *Store) recNameKey(owner, name string) string {
 	return s.prefix + "apiname:" + strconv.Itoa(len(owner)) + ":" + owner + ":" + registry.NameKey(name)
+}
+
+// layout2NameKey is layout 2's name claim (lower case), which
+// MigrateRegistry moves to recNameKey where they differ.
+func (s *Store) layout2NameKey(owner, name string) string {
+	return s.prefix + "apiname:" + strconv.Itoa(len(owner)) + ":" + owner + ":" + strings.ToLower(name)
 }
 
 // legacyNameKey is layout 1's name claim, which MigrateRegistry frees.

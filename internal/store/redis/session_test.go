@@ -32,7 +32,7 @@ func TestSessions_keys(t *testing.T) {
 	s := redis.New(raw, "p:")
 	now := time.Now().UTC().Truncate(time.Second)
 	require.NoError(t, s.CreateSession(ctx, console.Session{ID: "abc123", ClientID: "c1", SecretTag: []byte{1},
-		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(30 * time.Minute)}))
+		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(30 * time.Minute)}, 0))
 	keys, err := raw.Keys(ctx, "*").Result()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"p:session:abc123"}, keys)

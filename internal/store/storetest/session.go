@@ -37,6 +37,8 @@ var sessionCases = []struct {
 	{"TouchNeverCreates", testSessionTouchMissing},
 	{"Delete", testSessionDelete},
 	{"Copies", testSessionCopies},
+	{"PerClientBound", testSessionPerClientBound},
+	{"PerClientBoundSkipsEnded", testSessionPerClientBoundSkipsEnded},
 }
 
 // sampleSession is a session of client c1 created at clk's now, for an hour.
@@ -49,7 +51,7 @@ func sampleSession(id string, clk *testclock.Clock) console.Session {
 func testSessionCreateGet(t *testing.T, s console.Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	want := sampleSession("a1", clk)
-	require.NoError(t, s.CreateSession(ctx, want))
+	require.NoError(t, s.CreateSession(ctx, want, 0))
 	got, err := s.GetSession(ctx, "a1")
 	require.NoError(t, err)
 	assert.Equal(t, want.ID, got.ID)
@@ -67,7 +69,7 @@ func testSessionNotFound(t *testing.T, s console.Store, _ *testclock.Clock) {
 
 func testSessionExpiry(t *testing.T, s console.Store, clk *testclock.Clock) {
 	ctx := context.Background()
-	require.NoError(t, s.CreateSession(ctx, sampleSession("a1", clk)))
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a1", clk), 0))
 	clk.Advance(time.Hour - time.Second)
 	_, err := s.GetSession(ctx, "a1")
 	require.NoError(t, err, "live until its ExpiresAt")
@@ -80,7 +82,7 @@ func testSessionExpiry(t *testing.T, s console.Store, clk *testclock.Clock) {
 
 func testSessionTouch(t *testing.T, s console.Store, clk *testclock.Clock) {
 	ctx := context.Background()
-	require.NoError(t, s.CreateSession(ctx, sampleSession("a1", clk)))
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a1", clk), 0))
 	clk.Advance(50 * time.Minute)
 	seen := clk.Now().UTC()
 	require.NoError(t, s.TouchSession(ctx, "a1", seen, seen.Add(time.Hour)))
@@ -101,8 +103,8 @@ func testSessionTouchMissing(t *testing.T, s console.Store, clk *testclock.Clock
 
 func testSessionDelete(t *testing.T, s console.Store, clk *testclock.Clock) {
 	ctx := context.Background()
-	require.NoError(t, s.CreateSession(ctx, sampleSession("a1", clk)))
-	require.NoError(t, s.CreateSession(ctx, sampleSession("a2", clk)))
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a1", clk), 0))
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a2", clk), 0))
 	require.NoError(t, s.DeleteSession(ctx, "a1"))
 	_, err := s.GetSession(ctx, "a1")
 	assert.ErrorIs(t, err, console.ErrNotFound)
@@ -114,7 +116,7 @@ func testSessionDelete(t *testing.T, s console.Store, clk *testclock.Clock) {
 func testSessionCopies(t *testing.T, s console.Store, clk *testclock.Clock) {
 	ctx := context.Background()
 	in := sampleSession("a1", clk)
-	require.NoError(t, s.CreateSession(ctx, in))
+	require.NoError(t, s.CreateSession(ctx, in, 0))
 	in.SecretTag[0] = 9
 	got, err := s.GetSession(ctx, "a1")
 	require.NoError(t, err)
@@ -123,4 +125,60 @@ func testSessionCopies(t *testing.T, s console.Store, clk *testclock.Clock) {
 	again, err := s.GetSession(ctx, "a1")
 	require.NoError(t, err)
 	assert.Equal(t, byte(2), again.SecretTag[1])
+}
+
+// testSessionPerClientBound: with keep 3, a client's fourth sign-in ends
+// its oldest session, other clients' sessions stay, and the new session
+// survives even when it is not the newest by CreatedAt.
+func testSessionPerClientBound(t *testing.T, s console.Store, clk *testclock.Clock) {
+	ctx := context.Background()
+	other := sampleSession("o1", clk)
+	other.ClientID = "c2"
+	require.NoError(t, s.CreateSession(ctx, other, 3))
+	for _, id := range []string{"a1", "a2", "a3", "a4", "a5"} {
+		require.NoError(t, s.CreateSession(ctx, sampleSession(id, clk), 3))
+		clk.Advance(time.Second)
+	}
+	live := func(ids ...string) []string {
+		var out []string
+		for _, id := range ids {
+			if _, err := s.GetSession(ctx, id); err == nil {
+				out = append(out, id)
+			} else {
+				require.ErrorIs(t, err, console.ErrNotFound)
+			}
+		}
+		return out
+	}
+	assert.Equal(t, []string{"a3", "a4", "a5", "o1"}, live("a1", "a2", "a3", "a4", "a5", "o1"))
+	// A session created with an older CreatedAt (a clock behind) is kept
+	// all the same: the oldest other one ends.
+	old := sampleSession("a0", clk)
+	old.CreatedAt = old.CreatedAt.Add(-time.Hour)
+	require.NoError(t, s.CreateSession(ctx, old, 3))
+	assert.Equal(t, []string{"a0", "a4", "a5"}, live("a0", "a3", "a4", "a5"))
+	// Touching a session does not change its age.
+	require.NoError(t, s.TouchSession(ctx, "a4", clk.Now(), clk.Now().Add(time.Hour)))
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a6", clk), 3))
+	assert.Equal(t, []string{"a4", "a5", "a6"}, live("a0", "a4", "a5", "a6"))
+}
+
+// testSessionPerClientBoundSkipsEnded: sessions already ended (signed out,
+// expired) do not count toward the bound.
+func testSessionPerClientBoundSkipsEnded(t *testing.T, s console.Store, clk *testclock.Clock) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a1", clk), 2))
+	clk.Advance(time.Second)
+	short := sampleSession("s1", clk)
+	short.ExpiresAt = clk.Now().Add(time.Minute)
+	require.NoError(t, s.CreateSession(ctx, short, 2))
+	clk.Advance(2 * time.Minute) // s1 expired
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a2", clk), 2))
+	require.NoError(t, s.DeleteSession(ctx, "a2")) // signed out
+	clk.Advance(time.Second)
+	require.NoError(t, s.CreateSession(ctx, sampleSession("a3", clk), 2))
+	for _, id := range []string{"a1", "a3"} {
+		_, err := s.GetSession(ctx, id)
+		assert.NoError(t, err, "%s: ended sessions made room, no live one ended", id)
+	}
 }
