@@ -56,14 +56,7 @@ type Server struct {
 	roots             *x509.CertPool
 
 	mu   sync.Mutex
-	proc *process
-}
-
-type process struct {
-	cmd  *exec.Cmd
-	out  *testproc.Buffer
-	done chan struct{}
-	err  error
+	proc *testproc.Process // the current run; nil once stopped
 }
 
 // Start runs Mailpit on free 127.0.0.1 ports (SMTP and HTTP API), waits
@@ -132,7 +125,7 @@ func (s *Server) PID() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.PID()
 }
 
 // Output is what the current process printed.
@@ -142,7 +135,7 @@ func (s *Server) Output() string {
 	if s.proc == nil {
 		return ""
 	}
-	return s.proc.out.String()
+	return s.proc.Output()
 }
 
 // Stop ends Mailpit by its PID (SIGTERM, SIGKILL after a few seconds) and
@@ -160,13 +153,7 @@ func (s *Server) stop(sig syscall.Signal) {
 	if p == nil {
 		return
 	}
-	_ = syscall.Kill(p.cmd.Process.Pid, sig)
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		_ = syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
+	p.Stop(sig, stopTimeout)
 }
 
 // Restart stops Mailpit (if running) and starts it again on the same ports
@@ -190,7 +177,7 @@ func (s *Server) Restart(tb testing.TB) {
 	tb.Fatalf("restart mailpit on %s: %v", s.SMTPAddr(), lastErr)
 }
 
-func (s *Server) launch() (*process, error) {
+func (s *Server) launch() (*testproc.Process, error) {
 	args := []string{
 		"--smtp", s.SMTPAddr(),
 		"--listen", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.httpPort)),
@@ -205,18 +192,15 @@ func (s *Server) launch() (*process, error) {
 	args = append(args, s.args...)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
-	out := &testproc.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("exec %s: %w", s.bin, err)
+	p, err := testproc.Start(cmd)
+	if err != nil {
+		return nil, err
 	}
-	p := &process{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
 	deadline := time.Now().Add(StartTimeout)
 	for {
 		select {
-		case <-p.done:
-			return nil, fmt.Errorf("mailpit exited during startup: %v\n%s", p.err, out.String())
+		case <-p.Done():
+			return nil, fmt.Errorf("mailpit exited during startup: %v\n%s", p.Err(), p.Output())
 		default:
 		}
 		err := s.ready()
@@ -224,9 +208,8 @@ func (s *Server) launch() (*process, error) {
 			return p, nil
 		}
 		if time.Now().After(deadline) {
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-			return nil, fmt.Errorf("mailpit not ready within %s: %w\n%s", StartTimeout, err, out.String())
+			p.Stop(syscall.SIGKILL, 0)
+			return nil, fmt.Errorf("mailpit not ready within %s: %w\n%s", StartTimeout, err, p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -61,15 +61,7 @@ type Server struct {
 	conf string // config file passed first, when set (sentinel)
 
 	mu   sync.Mutex
-	proc *process
-}
-
-// process is one run of redis-server.
-type process struct {
-	cmd  *exec.Cmd
-	out  *testproc.Buffer
-	done chan struct{} // closed when the process has exited and been reaped
-	err  error         // Wait's result, set before done is closed
+	proc *testproc.Process // the current run; nil once stopped
 }
 
 // Start runs redis-server on a free 127.0.0.1 port with persistence off and
@@ -140,7 +132,7 @@ func (s *Server) PID() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.PID()
 }
 
 // Output returns what redis-server has written to stdout and stderr so far
@@ -151,7 +143,7 @@ func (s *Server) Output() string {
 	if s.proc == nil {
 		return ""
 	}
-	return s.proc.out.String()
+	return s.proc.Output()
 }
 
 // Stop shuts the server down gracefully: SIGTERM to its PID (redis-server then
@@ -172,17 +164,7 @@ func (s *Server) stop(sig syscall.Signal) {
 	if p == nil {
 		return
 	}
-	_ = syscall.Kill(p.cmd.Process.Pid, sig)
-	if sig == syscall.SIGKILL {
-		<-p.done
-		return
-	}
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		_ = syscall.Kill(p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
+	p.Stop(sig, stopTimeout)
 }
 
 // Restart stops the server gracefully (if it is running) and starts it again
@@ -218,7 +200,7 @@ var errAddrInUse = errors.New("address already in use")
 
 // launch starts redis-server on s.port and waits until it answers PING. On
 // failure the process is gone and launch returns what it printed.
-func (s *Server) launch() (*process, string, error) {
+func (s *Server) launch() (*testproc.Process, string, error) {
 	args := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",
@@ -235,27 +217,20 @@ func (s *Server) launch() (*process, string, error) {
 	}
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
-	out := &testproc.Buffer{}
-	cmd.Stdout = out
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("exec %s: %w", s.bin, err)
+	p, err := testproc.Start(cmd)
+	if err != nil {
+		return nil, "", err
 	}
-	p := &process{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
 
 	deadline := time.Now().Add(StartTimeout)
 	for {
 		select {
-		case <-p.done:
-			err := fmt.Errorf("redis-server on %s exited during startup: %w", s.Addr(), p.err)
-			if strings.Contains(out.String(), "Address already in use") {
+		case <-p.Done():
+			err := fmt.Errorf("redis-server on %s exited during startup: %w", s.Addr(), p.Err())
+			if strings.Contains(p.Output(), "Address already in use") {
 				err = fmt.Errorf("%w: %w", errAddrInUse, err)
 			}
-			return nil, out.String(), err
+			return nil, p.Output(), err
 		default:
 		}
 		err := ping(s.Addr())
@@ -263,9 +238,8 @@ func (s *Server) launch() (*process, string, error) {
 			return p, "", nil
 		}
 		if time.Now().After(deadline) {
-			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-			return nil, out.String(), fmt.Errorf("redis-server on %s did not answer PING within %s: %w", s.Addr(), StartTimeout, err)
+			p.Stop(syscall.SIGKILL, 0)
+			return nil, p.Output(), fmt.Errorf("redis-server on %s did not answer PING within %s: %w", s.Addr(), StartTimeout, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

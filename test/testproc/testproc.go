@@ -1,14 +1,18 @@
 // Package testproc holds what the harnesses that run real processes in
-// tests (redis-server, nginx, sigil itself) share: a free loopback port and
-// a buffer their output can be written to while it is read.
+// tests (redis-server, Mailpit, nginx, sigil itself) share: a free loopback
+// port, a buffer their output can be written to while it is read, and one
+// run of a process, stopped by its PID.
 package testproc
 
 import (
 	"bytes"
 	"fmt"
 	"net"
+	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // ReservePort returns a loopback TCP port that was free a moment ago: it
@@ -53,4 +57,56 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Process is one run of a server a harness started: its output collected
+// in a Buffer, reaped by a goroutine of its own.
+type Process struct {
+	cmd  *exec.Cmd
+	out  *Buffer
+	done chan struct{} // closed once the process has exited and been reaped
+	err  error         // Wait's result, set before done is closed
+}
+
+// Start starts cmd with its stdout and stderr collected, and reaps it when
+// it exits.
+func Start(cmd *exec.Cmd) (*Process, error) {
+	p := &Process{cmd: cmd, out: &Buffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("exec %s: %w", cmd.Path, err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// PID is the process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Output is what the process has written to stdout and stderr so far.
+func (p *Process) Output() string { return p.out.String() }
+
+// Done is closed once the process has exited and been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is Wait's result; read it only once Done is closed.
+func (p *Process) Err() error { return p.err }
+
+// Stop sends sig to the process and waits for it to exit; after grace it
+// sends SIGKILL and waits again. With SIGKILL it just waits.
+func (p *Process) Stop(sig syscall.Signal, grace time.Duration) {
+	_ = syscall.Kill(p.PID(), sig)
+	if sig == syscall.SIGKILL {
+		<-p.done
+		return
+	}
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = syscall.Kill(p.PID(), syscall.SIGKILL)
+		<-p.done
+	}
 }

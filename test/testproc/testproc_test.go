@@ -3,9 +3,12 @@ package testproc_test
 import (
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -35,4 +38,44 @@ func TestBuffer_ConcurrentWrites(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, strings.Repeat("x", 800), b.String())
+}
+
+func TestProcess_OutputAndStop(t *testing.T) {
+	p, err := testproc.Start(exec.Command("sh", "-c", "echo hello; exec sleep 60"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(p.Output(), "hello") {
+		select {
+		case <-p.Done():
+			t.Fatalf("exited early: %v", p.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	p.Stop(syscall.SIGTERM, time.Minute)
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Stop returned before the process was reaped")
+	}
+	if p.Err() == nil {
+		t.Fatal("a process ended by SIGTERM reports no error")
+	}
+}
+
+func TestProcess_StopKillsAfterGrace(t *testing.T) {
+	// The shell ignores SIGTERM, so only the SIGKILL after the grace ends it.
+	p, err := testproc.Start(exec.Command("sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(p.Output(), "ready") {
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.Stop(syscall.SIGTERM, 50*time.Millisecond)
+	<-p.Done()
+	require.ErrorContains(t, p.Err(), "killed", "ended by the SIGKILL after the grace, not by SIGTERM")
+	if _, err := testproc.Start(exec.Command("/nonexistent/binary")); err == nil {
+		t.Fatal("Start of a missing binary succeeded")
+	}
 }
