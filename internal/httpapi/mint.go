@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -132,5 +133,37 @@ func (s *Server) writeToken(c echo.Context, t embed.Issued) error {
 		resp.ExpiresAt = t.Claims.ExpiresAt.UTC()
 		resp.ExpiresIn = int64(t.Claims.ExpiresAt.Sub(t.Claims.IssuedAt.Time) / time.Second)
 	}
+	if b, ok := appendTokenResponse(make([]byte, 0, 96+len(resp.AccessToken)), &resp); ok &&
+		!c.Echo().Debug && c.Request().URL.RawQuery == "" {
+		return c.JSONBlob(http.StatusOK, b)
+	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// appendTokenResponse appends the JSON of r as Echo's c.JSON writes it
+// (encoding/json, then a newline), byte for byte
+// (TestAppendTokenResponseMatchesJSON), without reflection; false when the
+// token holds a byte JSON would escape or the expiry is outside what
+// time.Time.MarshalJSON writes: then c.JSON writes it. (c.JSON indents
+// for Echo's debug mode or a "pretty" query parameter: writeToken leaves
+// those to it too.)
+func appendTokenResponse(b []byte, r *tokenResponse) ([]byte, bool) {
+	for i := 0; i < len(r.AccessToken); i++ {
+		if c := r.AccessToken[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return nil, false
+		}
+	}
+	if r.TokenType != "Bearer" {
+		return nil, false
+	}
+	b = append(b, `{"accessToken":"`...)
+	b = append(b, r.AccessToken...)
+	b = append(b, `","tokenType":"Bearer","expiresIn":`...)
+	b = strconv.AppendInt(b, r.ExpiresIn, 10)
+	b = append(b, `,"expiresAt":"`...)
+	b, err := r.ExpiresAt.AppendText(b)
+	if err != nil {
+		return nil, false
+	}
+	return append(b, "\"}\n"...), true
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -240,4 +241,39 @@ func genMintBody(rng *rand.Rand) []byte {
 		}
 	}
 	return body
+}
+
+// TestAppendTokenResponseMatchesJSON: the hand-written answer is byte for
+// byte what Echo's c.JSON wrote (encoding/json's Encoder: HTML-safe
+// escaping, then a newline) for tokens and instants of every shape, and it
+// declines (c.JSON writes the answer) where it could differ.
+func TestAppendTokenResponseMatchesJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 17))
+	tokens := []string{"eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln", "", "a.b.c", "a<b", "a&b", "a\"b", `a\b`, "é", "a\x01b", "a\u2028b", "x\x7f"}
+	instants := []time.Time{{}, time.Unix(0, 0).UTC(), time.Unix(1_800_000_000, 0).UTC(), time.Unix(1_800_000_000, 123_000_000).UTC(),
+		time.Unix(1_800_000_000, 1).UTC(), time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(1_800_000_000, 0).In(time.FixedZone("x", 3600))}
+	var fast, declined int
+	for i := range 2000 {
+		r := tokenResponse{AccessToken: tokens[i%len(tokens)], TokenType: "Bearer", ExpiresIn: rng.Int64N(1<<40) - 1<<20,
+			ExpiresAt: instants[rng.IntN(len(instants))]}
+		if i%97 == 0 {
+			r.TokenType = "bearer"
+		}
+		var want strings.Builder
+		encErr := json.NewEncoder(&want).Encode(r)
+		got, ok := appendTokenResponse(nil, &r)
+		if encErr != nil {
+			require.False(t, ok, "c.JSON fails here: so must the fast answer decline")
+		}
+		if !ok {
+			declined++
+			continue
+		}
+		fast++
+		require.Equal(t, want.String(), string(got))
+	}
+	require.Greater(t, fast, 300)
+	require.Greater(t, declined, 100)
 }
