@@ -149,7 +149,7 @@ func (s *Server) writeToken(c echo.Context, t embed.Issued) error {
 // those to it too.)
 func appendTokenResponse(b []byte, r *tokenResponse) ([]byte, bool) {
 	for i := 0; i < len(r.AccessToken); i++ {
-		if c := r.AccessToken[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSONByte[r.AccessToken[i]] {
 			return nil, false
 		}
 	}
@@ -167,3 +167,12 @@ func appendTokenResponse(b []byte, r *tokenResponse) ([]byte, bool) {
 	}
 	return append(b, "\"}\n"...), true
 }
+
+// plainJSONByte holds the bytes encoding/json writes as they are in a
+// string: printable ASCII but '"', '\\' and the HTML characters it escapes.
+var plainJSONByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()

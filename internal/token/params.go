@@ -50,10 +50,12 @@ func ValidateParams(p map[string]any) error {
 	if len(p) > MaxParams {
 		return apperr.Invalid("params", "at most %d keys allowed, got %d", MaxParams, len(p))
 	}
-	if err := checkFoldUnique("params", p); err != nil {
+	var buf [MaxParams]string
+	keys := sortedKeys(p, buf[:0])
+	if err := checkFoldUnique("params", keys); err != nil {
 		return err
 	}
-	for _, k := range sortedKeys(p) {
+	for _, k := range keys {
 		if err := checkKey("params", k); err != nil {
 			return err
 		}
@@ -142,10 +144,12 @@ func ValidatePolicies(ps []Policy) error {
 		if len(p.Params) > MaxPolicyParams {
 			return apperr.Invalid(field, "at most %d params allowed, got %d", MaxPolicyParams, len(p.Params))
 		}
-		if err := checkFoldUnique(field, p.Params); err != nil {
+		var buf [MaxPolicyParams]string
+		keys := sortedKeys(p.Params, buf[:0])
+		if err := checkFoldUnique(field, keys); err != nil {
 			return err
 		}
-		for _, k := range sortedKeys(p.Params) {
+		for _, k := range keys {
 			if err := checkKey(field, k); err != nil {
 				return err
 			}
@@ -160,8 +164,9 @@ func ValidatePolicies(ps []Policy) error {
 	return nil
 }
 
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
+// sortedKeys appends the keys of m to ks (a caller's buffer, so that a
+// small map needs no allocation) and sorts them.
+func sortedKeys(m map[string]any, ks []string) []string {
 	for k := range m {
 		ks = append(ks, k)
 	}
@@ -169,39 +174,47 @@ func sortedKeys(m map[string]any) []string {
 	return ks
 }
 
-// checkKey names the parent field, since a bad key can't be a field path.
 // checkFoldUnique rejects keys that differ only in case ("b" beside "B"):
 // the verifier refuses such member names at every level of a token, as
 // encoding/json would match them to one field, so a token carrying them
-// could be minted but never verified.
-func checkFoldUnique(parent string, m map[string]any) error {
-	if len(m) < 2 {
-		return nil
-	}
-	seen := make(map[string]string, len(m))
-	for _, k := range sortedKeys(m) {
-		if !utf8.ValidString(k) {
-			continue // checkKey refuses it
+// could be minted but never verified. keys are sorted; the error names the
+// first key (in that order) that folds like an earlier one, and that one.
+// Keys of invalid UTF-8 are left to checkKey, which refuses them.
+func checkFoldUnique(parent string, keys []string) error {
+	for j := 1; j < len(keys); j++ {
+		if !utf8.ValidString(keys[j]) {
+			continue
 		}
-		f := foldString(k)
-		if other, dup := seen[f]; dup {
-			return apperr.Invalid(parent, "keys %s and %s differ only in case", echo(other), echo(k))
+		for i := 0; i < j; i++ {
+			if foldEqual(keys[i], keys[j]) && utf8.ValidString(keys[i]) {
+				return apperr.Invalid(parent, "keys %s and %s differ only in case", echo(keys[i]), echo(keys[j]))
+			}
 		}
-		seen[f] = k
 	}
 	return nil
 }
 
-// foldString folds every rune of s as the verifier's duplicate check does.
-func foldString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		b.WriteRune(foldRune(r))
+// foldEqual reports whether a and b (valid UTF-8) fold to the same string:
+// foldString(a) == foldString(b), without building either.
+func foldEqual(a, b string) bool {
+	for a != "" && b != "" {
+		ra, na := rune(a[0]), 1
+		if ra >= utf8.RuneSelf {
+			ra, na = utf8.DecodeRuneInString(a)
+		}
+		rb, nb := rune(b[0]), 1
+		if rb >= utf8.RuneSelf {
+			rb, nb = utf8.DecodeRuneInString(b)
+		}
+		if ra != rb && foldRune(ra) != foldRune(rb) {
+			return false
+		}
+		a, b = a[na:], b[nb:]
 	}
-	return b.String()
+	return a == "" && b == ""
 }
 
+// checkKey names the parent field, since a bad key can't be a field path.
 func checkKey(parent, k string) error {
 	switch n := utf8.RuneCountInString(k); {
 	case n == 0:
@@ -246,7 +259,8 @@ func checkCurrencyFormat(field string, v any) error {
 	if !ok {
 		return apperr.Invalid(field, `must be an object with "locale" and "currency" members`)
 	}
-	for _, k := range sortedKeys(m) {
+	var buf [8]string
+	for _, k := range sortedKeys(m, buf[:0]) {
 		switch k {
 		case paramLocale:
 			if err := checkLocale(field+"."+k, m[k]); err != nil {

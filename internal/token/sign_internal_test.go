@@ -6,9 +6,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/sigil-dev/sigil/internal/apperr"
 )
 
 // TestClaimsJSONMatchesMarshalJSON: for claims of every shape (strings
@@ -81,4 +84,69 @@ func TestClaimsJSONMatchesMarshalJSON(t *testing.T) {
 	t.Logf("written: %d, declined: %d", fast, declined)
 	require.Greater(t, fast, 1000)
 	require.Greater(t, declined, 1000)
+}
+
+// foldString is how checkFoldUnique folded keys before foldEqual: every
+// rune folded, one string built per key.
+func foldString(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(foldRune(r))
+	}
+	return b.String()
+}
+
+// checkFoldUniqueMap is checkFoldUnique as it was: a map of folded keys.
+func checkFoldUniqueMap(parent string, keys []string) error {
+	seen := make(map[string]string, len(keys))
+	for _, k := range keys {
+		if !utf8.ValidString(k) {
+			continue
+		}
+		f := foldString(k)
+		if other, dup := seen[f]; dup {
+			return apperr.Invalid(parent, "keys %s and %s differ only in case", echo(other), echo(k))
+		}
+		seen[f] = k
+	}
+	return nil
+}
+
+// TestCheckFoldUniqueMatchesMap: the allocation-free pairwise check
+// refuses exactly the key sets the map of folded keys refused, with the
+// same message (the same two keys), over keys from an alphabet of case
+// pairs, fold orbits ('s', 'S', 'ſ'; 'k', 'K', Kelvin sign), multi-byte
+// runes and invalid UTF-8.
+func TestCheckFoldUniqueMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 17))
+	alphabet := []string{"a", "A", "s", "S", "ſ", "k", "K", "\u212a", "é", "É", "ß", "ẞ", "-", "1", "\xff", "Σ", "σ", "ς"}
+	var refused, passed int
+	for range 20000 {
+		n := rng.IntN(6)
+		set := map[string]any{}
+		for range n {
+			var b strings.Builder
+			for range 1 + rng.IntN(3) {
+				b.WriteString(alphabet[rng.IntN(len(alphabet))])
+			}
+			set[b.String()] = "v"
+		}
+		keys := sortedKeys(set, nil)
+		want := checkFoldUniqueMap("params", keys)
+		require.Equal(t, want, checkFoldUnique("params", keys), "%q", keys)
+		for _, a := range keys {
+			for _, b := range keys {
+				if utf8.ValidString(a) && utf8.ValidString(b) {
+					require.Equal(t, foldString(a) == foldString(b), foldEqual(a, b), "%q %q", a, b)
+				}
+			}
+		}
+		if want != nil {
+			refused++
+		} else {
+			passed++
+		}
+	}
+	require.Greater(t, refused, 1000)
+	require.Greater(t, passed, 300)
 }
