@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"path"
 	"regexp"
@@ -80,6 +81,12 @@ type Service struct {
 	dummy []byte
 	// onCompare, when set (tests), sees every secret comparison.
 	onCompare func(want []byte)
+	// inner and outer are HMAC-SHA-256's two hash states after the
+	// pepper's padded key block (RFC 2104: H(K^ipad), H(K^opad)), computed
+	// once: each hash clones them instead of hashing the key blocks again.
+	// nil when SHA-256 cannot be cloned (never in Go's library): hash then
+	// uses crypto/hmac.
+	inner, outer hash.Cloner
 }
 
 // maxMissing bounds the unknown ids the cache remembers: past it they are
@@ -101,7 +108,33 @@ func NewService(cfg ServiceConfig) *Service {
 	// A random hash no secret is known to match.
 	s.dummy = make([]byte, sha256.Size)
 	_, _ = rand.Read(s.dummy) // crypto/rand.Read never fails (Go 1.24+)
+	s.inner, s.outer = hmacStates(cfg.Pepper)
 	return s
+}
+
+// hmacStates returns SHA-256 after the inner and the outer padded key
+// block of HMAC with key (RFC 2104 §2), or nils if SHA-256 cannot clone.
+func hmacStates(key []byte) (inner, outer hash.Cloner) {
+	const block = sha256.BlockSize
+	if len(key) > block {
+		k := sha256.Sum256(key)
+		key = k[:]
+	}
+	var ipad, opad [block]byte
+	copy(ipad[:], key)
+	copy(opad[:], key)
+	for i := range ipad {
+		ipad[i] ^= 0x36
+		opad[i] ^= 0x5c
+	}
+	in, ok1 := sha256.New().(hash.Cloner)
+	out, ok2 := sha256.New().(hash.Cloner)
+	if !ok1 || !ok2 {
+		return nil, nil
+	}
+	in.Write(ipad[:])
+	out.Write(opad[:])
+	return in, out
 }
 
 type cachedClient struct {
@@ -116,7 +149,7 @@ type cachedClient struct {
 // else from the store (refreshing the cache), else a stale cached copy if
 // the store is unavailable.
 func (s *Service) lookup(ctx context.Context, id string) (Client, error) {
-	if !idPattern.MatchString(id) {
+	if !isID(id) {
 		// No client can have this id: unknown without a store read, and
 		// never cached, so ids a caller makes up (20 KB each, say) cannot
 		// fill the cache. (The admin client's id matches the pattern.)
@@ -385,9 +418,32 @@ func (s *Service) newSecret() (string, error) {
 }
 
 func (s *Service) hash(secret string) []byte {
+	if s.inner != nil {
+		if sum, ok := s.hashCloned(secret); ok {
+			return sum
+		}
+	}
 	m := hmac.New(sha256.New, s.cfg.Pepper)
 	m.Write([]byte(secret))
 	return m.Sum(nil)
+}
+
+// hashCloned is HMAC-SHA-256(pepper, secret) from the precomputed key
+// states: the same bytes as crypto/hmac (TestHashMatchesHMAC), two
+// compression rounds fewer.
+func (s *Service) hashCloned(secret string) ([]byte, bool) {
+	in, err := s.inner.Clone()
+	if err != nil {
+		return nil, false
+	}
+	out, err := s.outer.Clone()
+	if err != nil {
+		return nil, false
+	}
+	_, _ = io.WriteString(in, secret)
+	var sum [sha256.Size]byte
+	out.Write(in.Sum(sum[:0]))
+	return out.Sum(nil), true
 }
 
 func nonNil(s []string) []string {
@@ -396,3 +452,27 @@ func nonNil(s []string) []string {
 	}
 	return slices.Clone(s)
 }
+
+// isID is idPattern.MatchString(id) without the regexp machinery (the
+// authentication path runs it on every request; TestIsIDMatchesPattern):
+// 1 to 128 bytes, an ASCII letter or digit, then letters, digits, '.', '_',
+// ':' or '-'.
+func isID(id string) bool {
+	if id == "" || len(id) > 128 || !idByte[id[0]] || id[0] == '.' || id[0] == '_' || id[0] == ':' || id[0] == '-' {
+		return false
+	}
+	for i := 1; i < len(id); i++ {
+		if !idByte[id[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// idByte holds the bytes of idPattern's second class, [A-Za-z0-9._:-].
+var idByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-'
+	}
+	return t
+}()
