@@ -130,20 +130,24 @@ func (p *mintParser) str() (string, bool) {
 		return "", false
 	}
 	start := p.i
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			s := string(p.b[start:p.i])
-			p.i++
-			return s, true
-		case c == '\\' || c < 0x20:
-			return "", false
-		}
+	for p.i < len(p.b) && strByte[p.b[p.i]] {
 		p.i++
 	}
-	return "", false
+	if p.i == len(p.b) || p.b[p.i] != '"' {
+		return "", false // the end, an escape or a control character
+	}
+	v := string(p.b[start:p.i])
+	p.i++
+	return v, true
 }
+
+// strByte holds the bytes str reads on: all but '"', '\\' and controls.
+var strByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // strValue is str for a member value.
 func (p *mintParser) strValue() (string, bool) { return p.str() }
