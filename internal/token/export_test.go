@@ -17,12 +17,3 @@ func LocalesRemembered() int {
 	localesOK.Range(func(any, any) bool { n++; return true })
 	return n
 }
-
-// NewGolangJWTVerifier is NewVerifier without fastParse: every token goes
-// through golang-jwt's ParseWithClaims (golangJWTParse), the oracle the
-// differential tests compare fastParse with.
-func NewGolangJWTVerifier(cfg VerifierConfig) *Verifier {
-	v := NewVerifier(cfg)
-	v.slowOnly = true
-	return v
-}
