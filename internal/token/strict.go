@@ -403,6 +403,15 @@ func (s *scanner) number() string {
 	return ""
 }
 
+// strPlain marks the bytes a JSON string holds as they are: printable
+// ASCII other than the quote and the backslash.
+var strPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str scans a string at s.i and returns its content span.
 func (s *scanner) str() (jstr, string) {
 	if s.i >= len(s.b) || s.b[s.i] != '"' {
@@ -411,6 +420,10 @@ func (s *scanner) str() (jstr, string) {
 	s.i++
 	start, plain := s.i, true
 	for s.i < len(s.b) {
+		if strPlain[s.b[s.i]] { // the common case, one lookup a byte
+			s.i++
+			continue
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
