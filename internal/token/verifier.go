@@ -110,6 +110,10 @@ type Verifier struct {
 	parser       *jwt.Parser // full claims validation
 	parserNoTime *jwt.Parser // signature only
 	keyfunc      jwt.Keyfunc
+	// validator is parser's claims validation, for fastParse.
+	validator *jwt.Validator
+	// slowOnly turns fastParse off (tests compare both paths).
+	slowOnly bool
 }
 
 // NewVerifier returns a Verifier for cfg; the golang-jwt parsers are built
@@ -148,18 +152,21 @@ func NewVerifier(cfg VerifierConfig) *Verifier {
 	}
 	v.cache = newCache(cfg.CacheSize)
 	v.keyfunc = v.lookupKey
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods(algorithms),
+	validation := []jwt.ParserOption{
 		jwt.WithIssuer(v.iss),
 		jwt.WithAudience(v.aud),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(v.leeway),
 		jwt.WithTimeFunc(v.now),
+	}
+	v.validator = jwt.NewValidator(validation...)
+	v.parser = jwt.NewParser(slices.Concat(validation, []jwt.ParserOption{
+		jwt.WithValidMethods(algorithms),
 		jwt.WithStrictDecoding(),
 		// Numbers in params and policies stay exact (an account id of
 		// 2^53+1 must not become another account).
 		jwt.WithJSONNumber(),
-	)
+	})...)
 	v.parserNoTime = jwt.NewParser(
 		jwt.WithValidMethods(algorithms),
 		jwt.WithoutClaimsValidation(),
@@ -312,7 +319,8 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 		return nil, "", fail(ErrMalformed, "header is not strict base64url")
 	}
 	// Step 2: header, decoded and checked here, before golang-jwt.
-	if err := v.checkHeader(hdr); err != nil {
+	hk, err := v.checkHeader(hdr)
+	if err != nil {
 		return nil, "", err
 	}
 	payload, ok := decodeSegment(buf[len(hdr):], raw[d1+1:d2])
@@ -321,16 +329,22 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 	}
 	// Step 4, the strict half: the payload golang-jwt is about to decode
 	// has one reading only.
-	if err := checkPayload(payload); err != nil {
+	var ms [maxObjectMembers]member
+	ps := scanner{b: payload}
+	members, err := checkPayload(&ps, ms[:0])
+	if err != nil {
 		return nil, "", err
 	}
 	// Steps 3 and 4: signature, then registered and sigil claims.
-	c := new(Claims)
-	parser := v.parser
-	if ignoreTime {
-		parser = v.parserNoTime
+	var c *Claims
+	var kid string
+	if hk.plain && !ignoreTime && !v.slowOnly {
+		c, err = v.fastParse(raw, d2, hk.key, &ps, members)
+		kid = hk.kid
 	}
-	tok, err := parser.ParseWithClaims(raw, c, v.keyfunc)
+	if c == nil {
+		c, kid, err = v.golangJWTParse(raw, ignoreTime)
+	}
 	if err != nil {
 		err = classify(err)
 		if errors.Is(err, ErrExpired) && v.checkLifetime(c) == nil {
@@ -342,7 +356,6 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 		}
 		return nil, "", err
 	}
-	kid, _ := tok.Header["kid"].(string)
 	if ignoreTime {
 		switch {
 		case c.Issuer == "":
@@ -362,6 +375,26 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 		return nil, "", err
 	}
 	normalizeTimes(c)
+	return c, kid, nil
+}
+
+// golangJWTParse is steps 3 and 4 by golang-jwt's ParseWithClaims: it
+// decodes the token a second time (header into a map, payload with
+// encoding/json), checks the signature and, unless ignoreTime, the claims.
+// It is what fastParse must equal, and the path of every token fastParse
+// leaves to it. It returns the claims also with an error (an expired
+// token's), and the header's kid.
+func (v *Verifier) golangJWTParse(raw string, ignoreTime bool) (*Claims, string, error) {
+	c := new(Claims)
+	parser := v.parser
+	if ignoreTime {
+		parser = v.parserNoTime
+	}
+	tok, err := parser.ParseWithClaims(raw, c, v.keyfunc)
+	if err != nil {
+		return c, "", err
+	}
+	kid, _ := tok.Header["kid"].(string)
 	return c, kid, nil
 }
 
@@ -416,65 +449,77 @@ func (v *Verifier) lookupKey(t *jwt.Token) (any, error) {
 	return k.VerificationKey(), nil
 }
 
+// checkedHeader is what checkHeader learnt from a good header: the key its
+// kid selects, the kid, and whether every member is a string (plain), so
+// that golang-jwt's own decoding of the header (json.Unmarshal into a map)
+// is sure to succeed and to read the same alg and kid.
+type checkedHeader struct {
+	key   *keys.Key
+	kid   string
+	plain bool
+}
+
 // checkHeader enforces step 2 on the decoded header: a JSON object without
 // duplicate or case-variant member names; alg one of ours; kid present and
 // selecting a loaded key of exactly that alg; typ absent or "JWT"; no crit.
 // jku, x5u, jwk and x5c are ignored (never used to find a key).
-func (v *Verifier) checkHeader(b []byte) error {
+func (v *Verifier) checkHeader(b []byte) (checkedHeader, error) {
 	var ms [maxHeaderMembers]member
 	s := scanner{b: b}
 	members, d := s.topObject(ms[:0])
 	if d != "" {
 		if s.dup {
-			return fail(ErrHeader, d)
+			return checkedHeader{}, fail(ErrHeader, d)
 		}
-		return fail(ErrMalformed, "header: "+d)
+		return checkedHeader{}, fail(ErrMalformed, "header: "+d)
 	}
 	alg := ""
 	var kid jstr
-	hasKID := false
+	hasKID, plain := false, true
 	for _, m := range members {
+		plain = plain && m.kind == kindString
 		switch string(s.raw(m.name)) {
 		case "alg":
 			if m.kind != kindString {
-				return fail(ErrHeader, "alg is not a string")
+				return checkedHeader{}, fail(ErrHeader, "alg is not a string")
 			}
 			if alg = knownAlg(&s, m.val); alg == "" {
-				return fail(ErrHeader, "alg not allowed")
+				return checkedHeader{}, fail(ErrHeader, "alg not allowed")
 			}
 		case "kid":
 			if m.kind != kindString || m.val.start == m.val.end {
-				return fail(ErrHeader, "kid is not a non-empty string")
+				return checkedHeader{}, fail(ErrHeader, "kid is not a non-empty string")
 			}
 			kid, hasKID = m.val, true
 		case "typ":
 			if m.kind != kindString || string(s.raw(m.val)) != "JWT" {
-				return fail(ErrHeader, `typ is not "JWT"`)
+				return checkedHeader{}, fail(ErrHeader, `typ is not "JWT"`)
 			}
 		case "crit":
-			return fail(ErrHeader, "crit is not supported")
+			return checkedHeader{}, fail(ErrHeader, "crit is not supported")
 		default:
 			for _, n := range [...]string{"alg", "kid", "typ", "crit"} {
 				if s.foldEqString(m.name, n) {
-					return fail(ErrHeader, "case-variant or escaped header name")
+					return checkedHeader{}, fail(ErrHeader, "case-variant or escaped header name")
 				}
 			}
 		}
 	}
 	if alg == "" {
-		return fail(ErrHeader, "missing alg")
+		return checkedHeader{}, fail(ErrHeader, "missing alg")
 	}
 	if !hasKID {
-		return fail(ErrHeader, "missing kid")
+		return checkedHeader{}, fail(ErrHeader, "missing kid")
 	}
-	k, ok := v.keys.Lookup(s.text(kid))
+	kidText := s.text(kid)
+	k, ok := v.keys.Lookup(kidText)
 	if !ok || k == nil {
-		return fail(ErrUnknownKey, "")
+		return checkedHeader{}, fail(ErrUnknownKey, "")
 	}
 	if k.Alg != alg {
-		return fail(ErrHeader, "alg does not match the key's algorithm")
+		return checkedHeader{}, fail(ErrHeader, "alg does not match the key's algorithm")
 	}
-	return nil
+	return checkedHeader{key: k, kid: kidText, plain: plain}, nil
 }
 
 // knownAlg returns the algorithm a header alg names exactly, or "".
@@ -500,28 +545,28 @@ var claimNames = [...]string{
 	"dashboardId", "reportId", "appId", "readOnly", "params", "securityPolicies", "auth_time",
 }
 
-// checkPayload enforces the strict half of step 4 on the decoded payload.
-func checkPayload(b []byte) error {
-	var ms [maxObjectMembers]member
-	s := scanner{b: b}
-	members, d := s.topObject(ms[:0])
+// checkPayload enforces the strict half of step 4 on the decoded payload
+// s.b, and returns its top-level members (appended to ms).
+func checkPayload(s *scanner, ms []member) ([]member, error) {
+	b := s.b
+	members, d := s.topObject(ms)
 	if d != "" {
 		if s.dup {
-			return fail(ErrClaims, d)
+			return nil, fail(ErrClaims, d)
 		}
-		return fail(ErrMalformed, "payload: "+d)
+		return nil, fail(ErrMalformed, "payload: "+d)
 	}
 	for _, m := range members {
 		want := jsonKind(0)
 		switch string(s.raw(m.name)) {
 		case "exp", "nbf", "iat", "auth_time":
 			if m.kind != kindNumber || !saneTime(b[m.vstart:m.vend]) {
-				return fail(ErrClaims, "exp, nbf, iat and auth_time must be positive numbers below 1e11")
+				return nil, fail(ErrClaims, "exp, nbf, iat and auth_time must be positive numbers below 1e11")
 			}
 			continue
 		case "aud":
 			if m.kind != kindString && m.kind != kindArray {
-				return fail(ErrClaims, "aud is not a string or an array")
+				return nil, fail(ErrClaims, "aud is not a string or an array")
 			}
 			continue
 		case "iss", "sub", "jti", "tt", "scope", "client_id", "tid", "dashboardId", "reportId", "appId":
@@ -535,16 +580,16 @@ func checkPayload(b []byte) error {
 		default:
 			for _, n := range claimNames {
 				if s.foldEqString(m.name, n) {
-					return fail(ErrClaims, "case-variant or escaped claim name")
+					return nil, fail(ErrClaims, "case-variant or escaped claim name")
 				}
 			}
 			continue
 		}
 		if m.kind != want {
-			return fail(ErrClaims, "claim of the wrong JSON type")
+			return nil, fail(ErrClaims, "claim of the wrong JSON type")
 		}
 	}
-	return nil
+	return members, nil
 }
 
 // classify maps a golang-jwt error to one of ours, most fundamental first.
