@@ -1,12 +1,10 @@
 package token
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 )
 
 // MaxCachedTokenSize is the largest token the verified-token cache keeps:
@@ -19,23 +17,31 @@ const noExpiryTTL = 10 * time.Minute
 
 const cacheShards = 64
 
-// cache remembers tokens that passed steps 1–4, keyed by the SHA-256 of
-// their text, so a repeat skips parsing and the signature. It never holds a
+// cache remembers tokens that passed steps 1–4, so a repeat skips parsing
+// and the signature. Entries are found by a 64-bit maphash of the token's
+// text with a per-process random seed, and each keeps the whole text, which
+// a hit compares with the presented token: two tokens whose hashes collide
+// (by chance, or by a caller who learnt the seed) only evict each other,
+// one never gets the other's claims. It never holds a
 // revocation verdict: step 5 runs on every hit. It does remember that a
 // registered token's record was live, which only revocation (step 5) can
 // undo. Bounded: a full shard drops
 // an arbitrary entry (Go's map iteration order is random).
 type cache struct {
 	perShard int
-	shards   [cacheShards]cacheShard
+	// hash is the lookup key of a token's text.
+	hash   func(raw string) uint64
+	shards [cacheShards]cacheShard
 }
 
 type cacheShard struct {
 	mu sync.RWMutex
-	m  map[[32]byte]cacheEntry
+	m  map[uint64]cacheEntry
 }
 
 type cacheEntry struct {
+	// raw is the token's text: a hit must present exactly it.
+	raw    string
 	claims *Claims
 	kid    string
 	// until is when the entry dies (Unix ns): the token's exp, or noExpiryTTL after caching.
@@ -75,45 +81,60 @@ func newCache(size int) *cache {
 	if size <= 0 {
 		return nil
 	}
-	c := &cache{perShard: max(1, size/cacheShards)}
+	c := &cache{perShard: max(1, size/cacheShards), hash: cacheHash}
+	if cacheHashHook != nil {
+		c.hash = cacheHashHook
+	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[[32]byte]cacheEntry)
+		c.shards[i].m = make(map[uint64]cacheEntry)
 	}
 	return c
 }
 
-// tokenHash is SHA-256 of raw without copying it.
-func tokenHash(raw string) [32]byte {
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+// cacheSeed is this process's maphash seed: random, so nobody outside
+// chooses tokens that collide (a collision is safe, see cache, but costs
+// the colliding tokens their cache entries).
+var cacheSeed = maphash.MakeSeed()
+
+func cacheHash(raw string) uint64 { return maphash.String(cacheSeed, raw) }
+
+// cacheHashHook replaces cacheHash in caches made after it is set: tests
+// force collisions with it. Nil in production.
+var cacheHashHook func(raw string) uint64
+
+// key is the lookup key of raw.
+func (c *cache) key(raw string) uint64 { return c.hash(raw) }
+
+func (c *cache) shard(h uint64) *cacheShard {
+	// The low bits pick the map's bucket: the shard takes the high ones.
+	return &c.shards[(h>>58)%cacheShards]
 }
 
-func (c *cache) shard(h *[32]byte) *cacheShard {
-	return &c.shards[binary.LittleEndian.Uint64(h[:8])%cacheShards]
-}
-
-// get returns the live entry for h at now (Unix ns).
-func (c *cache) get(h *[32]byte, now int64) (cacheEntry, bool) {
+// get returns the live entry of the token raw, whose key is h, at now (Unix ns).
+func (c *cache) get(h uint64, raw string, now int64) (cacheEntry, bool) {
 	s := c.shard(h)
 	s.mu.RLock()
-	e, ok := s.m[*h]
+	e, ok := s.m[h]
 	s.mu.RUnlock()
-	if !ok || now >= e.until || now < e.nbf {
+	if !ok || e.raw != raw || now >= e.until || now < e.nbf {
 		return cacheEntry{}, false
 	}
 	return e, true
 }
 
-func (c *cache) put(h *[32]byte, e cacheEntry) {
+// put keeps e under h; e.raw is the token's text, not a substring of a
+// bigger buffer (the caller clones it), so an entry pins only its token.
+func (c *cache) put(h uint64, e cacheEntry) {
 	s := c.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) >= c.perShard {
+	if _, ok := s.m[h]; !ok && len(s.m) >= c.perShard {
 		for k := range s.m {
 			delete(s.m, k)
 			break
 		}
 	}
-	s.m[*h] = e
+	s.m[h] = e
 }
 
 // len is the number of entries (for tests and metrics).

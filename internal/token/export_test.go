@@ -17,3 +17,11 @@ func LocalesRemembered() int {
 	localesOK.Range(func(any, any) bool { n++; return true })
 	return n
 }
+
+// ForceCacheHash makes the verified-token caches of verifiers created
+// until restore is called find every token under hash(raw): tests force
+// collisions with it.
+func ForceCacheHash(hash func(raw string) uint64) (restore func()) {
+	cacheHashHook = hash
+	return func() { cacheHashHook = nil }
+}
