@@ -73,11 +73,21 @@ func (s *Server) verify(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, a.body)
+	// c.Blob, with the Content-Type set straight into the map.
+	if v := h[echo.HeaderContentType]; len(v) == 0 || v[0] == "" {
+		h[echo.HeaderContentType] = jsonContentType
+	}
+	res := c.Response()
+	res.WriteHeader(http.StatusOK)
+	_, err = res.Write(a.body)
+	return err
 }
 
-// noStoreValue is shared by every answer: net/http only reads it.
-var noStoreValue = []string{"no-store"}
+// noStoreValue and jsonContentType are shared by every answer: net/http only reads them.
+var (
+	noStoreValue    = []string{"no-store"}
+	jsonContentType = []string{echo.MIMEApplicationJSON}
+)
 
 // verifyAnswer is a 200 of /api/v1/verify for one token: the identity
 // headers (canonical names, values shared by every answer for that token:
