@@ -504,10 +504,15 @@ func requestID(c echo.Context) string {
 }
 
 // noStore marks a response as not cacheable: it carries or judges a token.
+// Header.Set, straight into the map (the names are canonical), with values
+// shared by every answer (net/http only reads them).
 func noStore(c echo.Context) {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	c.Response().Header().Set("Pragma", "no-cache")
+	h := c.Response().Header()
+	h["Cache-Control"] = noStoreValue
+	h["Pragma"] = noCacheValue
 }
+
+var noCacheValue = []string{"no-cache"}
 
 // newRequestIDs returns a generator of request ids, each as the value of
 // a header: a random per-process prefix and a counter. They correlate log

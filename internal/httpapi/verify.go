@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,10 +61,11 @@ func (s *Server) verify(c echo.Context) error {
 	s.recordUse(claims)
 	// The hot path of every gateway: the answer depends on the claims only,
 	// so it is rendered once per cached token and kept in its cache entry.
-	a, ok := memo.Load().(*verifyAnswer)
-	if !ok {
+	answers := answersOf(memo)
+	a := answers.verify.Load()
+	if a == nil {
 		a = renderVerify(claims)
-		memo.Store(a)
+		answers.verify.Store(a)
 	}
 	h := c.Response().Header()
 	h["Cache-Control"] = noStoreValue
@@ -73,14 +75,7 @@ func (s *Server) verify(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
 	}
-	// c.Blob, with the Content-Type set straight into the map.
-	if v := h[echo.HeaderContentType]; len(v) == 0 || v[0] == "" {
-		h[echo.HeaderContentType] = jsonContentType
-	}
-	res := c.Response()
-	res.WriteHeader(http.StatusOK)
-	_, err = res.Write(a.body)
-	return err
+	return writeJSON(c, a.body)
 }
 
 // noStoreValue and jsonContentType are shared by every answer: net/http only reads them.
@@ -88,6 +83,22 @@ var (
 	noStoreValue    = []string{"no-store"}
 	jsonContentType = []string{echo.MIMEApplicationJSON}
 )
+
+// answers are the answers rendered for one verified token, kept in its
+// cache entry's Memo: they depend on its claims alone.
+type answers struct {
+	verify     atomic.Pointer[verifyAnswer]
+	introspect atomic.Pointer[[]byte]
+}
+
+// answersOf returns memo's answers (an empty set to fill when the token is
+// not cached: memo is nil).
+func answersOf(memo *token.Memo) *answers {
+	if a, ok := memo.Load().(*answers); ok {
+		return a
+	}
+	return memo.LoadOrStore(new(answers)).(*answers)
+}
 
 // verifyAnswer is a 200 of /api/v1/verify for one token: the identity
 // headers (canonical names, values shared by every answer for that token:
@@ -289,10 +300,63 @@ func (s *Server) introspect(c echo.Context) error {
 		s.recordRejected(in.Rejected)
 	}
 	if !in.Active {
-		return c.JSON(http.StatusOK, introspectResponse{Active: false})
+		if pretty(c) {
+			return c.JSON(http.StatusOK, introspectResponse{Active: false})
+		}
+		return writeJSON(c, inactiveBody)
 	}
 	claims := in.Claims
 	s.recordUse(claims)
+	if pretty(c) {
+		return c.JSON(http.StatusOK, introspectAnswer(claims))
+	}
+	answers := answersOf(in.Memo)
+	body := answers.introspect.Load()
+	if body == nil {
+		b := renderJSON(introspectAnswer(claims))
+		body = &b
+		answers.introspect.Store(body)
+	}
+	return writeJSON(c, *body)
+}
+
+// inactiveBody is {"active":false} as c.JSON writes it.
+var inactiveBody = renderJSON(introspectResponse{Active: false})
+
+// pretty reports whether c.JSON would indent (a ?pretty query parameter).
+func pretty(c echo.Context) bool {
+	if c.Request().URL.RawQuery == "" {
+		return false
+	}
+	_, ok := c.QueryParams()["pretty"]
+	return ok
+}
+
+// writeJSON answers 200 with body, JSON rendered before: c.JSONBlob, with
+// the Content-Type set straight into the map.
+func writeJSON(c echo.Context, body []byte) error {
+	res := c.Response()
+	h := res.Header()
+	if v := h[echo.HeaderContentType]; len(v) == 0 || v[0] == "" {
+		h[echo.HeaderContentType] = jsonContentType
+	}
+	res.WriteHeader(http.StatusOK)
+	_, err := res.Write(body)
+	return err
+}
+
+// renderJSON is v as encoding/json's Encoder writes it (c.JSON's
+// serializer): Marshal's text and a newline.
+func renderJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil { // strings, numbers, bools and the claims' own JSON values
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// introspectAnswer is the RFC 7662 answer for an active token's claims.
+func introspectAnswer(claims *token.Claims) introspectResponse {
 	resp := introspectResponse{
 		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, Subject: claims.Subject,
 		TokenType: "Bearer", Aud: claims.Audience, Iss: claims.Issuer, Jti: claims.ID, Kind: claims.Kind,
@@ -308,7 +372,7 @@ func (s *Server) introspect(c echo.Context) error {
 	if claims.NotBefore != nil {
 		resp.Nbf = claims.NotBefore.Unix()
 	}
-	return c.JSON(http.StatusOK, resp)
+	return resp
 }
 
 // revoke answers POST /api/v1/revoke (RFC 7009). An invalid token is a 200

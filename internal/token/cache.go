@@ -69,6 +69,22 @@ func (m *Memo) Load() any {
 	return m.v.Load()
 }
 
+// LoadOrStore returns what Store kept, else keeps x and returns it; with
+// a nil *Memo it returns x.
+func (m *Memo) LoadOrStore(x any) any {
+	if m == nil {
+		return x
+	}
+	for {
+		if v := m.v.Load(); v != nil {
+			return v
+		}
+		if m.v.CompareAndSwap(nil, x) {
+			return x
+		}
+	}
+}
+
 // Store keeps x (always of one type per Verifier: atomic.Value's rule); a
 // race between two Stores keeps either, both being derived from the same claims.
 func (m *Memo) Store(x any) {
