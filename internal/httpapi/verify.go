@@ -37,11 +37,12 @@ type verifyResponse struct {
 
 // verify answers GET /api/v1/verify, the forward-auth endpoint of gateways.
 func (s *Server) verify(c echo.Context) error {
-	raw, err := forwardedToken(c)
+	uri := forwardedURIOf(c.Request().Header)
+	raw, err := forwardedToken(c, uri)
 	if err != nil {
 		return err
 	}
-	fwd, gated, err := forwardedRequest(c.Request())
+	fwd, gated, err := forwardedRequest(c.Request().Header, uri)
 	if err != nil {
 		return err
 	}
@@ -179,13 +180,36 @@ func encodeHeaderJSON(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// forwardedURI is the URI a gateway forwards (the one the policy step
+// reads), read once per request: its value ("" without one), the header
+// it came from, and that header's name as fields of errors name it.
+type forwardedURI struct {
+	value, header, field string
+}
+
+func forwardedURIOf(h http.Header) forwardedURI {
+	v, n := first(h, hdrForwardedURI, hdrOriginalURI)
+	field := "X-Forwarded-Uri"
+	if n == hdrOriginalURI {
+		field = "X-Original-URI"
+	}
+	return forwardedURI{value: v, header: n, field: field}
+}
+
+// query is the URI's query, "" without one.
+func (u forwardedURI) query() string {
+	_, q, _ := strings.Cut(u.value, "?")
+	q, _, _ = strings.Cut(q, "#")
+	return q
+}
+
 // forwardedToken finds the token of a forward-auth request: the Bearer
 // header, ?token= of the verify request, or the token query of the original
-// URI that the gateway forwards (the URI the policy step reads). Exactly one
-// of them may carry a token, once (RFC 6750 §2): two Authorization headers,
-// two token parameters, or a token in two places is a 400, since a gateway,
-// sigil and the upstream could each read another one.
-func forwardedToken(c echo.Context) (string, error) {
+// URI that the gateway forwards (uri, the URI the policy step reads).
+// Exactly one of them may carry a token, once (RFC 6750 §2): two
+// Authorization headers, two token parameters, or a token in two places is
+// a 400, since a gateway, sigil and the upstream could each read another one.
+func forwardedToken(c echo.Context, uri forwardedURI) (string, error) {
 	tok, err := bearerToken(c)
 	if err != nil {
 		return "", err
@@ -194,9 +218,9 @@ func forwardedToken(c echo.Context) (string, error) {
 	if hasAuthorization(c) {
 		sources++ // a Bearer token, or another scheme the upstream may read
 	}
-	for _, src := range []struct{ field, query string }{
+	for _, src := range [2]struct{ field, query string }{
 		{"token", c.Request().URL.RawQuery},
-		{forwardedURIField(c.Request().Header), forwardedQuery(c.Request().Header)},
+		{uri.field, uri.query()},
 	} {
 		qt, n := token.QueryToken(src.query)
 		if n > 1 {
@@ -209,11 +233,10 @@ func forwardedToken(c echo.Context) (string, error) {
 			}
 		}
 	}
-	if v, _ := first(c.Request().Header, hdrForwardedURI, hdrOriginalURI); v != "" && sources == 0 {
+	if uri.value != "" && sources == 0 {
 		// The only place left for the token: say so when it cannot be read.
-		if _, err := url.ParseRequestURI(v); err != nil {
-			name := forwardedURIField(c.Request().Header)
-			return "", apperr.Invalid(name, "%s is not a valid request URI", name)
+		if _, err := url.ParseRequestURI(uri.value); err != nil {
+			return "", apperr.Invalid(uri.field, "%s is not a valid request URI", uri.field)
 		}
 	}
 	if sources > 1 {
@@ -223,22 +246,6 @@ func forwardedToken(c echo.Context) (string, error) {
 		return "", &apperr.Error{Code: apperr.CodeTokenRequired, Message: "a token is required: Authorization: Bearer, or ?token="}
 	}
 	return tok, nil
-}
-
-// forwardedQuery is the query of the URI the gateway forwards (the one the
-// policy step reads), "" without one.
-func forwardedQuery(h http.Header) string {
-	v, _ := first(h, hdrForwardedURI, hdrOriginalURI)
-	_, q, _ := strings.Cut(v, "?")
-	q, _, _ = strings.Cut(q, "#")
-	return q
-}
-
-func forwardedURIField(h http.Header) string {
-	if _, n := first(h, hdrForwardedURI, hdrOriginalURI); n == hdrOriginalURI {
-		return "X-Original-URI"
-	}
-	return "X-Forwarded-Uri"
 }
 
 // invalidate answers POST /api/v1/invalidate-token: logout. 204 only once
