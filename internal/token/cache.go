@@ -1,10 +1,13 @@
 package token
 
 import (
+	"crypto/sha256"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // MaxCachedTokenSize is the largest token the verified-token cache keeps:
@@ -19,10 +22,10 @@ const cacheShards = 64
 
 // cache remembers tokens that passed steps 1–4, so a repeat skips parsing
 // and the signature. Entries are found by a 64-bit maphash of the token's
-// text with a per-process random seed, and each keeps the whole text, which
-// a hit compares with the presented token: two tokens whose hashes collide
-// (by chance, or by a caller who learnt the seed) only evict each other,
-// one never gets the other's claims. It never holds a
+// text with a per-process random seed; a hit must then present exactly the
+// entry's token (tokenID): two tokens whose hashes collide (by chance, or
+// by a caller who learnt the seed) only evict each other, one never gets
+// the other's claims. No entry holds a token's text. It never holds a
 // revocation verdict: step 5 runs on every hit. It does remember that a
 // registered token's record was live, which only revocation (step 5) can
 // undo. Bounded: a full shard drops
@@ -40,8 +43,8 @@ type cacheShard struct {
 }
 
 type cacheEntry struct {
-	// raw is the token's text: a hit must present exactly it.
-	raw    string
+	// id is the token a hit must present.
+	id     tokenID
 	claims *Claims
 	kid    string
 	// until is when the entry dies (Unix ns): the token's exp, or noExpiryTTL after caching.
@@ -118,6 +121,43 @@ func cacheHash(raw string) uint64 { return maphash.String(cacheSeed, raw) }
 // force collisions with it. Nil in production.
 var cacheHashHook func(raw string) uint64
 
+// tokenID is what a cache entry keeps of its token's text: the signed part
+// (header.payload: the claims, already held parsed, with nothing a caller
+// could present) and the SHA-256 of the signature segment's text — never
+// the token itself, so the cache holds no credential. A text is the token
+// exactly when both match: equal signed parts, and signatures that SHA-256
+// cannot tell apart (base64's spare bits and ECDSA's malleability make
+// other texts of a genuine token, which therefore miss and are verified).
+type tokenID struct {
+	signed string
+	sig    [32]byte
+}
+
+// newTokenID is raw's tokenID; the signed part is a copy, so an entry does
+// not pin the request that brought the token.
+func newTokenID(raw string) tokenID {
+	signed, sig := splitSignature(raw)
+	return tokenID{signed: strings.Clone(signed), sig: sha256.Sum256(bytesOf(sig))}
+}
+
+// is reports whether raw is the token of id.
+func (id *tokenID) is(raw string) bool {
+	signed, sig := splitSignature(raw)
+	return signed == id.signed && sha256.Sum256(bytesOf(sig)) == id.sig
+}
+
+// bytesOf is s's bytes without copying them (read only).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// splitSignature cuts raw at its last dot: header.payload and signature.
+func splitSignature(raw string) (signed, sig string) {
+	i := strings.LastIndexByte(raw, '.')
+	if i < 0 {
+		return raw, ""
+	}
+	return raw[:i], raw[i+1:]
+}
+
 // key is the lookup key of raw.
 func (c *cache) key(raw string) uint64 { return c.hash(raw) }
 
@@ -132,14 +172,13 @@ func (c *cache) get(h uint64, raw string, now int64) (cacheEntry, bool) {
 	s.mu.RLock()
 	e, ok := s.m[h]
 	s.mu.RUnlock()
-	if !ok || e.raw != raw || now >= e.until || now < e.nbf {
+	if !ok || now >= e.until || now < e.nbf || !e.id.is(raw) {
 		return cacheEntry{}, false
 	}
 	return e, true
 }
 
-// put keeps e under h; e.raw is the token's text, not a substring of a
-// bigger buffer (the caller clones it), so an entry pins only its token.
+// put keeps e under h.
 func (c *cache) put(h uint64, e cacheEntry) {
 	s := c.shard(h)
 	s.mu.Lock()

@@ -176,6 +176,18 @@ func TestVerifier_Cache(t *testing.T) {
 		require.Equal(t, "alice", a3.Subject)
 		require.NotSame(t, a, a3)
 	})
+	t.Run("OK/HoldsNoToken", func(t *testing.T) {
+		// A dump of the cache yields claims, never a credential: no
+		// entry keeps a token's text or its signature segment.
+		f := newFixture(t, k, withCache(100, nil))
+		raw, _ := f.mint(t, embedClaims(), time.Hour)
+		_, err := f.verifier.Verify(ctx, raw)
+		require.NoError(t, err)
+		require.Equal(t, 1, f.verifier.CacheLen())
+		sig := raw[strings.LastIndexByte(raw, '.')+1:]
+		require.False(t, f.verifier.CacheHolds(sig))
+		require.True(t, f.verifier.CacheHolds(raw[:strings.LastIndexByte(raw, '.')]), "the signed part (the claims) is kept")
+	})
 	t.Run("ErrRevokedAfterMemo", func(t *testing.T) {
 		// The memo lives beside the claims: it never stands in for step 5.
 		rev := &countingRevocation{denied: map[string]bool{}}

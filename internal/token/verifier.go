@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -268,7 +267,7 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	e := cacheEntry{raw: strings.Clone(raw), claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: new(Memo)}
+	e := cacheEntry{id: newTokenID(raw), claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: new(Memo)}
 	if c.ExpiresAt != nil {
 		e.until = c.ExpiresAt.UnixNano()
 	}
