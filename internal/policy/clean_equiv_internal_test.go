@@ -1,10 +1,14 @@
 package policy
 
 import (
+	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/sigil-dev/sigil/internal/token"
 )
 
 // cleanBefore is Clean as it was before its fast path for paths without
@@ -90,6 +94,47 @@ func FuzzUnderDashboardMatchesReplaceAll(f *testing.F) {
 		want := under(path, strings.ReplaceAll(prefix, DashboardPlaceholder, id))
 		if got := p.underDashboard(path, id); got != want {
 			t.Fatalf("underDashboard(%q, %q) with prefix %q = %v, want %v", path, id, prefix, got, want)
+		}
+	})
+}
+
+// methodOverridesBefore is MethodOverrides without its shortcut for
+// queries holding neither '_' nor '%'.
+func methodOverridesBefore(h http.Header, uri string) []string {
+	var out []string
+	for _, name := range overrideHeaders {
+		for _, v := range h[name] {
+			for m := range strings.SplitSeq(v, ",") {
+				out = append(out, strings.TrimSpace(m))
+			}
+		}
+	}
+	_, q, _ := strings.Cut(uri, "?")
+	for k, v := range token.QueryPairs(q) {
+		if strings.EqualFold(k, "_method") {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// FuzzMethodOverridesMatchesBefore: the shortcut finds every override.
+func FuzzMethodOverridesMatchesBefore(f *testing.F) {
+	for _, s := range []string{
+		"/d?lang=de", "/d?_method=DELETE", "/d?_METHOD=put", "/d?%5Fmethod=PATCH", "/d?%5fMethod=x", "/d?a=1;_method=x",
+		"/d?x=%zz&_method=y", "/d", "/d?", "/d?method=DELETE", "/d?_\u212Aethod=x", "/d?\uFF3Fmethod=x",
+	} {
+		f.Add(s, "")
+	}
+	f.Add("/d?lang=de", "DELETE, PUT")
+	f.Fuzz(func(t *testing.T, uri, header string) {
+		h := http.Header{}
+		if header != "" {
+			h["X-Http-Method-Override"] = []string{header}
+		}
+		got, want := MethodOverrides(h, uri), methodOverridesBefore(h, uri)
+		if !slices.Equal(got, want) {
+			t.Fatalf("MethodOverrides(%q, %q) = %q, before: %q", header, uri, got, want)
 		}
 	})
 }

@@ -229,6 +229,11 @@ func MethodOverrides(h http.Header, uri string) []string {
 		}
 	}
 	_, q, _ := strings.Cut(uri, "?")
+	if strings.IndexByte(q, '_') < 0 && strings.IndexByte(q, '%') < 0 {
+		// No name can read _method: '_' folds to no other rune, and only
+		// %5F unescapes to it.
+		return out
+	}
 	for k, v := range token.QueryPairs(q) {
 		if strings.EqualFold(k, "_method") {
 			out = append(out, v)
