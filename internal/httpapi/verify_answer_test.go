@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,4 +161,35 @@ func TestIntrospect_AnswerRenderedOnce(t *testing.T) {
 			require.Equal(t, "{\n  \"active\": false\n}\n", rec.Body.String())
 		})
 	}
+}
+
+// TestAnswers_ConcurrentFirstUse: many first uses of one token at once,
+// through forward-auth and introspection, all get the same answers (the
+// memo's first store wins, a lost race renders again; -race checks it).
+func TestAnswers_ConcurrentFirstUse(t *testing.T) {
+	f := newAPI(t)
+	raw := f.mint(map[string]any{"sub": "user-7"}).AccessToken
+	const n = 16
+	verify, intro := make([]string, n), make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			rec := f.verify(raw)
+			verify[i] = fmt.Sprint(rec.Code, rec.Header().Get(httpapi.HeaderSubject), rec.Body.String())
+		}()
+		go func() {
+			defer wg.Done()
+			rec := introspect(f, raw, clients.AdminID, f.adminSecret)
+			intro[i] = fmt.Sprint(rec.Code, rec.Body.String())
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		require.Equal(t, verify[0], verify[i])
+		require.Equal(t, intro[0], intro[i])
+	}
+	require.Contains(t, verify[0], "200user-7")
+	require.Contains(t, intro[0], `"sub":"user-7"`)
 }
