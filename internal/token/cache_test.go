@@ -154,6 +154,8 @@ func TestVerifier_Cache(t *testing.T) {
 			partsA[0] + "." + partsB[1] + "." + partsA[2],
 			rawA[:len(rawA)-1] + string(flipLast(rawA[len(rawA)-1])),
 			rawA + "x",
+			rawA + ".x",
+			partsA[0] + "." + partsA[1] + ".." + partsA[2],
 			rawA[:len(rawA)-1],
 		} {
 			_, memo, err := f.verifier.VerifyMemo(ctx, forged)
