@@ -345,6 +345,10 @@ type Introspection struct {
 	// then its claims.
 	Active bool
 	Claims *token.Claims
+	// Memo is the verified-token cache's slot of an active token (nil when
+	// not cached), where the HTTP layer keeps the answer it renders from
+	// Claims alone.
+	Memo *token.Memo
 	// Rejected is the pipeline's rejection (it wraps
 	// token.ErrInvalidToken), nil if the token passed.
 	Rejected error
@@ -354,13 +358,27 @@ type Introspection struct {
 	RejectedInScope bool
 }
 
+// memoVerifier is a Verifier that also hands out a verified token's cache
+// slot (*token.Verifier does): Introspect passes it on, so the HTTP layer
+// renders its answer once per cached token.
+type memoVerifier interface {
+	VerifyMemo(ctx context.Context, raw string) (*token.Claims, *token.Memo, error)
+}
+
 // Introspect verifies raw for c (RFC 7662): a rejected token, a live one
 // outside c's resources, and a registered token whose record c did not
 // create (its JWTs carry the record's creator as client_id; as for every
 // other access to a registered token) are inactive; an admin may
 // introspect any token. Store failures are returned as errors.
 func (s *Service) Introspect(ctx context.Context, c Caller, raw string) (Introspection, error) {
-	claims, err := s.cfg.Verifier.Verify(ctx, raw)
+	var claims *token.Claims
+	var memo *token.Memo
+	var err error
+	if mv, ok := s.cfg.Verifier.(memoVerifier); ok {
+		claims, memo, err = mv.VerifyMemo(ctx, raw)
+	} else {
+		claims, err = s.cfg.Verifier.Verify(ctx, raw)
+	}
 	if errors.Is(err, token.ErrInvalidToken) {
 		rc, genuine := token.RejectedClaims(err)
 		return Introspection{Rejected: err, RejectedInScope: genuine && c.CanActOn(rc.Resource())}, nil
@@ -371,7 +389,7 @@ func (s *Service) Introspect(ctx context.Context, c Caller, raw string) (Introsp
 	if !c.CanActOn(claims.Resource()) || (claims.Registered() && !c.Admin && claims.ClientID != c.ID) {
 		return Introspection{}, nil
 	}
-	return Introspection{Active: true, Claims: claims}, nil
+	return Introspection{Active: true, Claims: claims, Memo: memo}, nil
 }
 
 // Revoke revokes raw for c (RFC 7009): an invalid token is no error

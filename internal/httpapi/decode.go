@@ -440,18 +440,24 @@ func formValue(c echo.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	vals, err := url.ParseQuery(string(body))
-	if err != nil {
-		return "", apperr.Invalid("", "malformed form body")
+	first, n, ok := plainFormValue(string(body), name)
+	if !ok {
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return "", apperr.Invalid("", "malformed form body")
+		}
+		if n = len(vals[name]); n > 0 {
+			first = vals[name][0]
+		}
 	}
-	switch v := vals[name]; len(v) {
+	switch n {
 	case 0:
 		return "", apperr.Invalid(name, "%s is required", name)
 	case 1:
-		if v[0] == "" {
+		if first == "" {
 			return "", apperr.Invalid(name, "%s is required", name)
 		}
-		return v[0], nil
+		return first, nil
 	default:
 		return "", apperr.Invalid(name, "%s must appear once", name)
 	}

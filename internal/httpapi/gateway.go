@@ -41,10 +41,9 @@ func defaultPolicy() Policy {
 // naming the missing header, and so are both spellings (X-Forwarded-* and
 // X-Original-*) with different values: a client may have added one of
 // them, and the gateway's cannot be told apart. No forwarded header at all
-// is a plain token check.
-func forwardedRequest(r *http.Request) (policy.Request, bool, error) {
-	h := r.Header
-	uri, uh := first(h, hdrForwardedURI, hdrOriginalURI)
+// is a plain token check. fwd is the forwarded URI (forwardedURIOf).
+func forwardedRequest(h http.Header, fwd forwardedURI) (policy.Request, bool, error) {
+	uri, uh := fwd.value, fwd.header
 	method, mh := first(h, hdrForwardedMethod, hdrOriginalMethod)
 	if uri == "" {
 		if method == "" {

@@ -289,9 +289,8 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, echo: e, limiter: newAuthLimit(cfg)}
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(
-		boundRequestID,
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID, Generator: newRequestIDs()}),
+	chain := []echo.MiddlewareFunc{
+		requestIDs(newRequestIDs()),
 		s.logRequests,
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
 			// The stack goes to our structured log, never to the client.
@@ -303,13 +302,14 @@ func New(cfg Config) *Server {
 		}),
 		s.limitBody,
 		s.boundTime,
-	)
+	}
 	if len(cfg.CORSOrigins) > 0 {
-		e.Use(corsMiddleware(cfg.CORSOrigins))
+		chain = append(chain, corsMiddleware(cfg.CORSOrigins))
 	}
 	if len(cfg.ConsoleOrigins) > 0 {
-		e.Use(consoleCORSMiddleware(cfg.ConsoleOrigins))
+		chain = append(chain, consoleCORSMiddleware(cfg.ConsoleOrigins))
 	}
+	e.Use(composed(chain...))
 	s.addRoutes()
 	s.routes = make(map[string]struct{})
 	for _, r := range e.Routes() {
@@ -443,20 +443,45 @@ func (s *Server) boundTime(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// composed is the middleware chain mws (the first outermost) as one
+// middleware built once. Echo wraps its global middleware around the
+// route's handler on every request (a closure per middleware per request);
+// this chain is composed at start around a handler that calls the route's
+// handler, c.Handler() — the very handler Echo would have wrapped — so
+// every request still runs every middleware, in the same order, around
+// the same handler, unmatched routes (404, 405) included.
+func composed(mws ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	h := func(c echo.Context) error { return c.Handler()(c) }
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
+}
+
 // MaxRequestIDLen bounds a caller's X-Request-Id.
 const MaxRequestIDLen = 128
 
-// boundRequestID drops a caller's X-Request-Id unless it is one value of
-// 1-MaxRequestIDLen characters of A-Z a-z 0-9 . _ -, so that the id the
-// answer echoes and every log line carries is a new one instead: a caller
-// cannot write kilobytes (or a token) into the log through it.
-func boundRequestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Request().Header
-		if vs := h.Values(echo.HeaderXRequestID); len(vs) > 0 && (len(vs) > 1 || !requestIDOK(vs[0])) {
-			h.Del(echo.HeaderXRequestID)
+// requestIDs sets the answer's X-Request-Id: the caller's if it is one
+// value of 1-MaxRequestIDLen characters of A-Z a-z 0-9 . _ -, else a new
+// one from next (a caller's other value is dropped from the request), so
+// that a caller cannot write kilobytes (or a token) into the log through
+// it. The header is set straight into the map: X-Request-Id is canonical.
+func requestIDs(next func() []string) echo.MiddlewareFunc {
+	return func(h echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request().Header
+			var id []string
+			if vs := req[echo.HeaderXRequestID]; len(vs) == 1 && requestIDOK(vs[0]) {
+				id = []string{vs[0]}
+			} else {
+				if len(vs) > 0 {
+					delete(req, echo.HeaderXRequestID)
+				}
+				id = next()
+			}
+			c.Response().Header()[echo.HeaderXRequestID] = id
+			return h(c)
 		}
-		return next(c)
 	}
 }
 
@@ -479,20 +504,28 @@ func requestID(c echo.Context) string {
 }
 
 // noStore marks a response as not cacheable: it carries or judges a token.
+// Header.Set, straight into the map (the names are canonical), with values
+// shared by every answer (net/http only reads them).
 func noStore(c echo.Context) {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	c.Response().Header().Set("Pragma", "no-cache")
+	h := c.Response().Header()
+	h["Cache-Control"] = noStoreValue
+	h["Pragma"] = noCacheValue
 }
 
-// newRequestIDs returns a generator of request ids: a random per-process
-// prefix and a counter. They correlate log lines and answers; they need to
-// be unique, not unguessable, and a counter costs nothing on the hot path.
-func newRequestIDs() func() string {
+var noCacheValue = []string{"no-cache"}
+
+// newRequestIDs returns a generator of request ids, each as the value of
+// a header: a random per-process prefix and a counter. They correlate log
+// lines and answers; they need to be unique, not unguessable, and a
+// counter costs nothing on the hot path.
+func newRequestIDs() func() []string {
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	prefix := base64.RawURLEncoding.EncodeToString(b[:]) + "-"
 	var n atomic.Uint64
-	return func() string {
-		return prefix + strconv.FormatUint(n.Add(1), 36)
+	return func() []string {
+		var buf [32]byte // the prefix (9) and a base-36 uint64 (at most 13)
+		id := strconv.AppendUint(append(buf[:0], prefix...), n.Add(1), 36)
+		return []string{string(id)}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,11 +36,12 @@ type verifyResponse struct {
 
 // verify answers GET /api/v1/verify, the forward-auth endpoint of gateways.
 func (s *Server) verify(c echo.Context) error {
-	raw, err := forwardedToken(c)
+	uri := forwardedURIOf(c.Request().Header)
+	raw, err := forwardedToken(c, uri)
 	if err != nil {
 		return err
 	}
-	fwd, gated, err := forwardedRequest(c.Request())
+	fwd, gated, err := forwardedRequest(c.Request().Header, uri)
 	if err != nil {
 		return err
 	}
@@ -59,10 +61,11 @@ func (s *Server) verify(c echo.Context) error {
 	s.recordUse(claims)
 	// The hot path of every gateway: the answer depends on the claims only,
 	// so it is rendered once per cached token and kept in its cache entry.
-	a, ok := memo.Load().(*verifyAnswer)
-	if !ok {
+	answers := answersOf(memo)
+	a := answers.verify.Load()
+	if a == nil {
 		a = renderVerify(claims)
-		memo.Store(a)
+		answers.verify.Store(a)
 	}
 	h := c.Response().Header()
 	h["Cache-Control"] = noStoreValue
@@ -72,11 +75,30 @@ func (s *Server) verify(c echo.Context) error {
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
 	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, a.body)
+	return writeJSON(c, a.body)
 }
 
-// noStoreValue is shared by every answer: net/http only reads it.
-var noStoreValue = []string{"no-store"}
+// noStoreValue and jsonContentType are shared by every answer: net/http only reads them.
+var (
+	noStoreValue    = []string{"no-store"}
+	jsonContentType = []string{echo.MIMEApplicationJSON}
+)
+
+// answers are the answers rendered for one verified token, kept in its
+// cache entry's Memo: they depend on its claims alone.
+type answers struct {
+	verify     atomic.Pointer[verifyAnswer]
+	introspect atomic.Pointer[[]byte]
+}
+
+// answersOf returns memo's answers (an empty set to fill when the token is
+// not cached: memo is nil).
+func answersOf(memo *token.Memo) *answers {
+	if a, ok := memo.Load().(*answers); ok {
+		return a
+	}
+	return memo.LoadOrStore(new(answers)).(*answers)
+}
 
 // verifyAnswer is a 200 of /api/v1/verify for one token: the identity
 // headers (canonical names, values shared by every answer for that token:
@@ -153,13 +175,36 @@ func encodeHeaderJSON(v any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// forwardedURI is the URI a gateway forwards (the one the policy step
+// reads), read once per request: its value ("" without one), the header
+// it came from, and that header's name as fields of errors name it.
+type forwardedURI struct {
+	value, header, field string
+}
+
+func forwardedURIOf(h http.Header) forwardedURI {
+	v, n := first(h, hdrForwardedURI, hdrOriginalURI)
+	field := "X-Forwarded-Uri"
+	if n == hdrOriginalURI {
+		field = "X-Original-URI"
+	}
+	return forwardedURI{value: v, header: n, field: field}
+}
+
+// query is the URI's query, "" without one.
+func (u forwardedURI) query() string {
+	_, q, _ := strings.Cut(u.value, "?")
+	q, _, _ = strings.Cut(q, "#")
+	return q
+}
+
 // forwardedToken finds the token of a forward-auth request: the Bearer
 // header, ?token= of the verify request, or the token query of the original
-// URI that the gateway forwards (the URI the policy step reads). Exactly one
-// of them may carry a token, once (RFC 6750 §2): two Authorization headers,
-// two token parameters, or a token in two places is a 400, since a gateway,
-// sigil and the upstream could each read another one.
-func forwardedToken(c echo.Context) (string, error) {
+// URI that the gateway forwards (uri, the URI the policy step reads).
+// Exactly one of them may carry a token, once (RFC 6750 §2): two
+// Authorization headers, two token parameters, or a token in two places is
+// a 400, since a gateway, sigil and the upstream could each read another one.
+func forwardedToken(c echo.Context, uri forwardedURI) (string, error) {
 	tok, err := bearerToken(c)
 	if err != nil {
 		return "", err
@@ -168,9 +213,9 @@ func forwardedToken(c echo.Context) (string, error) {
 	if hasAuthorization(c) {
 		sources++ // a Bearer token, or another scheme the upstream may read
 	}
-	for _, src := range []struct{ field, query string }{
+	for _, src := range [2]struct{ field, query string }{
 		{"token", c.Request().URL.RawQuery},
-		{forwardedURIField(c.Request().Header), forwardedQuery(c.Request().Header)},
+		{uri.field, uri.query()},
 	} {
 		qt, n := token.QueryToken(src.query)
 		if n > 1 {
@@ -183,11 +228,10 @@ func forwardedToken(c echo.Context) (string, error) {
 			}
 		}
 	}
-	if v, _ := first(c.Request().Header, hdrForwardedURI, hdrOriginalURI); v != "" && sources == 0 {
+	if uri.value != "" && sources == 0 {
 		// The only place left for the token: say so when it cannot be read.
-		if _, err := url.ParseRequestURI(v); err != nil {
-			name := forwardedURIField(c.Request().Header)
-			return "", apperr.Invalid(name, "%s is not a valid request URI", name)
+		if _, err := url.ParseRequestURI(uri.value); err != nil {
+			return "", apperr.Invalid(uri.field, "%s is not a valid request URI", uri.field)
 		}
 	}
 	if sources > 1 {
@@ -197,22 +241,6 @@ func forwardedToken(c echo.Context) (string, error) {
 		return "", &apperr.Error{Code: apperr.CodeTokenRequired, Message: "a token is required: Authorization: Bearer, or ?token="}
 	}
 	return tok, nil
-}
-
-// forwardedQuery is the query of the URI the gateway forwards (the one the
-// policy step reads), "" without one.
-func forwardedQuery(h http.Header) string {
-	v, _ := first(h, hdrForwardedURI, hdrOriginalURI)
-	_, q, _ := strings.Cut(v, "?")
-	q, _, _ = strings.Cut(q, "#")
-	return q
-}
-
-func forwardedURIField(h http.Header) string {
-	if _, n := first(h, hdrForwardedURI, hdrOriginalURI); n == hdrOriginalURI {
-		return "X-Original-URI"
-	}
-	return "X-Forwarded-Uri"
 }
 
 // invalidate answers POST /api/v1/invalidate-token: logout. 204 only once
@@ -274,10 +302,63 @@ func (s *Server) introspect(c echo.Context) error {
 		s.recordRejected(in.Rejected)
 	}
 	if !in.Active {
-		return c.JSON(http.StatusOK, introspectResponse{Active: false})
+		if pretty(c) {
+			return c.JSON(http.StatusOK, introspectResponse{Active: false})
+		}
+		return writeJSON(c, inactiveBody)
 	}
 	claims := in.Claims
 	s.recordUse(claims)
+	if pretty(c) {
+		return c.JSON(http.StatusOK, introspectAnswer(claims))
+	}
+	answers := answersOf(in.Memo)
+	body := answers.introspect.Load()
+	if body == nil {
+		b := renderJSON(introspectAnswer(claims))
+		body = &b
+		answers.introspect.Store(body)
+	}
+	return writeJSON(c, *body)
+}
+
+// inactiveBody is {"active":false} as c.JSON writes it.
+var inactiveBody = renderJSON(introspectResponse{Active: false})
+
+// pretty reports whether c.JSON would indent (a ?pretty query parameter).
+func pretty(c echo.Context) bool {
+	if c.Request().URL.RawQuery == "" {
+		return false
+	}
+	_, ok := c.QueryParams()["pretty"]
+	return ok
+}
+
+// writeJSON answers 200 with body, JSON rendered before: c.JSONBlob, with
+// the Content-Type set straight into the map.
+func writeJSON(c echo.Context, body []byte) error {
+	res := c.Response()
+	h := res.Header()
+	if v := h[echo.HeaderContentType]; len(v) == 0 || v[0] == "" {
+		h[echo.HeaderContentType] = jsonContentType
+	}
+	res.WriteHeader(http.StatusOK)
+	_, err := res.Write(body)
+	return err
+}
+
+// renderJSON is v as encoding/json's Encoder writes it (c.JSON's
+// serializer): Marshal's text and a newline.
+func renderJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil { // strings, numbers, bools and the claims' own JSON values
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// introspectAnswer is the RFC 7662 answer for an active token's claims.
+func introspectAnswer(claims *token.Claims) introspectResponse {
 	resp := introspectResponse{
 		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, Subject: claims.Subject,
 		TokenType: "Bearer", Aud: claims.Audience, Iss: claims.Issuer, Jti: claims.ID, Kind: claims.Kind,
@@ -293,7 +374,7 @@ func (s *Server) introspect(c echo.Context) error {
 	if claims.NotBefore != nil {
 		resp.Nbf = claims.NotBefore.Unix()
 	}
-	return c.JSON(http.StatusOK, resp)
+	return resp
 }
 
 // revoke answers POST /api/v1/revoke (RFC 7009). An invalid token is a 200

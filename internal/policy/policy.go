@@ -88,7 +88,9 @@ type Config struct {
 
 // Policy decides requests; it is safe for concurrent use.
 type Policy struct {
-	prefix       string
+	prefix string
+	// prefixParts are prefix split at each DashboardPlaceholder.
+	prefixParts  []string
 	embedMethods []string
 	whitelist    map[string][]string
 	routes       []route
@@ -158,6 +160,7 @@ func New(cfg Config) (*Policy, error) {
 		errs = append(errs, fmt.Errorf("dashboard_prefix: must be a clean path below /, got %q", p.prefix))
 	}
 	p.prefix = strings.TrimSuffix(p.prefix, "/")
+	p.prefixParts = strings.Split(p.prefix, DashboardPlaceholder)
 	for _, app := range slices.Sorted(maps.Keys(cfg.AppAPIWhitelist)) {
 		for _, g := range cfg.AppAPIWhitelist[app] {
 			if !strings.HasPrefix(g, "/") || !doublestar.ValidatePattern(g) {
@@ -226,6 +229,11 @@ func MethodOverrides(h http.Header, uri string) []string {
 		}
 	}
 	_, q, _ := strings.Cut(uri, "?")
+	if strings.IndexByte(q, '_') < 0 && strings.IndexByte(q, '%') < 0 {
+		// No name can read _method: '_' folds to no other rune, and only
+		// %5F unescapes to it.
+		return out
+	}
 	for k, v := range token.QueryPairs(q) {
 		if strings.EqualFold(k, "_method") {
 			out = append(out, v)
@@ -331,7 +339,7 @@ func (p *Policy) embed(c *token.Claims, method, path string) error {
 	if !slices.Contains(p.embedMethods, method) {
 		return deny(CodeReadOnly, "embed tokens may use "+strings.Join(p.embedMethods, ", ")+" only")
 	}
-	if segmentID(c.DashboardID) && under(path, strings.ReplaceAll(p.prefix, DashboardPlaceholder, c.DashboardID)) {
+	if segmentID(c.DashboardID) && p.underDashboard(path, c.DashboardID) {
 		return nil
 	}
 	return deny(CodeForbidden, "this path is outside the token's dashboard")
@@ -364,6 +372,24 @@ func (p *Policy) api(c *token.Claims, method, path string) error {
 		return &Denied{Code: CodeInsufficientScope, Message: "the token lacks the scope this route requires", Scope: strings.Join(missing, " ")}
 	}
 	return nil
+}
+
+// underDashboard is under(path, the prefix with id for each placeholder),
+// without building that string on every request.
+func (p *Policy) underDashboard(path, id string) bool {
+	for i, part := range p.prefixParts {
+		if i > 0 {
+			if !strings.HasPrefix(path, id) {
+				return false
+			}
+			path = path[len(id):]
+		}
+		if !strings.HasPrefix(path, part) {
+			return false
+		}
+		path = path[len(part):]
+	}
+	return path == "" || path[0] == '/'
 }
 
 // under reports whether path is base or below it.
@@ -400,11 +426,17 @@ func Clean(raw string) (string, bool) {
 			return "", false
 		}
 	}
-	if strings.Contains(raw, "%") {
-		lower := strings.ToLower(raw)
-		if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(lower, "%00") {
+	if strings.IndexByte(raw, '%') < 0 {
+		// Nothing to decode: raw is its own decoding, printable ASCII
+		// without a backslash (checked above), so only its segments are left to check.
+		if !cleanSegments(raw) {
 			return "", false
 		}
+		return raw, true
+	}
+	lower := strings.ToLower(raw)
+	if strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(lower, "%00") {
+		return "", false
 	}
 	dec, err := url.PathUnescape(raw)
 	if err != nil || !utf8.ValidString(dec) {
@@ -421,16 +453,30 @@ func Clean(raw string) (string, bool) {
 			return "", false
 		}
 	}
-	segs := strings.Split(dec[1:], "/")
-	for i, s := range segs {
-		if s == "" && i != len(segs)-1 {
-			return "", false
-		}
-		if base, _, _ := strings.Cut(s, ";"); base == "." || base == ".." {
-			return "", false
-		}
+	if !cleanSegments(dec) {
+		return "", false
 	}
 	return dec, true
+}
+
+// cleanSegments reports whether the segments of the decoded path dec
+// (after its leading /) hold no empty one but the last and no dot segment
+// (also with a ;parameter).
+func cleanSegments(dec string) bool {
+	rest := dec[1:]
+	for {
+		s, after, more := strings.Cut(rest, "/")
+		if s == "" && more {
+			return false
+		}
+		if base, _, _ := strings.Cut(s, ";"); base == "." || base == ".." {
+			return false
+		}
+		if !more {
+			return true
+		}
+		rest = after
+	}
 }
 
 // asciiLookalike reports whether the rune s starts with, a non-ASCII one,

@@ -2,7 +2,8 @@ package token
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
+	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,23 +20,31 @@ const noExpiryTTL = 10 * time.Minute
 
 const cacheShards = 64
 
-// cache remembers tokens that passed steps 1–4, keyed by the SHA-256 of
-// their text, so a repeat skips parsing and the signature. It never holds a
+// cache remembers tokens that passed steps 1–4, so a repeat skips parsing
+// and the signature. Entries are found by a 64-bit maphash of the token's
+// text with a per-process random seed; a hit must then present exactly the
+// entry's token (tokenID): two tokens whose hashes collide (by chance, or
+// by a caller who learnt the seed) only evict each other, one never gets
+// the other's claims. No entry holds a token's text. It never holds a
 // revocation verdict: step 5 runs on every hit. It does remember that a
 // registered token's record was live, which only revocation (step 5) can
 // undo. Bounded: a full shard drops
 // an arbitrary entry (Go's map iteration order is random).
 type cache struct {
 	perShard int
-	shards   [cacheShards]cacheShard
+	// hash is the lookup key of a token's text.
+	hash   func(raw string) uint64
+	shards [cacheShards]cacheShard
 }
 
 type cacheShard struct {
 	mu sync.RWMutex
-	m  map[[32]byte]cacheEntry
+	m  map[uint64]cacheEntry
 }
 
 type cacheEntry struct {
+	// id is the token a hit must present.
+	id     tokenID
 	claims *Claims
 	kid    string
 	// until is when the entry dies (Unix ns): the token's exp, or noExpiryTTL after caching.
@@ -63,6 +72,22 @@ func (m *Memo) Load() any {
 	return m.v.Load()
 }
 
+// LoadOrStore returns what Store kept, else keeps x and returns it; with
+// a nil *Memo it returns x.
+func (m *Memo) LoadOrStore(x any) any {
+	if m == nil {
+		return x
+	}
+	for {
+		if v := m.v.Load(); v != nil {
+			return v
+		}
+		if m.v.CompareAndSwap(nil, x) {
+			return x
+		}
+	}
+}
+
 // Store keeps x (always of one type per Verifier: atomic.Value's rule); a
 // race between two Stores keeps either, both being derived from the same claims.
 func (m *Memo) Store(x any) {
@@ -75,45 +100,100 @@ func newCache(size int) *cache {
 	if size <= 0 {
 		return nil
 	}
-	c := &cache{perShard: max(1, size/cacheShards)}
+	c := &cache{perShard: max(1, size/cacheShards), hash: cacheHash}
+	if cacheHashHook != nil {
+		c.hash = cacheHashHook
+	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[[32]byte]cacheEntry)
+		c.shards[i].m = make(map[uint64]cacheEntry)
 	}
 	return c
 }
 
-// tokenHash is SHA-256 of raw without copying it.
-func tokenHash(raw string) [32]byte {
-	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+// cacheSeed is this process's maphash seed: random, so nobody outside
+// chooses tokens that collide (a collision is safe, see cache, but costs
+// the colliding tokens their cache entries).
+var cacheSeed = maphash.MakeSeed()
+
+func cacheHash(raw string) uint64 { return maphash.String(cacheSeed, raw) }
+
+// cacheHashHook replaces cacheHash in caches made after it is set: tests
+// force collisions with it. Nil in production.
+var cacheHashHook func(raw string) uint64
+
+// tokenID is what a cache entry keeps of its token's text: the signed part
+// (header.payload: the claims, already held parsed, with nothing a caller
+// could present) and the SHA-256 of the signature segment's text — never
+// the token itself, so the cache holds no credential. A text is the token
+// exactly when both match: equal signed parts, and signatures that SHA-256
+// cannot tell apart (base64's spare bits and ECDSA's malleability make
+// other texts of a genuine token, which therefore miss and are verified).
+type tokenID struct {
+	signed string
+	sig    [32]byte
 }
 
-func (c *cache) shard(h *[32]byte) *cacheShard {
-	return &c.shards[binary.LittleEndian.Uint64(h[:8])%cacheShards]
+// newTokenID is raw's tokenID; the signed part is a copy, so an entry does
+// not pin the request that brought the token.
+func newTokenID(raw string) tokenID {
+	signed, sig := splitSignature(raw)
+	return tokenID{signed: strings.Clone(signed), sig: sha256.Sum256(bytesOf(sig))}
 }
 
-// get returns the live entry for h at now (Unix ns).
-func (c *cache) get(h *[32]byte, now int64) (cacheEntry, bool) {
+// is reports whether raw is the token of id.
+func (id *tokenID) is(raw string) bool {
+	signed, sig := splitSignature(raw)
+	return signed == id.signed && sha256.Sum256(bytesOf(sig)) == id.sig
+}
+
+// bytesOf is s's bytes without copying them (read only).
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// splitSignature cuts raw at its second dot: header.payload and the
+// signature (a genuine token has no other dot; whatever the text, signed,
+// a dot and sig are all of it, so equal parts mean equal texts).
+// strings.IndexByte, unlike LastIndexByte, is vectorised.
+func splitSignature(raw string) (signed, sig string) {
+	if i := strings.IndexByte(raw, '.'); i >= 0 {
+		if j := strings.IndexByte(raw[i+1:], '.'); j >= 0 {
+			return raw[:i+1+j], raw[i+2+j:]
+		}
+	}
+	return raw, ""
+}
+
+// key is the lookup key of raw.
+func (c *cache) key(raw string) uint64 { return c.hash(raw) }
+
+func (c *cache) shard(h uint64) *cacheShard {
+	// The low bits pick the map's bucket: the shard takes the high ones.
+	return &c.shards[(h>>58)%cacheShards]
+}
+
+// get returns the live entry of the token raw, whose key is h, at now (Unix ns).
+func (c *cache) get(h uint64, raw string, now int64) (cacheEntry, bool) {
 	s := c.shard(h)
 	s.mu.RLock()
-	e, ok := s.m[*h]
+	e, ok := s.m[h]
 	s.mu.RUnlock()
-	if !ok || now >= e.until || now < e.nbf {
+	if !ok || now >= e.until || now < e.nbf || !e.id.is(raw) {
 		return cacheEntry{}, false
 	}
 	return e, true
 }
 
-func (c *cache) put(h *[32]byte, e cacheEntry) {
+// put keeps e under h.
+func (c *cache) put(h uint64, e cacheEntry) {
 	s := c.shard(h)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.m) >= c.perShard {
+	if _, ok := s.m[h]; !ok && len(s.m) >= c.perShard {
 		for k := range s.m {
 			delete(s.m, k)
 			break
 		}
 	}
-	s.m[*h] = e
+	s.m[h] = e
 }
 
 // len is the number of entries (for tests and metrics).

@@ -125,6 +125,85 @@ func TestVerifier_Cache(t *testing.T) {
 		_, err = f.verifier.Verify(ctx, flipped)
 		require.ErrorIs(t, err, token.ErrInvalidToken)
 	})
+	t.Run("ErrCollidingTokenNeverGetsAnothersEntry", func(t *testing.T) {
+		// Every token is looked up under one key: each one must still be
+		// judged on its own text.
+		defer token.ForceCacheHash(func(string) uint64 { return 42 })()
+		f := newFixture(t, k, withCache(100, nil))
+		alice := embedClaims()
+		alice.Subject = "alice"
+		rawA, _ := f.mint(t, alice, time.Hour)
+		bob := embedClaims()
+		bob.Subject = "bob"
+		rawB, _ := f.mint(t, bob, time.Hour)
+
+		a, memoA, err := f.verifier.VerifyMemo(ctx, rawA)
+		require.NoError(t, err)
+		require.Equal(t, "alice", a.Subject)
+		memoA.Store("alice's answer")
+		a2, memoA2, err := f.verifier.VerifyMemo(ctx, rawA)
+		require.NoError(t, err)
+		require.Same(t, a, a2, "a repeat of the cached token is a hit")
+		require.Same(t, memoA, memoA2)
+
+		// A forgery of alice's token (bob's claims with alice's signature,
+		// alice's claims with a flipped signature) sits under alice's
+		// entry's key: it must go through the signature check and fail.
+		partsA, partsB := strings.Split(rawA, "."), strings.Split(rawB, ".")
+		for _, forged := range []string{
+			partsA[0] + "." + partsB[1] + "." + partsA[2],
+			rawA[:len(rawA)-1] + string(flipLast(rawA[len(rawA)-1])),
+			rawA + "x",
+			rawA + ".x",
+			partsA[0] + "." + partsA[1] + ".." + partsA[2],
+			rawA[:len(rawA)-1],
+		} {
+			_, memo, err := f.verifier.VerifyMemo(ctx, forged)
+			require.ErrorIs(t, err, token.ErrInvalidToken, "a colliding forgery is not served from the cache")
+			require.Nil(t, memo)
+		}
+
+		// bob's genuine token under the same key gets bob's claims and a
+		// memo of its own, never alice's answer.
+		b, memoB, err := f.verifier.VerifyMemo(ctx, rawB)
+		require.NoError(t, err)
+		require.Equal(t, "bob", b.Subject)
+		require.NotSame(t, memoA, memoB)
+		require.Nil(t, memoB.Load(), "bob's answer is rendered from bob's claims")
+		require.Equal(t, 1, f.verifier.CacheLen(), "colliding tokens evict each other, the cache does not grow")
+
+		// alice again: re-verified from scratch (bob took the slot), alice's claims.
+		a3, _, err := f.verifier.VerifyMemo(ctx, rawA)
+		require.NoError(t, err)
+		require.Equal(t, "alice", a3.Subject)
+		require.NotSame(t, a, a3)
+	})
+	t.Run("OK/HoldsNoToken", func(t *testing.T) {
+		// A dump of the cache yields claims, never a credential: no
+		// entry keeps a token's text or its signature segment.
+		f := newFixture(t, k, withCache(100, nil))
+		raw, _ := f.mint(t, embedClaims(), time.Hour)
+		_, err := f.verifier.Verify(ctx, raw)
+		require.NoError(t, err)
+		require.Equal(t, 1, f.verifier.CacheLen())
+		sig := raw[strings.LastIndexByte(raw, '.')+1:]
+		require.False(t, f.verifier.CacheHolds(sig))
+		require.True(t, f.verifier.CacheHolds(raw[:strings.LastIndexByte(raw, '.')]), "the signed part (the claims) is kept")
+	})
+	t.Run("ErrRevokedAfterMemo", func(t *testing.T) {
+		// The memo lives beside the claims: it never stands in for step 5.
+		rev := &countingRevocation{denied: map[string]bool{}}
+		f := newFixture(t, k, withCache(100, rev))
+		raw, minted := f.mint(t, embedClaims(), time.Hour)
+		_, memo, err := f.verifier.VerifyMemo(ctx, raw)
+		require.NoError(t, err)
+		memo.Store("rendered")
+		rev.denied[minted.ID] = true
+		c, memo, err := f.verifier.VerifyMemo(ctx, raw)
+		require.ErrorIs(t, err, token.ErrRevoked)
+		require.Nil(t, c)
+		require.Nil(t, memo, "a revoked token's memo is not handed out")
+	})
 }
 
 // flipLast changes a base64url character to another one.

@@ -259,9 +259,9 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func
 		}
 		return c, nil, confirm, nil
 	}
-	h := tokenHash(raw)
+	h := v.cache.key(raw)
 	now := v.now().UnixNano()
-	if e, ok := v.cache.get(&h, now); ok {
+	if e, ok := v.cache.get(h, raw, now); ok {
 		// A key removed from the set (rotation) takes its tokens with it.
 		if _, loaded := v.keys.Lookup(e.kid); loaded {
 			if !e.recordLive && v.records != nil && e.claims.Registered() {
@@ -274,14 +274,14 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	e := cacheEntry{claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: new(Memo)}
+	e := cacheEntry{id: newTokenID(raw), claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: new(Memo)}
 	if c.ExpiresAt != nil {
 		e.until = c.ExpiresAt.UnixNano()
 	}
 	if c.NotBefore != nil {
 		e.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
 	}
-	v.cache.put(&h, e)
+	v.cache.put(h, e)
 	if v.records != nil && c.Registered() {
 		confirm = v.confirmer(h, e)
 	}
@@ -291,10 +291,10 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func
 // confirmer returns what remembers that e's record is live. A function of
 // its own, so that only a registered token's first use pays for the
 // closure (h and e escape only here).
-func (v *Verifier) confirmer(h [32]byte, e cacheEntry) func() {
+func (v *Verifier) confirmer(h uint64, e cacheEntry) func() {
 	return func() {
 		e.recordLive = true
-		v.cache.put(&h, e)
+		v.cache.put(h, e)
 	}
 }
 
