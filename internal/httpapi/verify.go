@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -316,7 +317,10 @@ func (s *Server) introspect(c echo.Context) error {
 	answers := answersOf(in.Memo)
 	body := answers.introspect.Load()
 	if body == nil {
-		b := renderJSON(introspectAnswer(claims))
+		b, err := renderJSON(introspectAnswer(claims))
+		if err != nil {
+			return fmt.Errorf("introspect: render answer: %w", err)
+		}
 		body = &b
 		answers.introspect.Store(body)
 	}
@@ -324,7 +328,7 @@ func (s *Server) introspect(c echo.Context) error {
 }
 
 // inactiveBody is {"active":false} as c.JSON writes it.
-var inactiveBody = renderJSON(introspectResponse{Active: false})
+var inactiveBody = mustRenderJSON(introspectResponse{Active: false})
 
 // pretty reports whether c.JSON would indent (a ?pretty query parameter).
 func pretty(c echo.Context) bool {
@@ -350,12 +354,21 @@ func writeJSON(c echo.Context, body []byte) error {
 
 // renderJSON is v as encoding/json's Encoder writes it (c.JSON's
 // serializer): Marshal's text and a newline.
-func renderJSON(v any) []byte {
+func renderJSON(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
-	if err != nil { // strings, numbers, bools and the claims' own JSON values
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// mustRenderJSON is renderJSON for fixed values known at start.
+func mustRenderJSON(v any) []byte {
+	b, err := renderJSON(v)
+	if err != nil {
 		panic(err)
 	}
-	return append(b, '\n')
+	return b
 }
 
 // introspectAnswer is the RFC 7662 answer for an active token's claims.
