@@ -593,3 +593,18 @@ func respInt(raw []byte, p int) (int, int, error) {
 	}
 	return v, p + 2, nil
 }
+
+// IndexEntry returns the index set and member (with its score) of the
+// denylist entry id expiring at expMs (Unix ms, 0 = never) under prefix,
+// as Deny writes them: for tools that fill a denylist straight into Redis
+// (test/bench), together with the entry's key and LayoutMark.
+func IndexEntry(prefix, id string, expMs int64) (key string, z goredis.Z) {
+	s := &Store{prefix: prefix}
+	return s.indexKeyOf(id), goredis.Z{Score: scoreFloat(expMs), Member: member(id, expMs)}
+}
+
+// LayoutMark returns the key and value that mark the denylist under prefix
+// as indexed (key layout 2): loads then read the index only.
+func LayoutMark(prefix string) (key string, value int) {
+	return (&Store{prefix: prefix}).layoutKey(), layoutIndexed
+}

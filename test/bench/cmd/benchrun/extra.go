@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
+
+	revredis "github.com/sigil-dev/sigil/internal/revocation/redis"
 )
 
 // propagationResult is measurement 7.
@@ -224,10 +226,12 @@ func replicaLoadLine(path string) string {
 	return ""
 }
 
-// writeDenylist writes n entries in sigil's Redis format (see
-// internal/store/redis): key sigil:deny:<id>, value the expiry in Unix ms,
-// and PEXPIREAT at that expiry, one hour ahead (spread over a minute). Ids are
-// random UUIDs like jti, plus plantedID. Pipelined in batches.
+// writeDenylist writes n entries in sigil's Redis format (key layout 2,
+// internal/revocation/redis): key sigil:deny:<id>, value the expiry in Unix
+// ms, and PEXPIREAT at that expiry, one hour ahead (spread over a minute);
+// the entry's member in its index set (revredis.IndexEntry), and the
+// layout mark once all are written. Ids are random UUIDs like jti, plus
+// plantedID. Pipelined in batches.
 func writeDenylist(ctx context.Context, c *goredis.Client, n int, plantedID string) error {
 	const batch = 5000
 	base := time.Now().Add(time.Hour).UnixMilli()
@@ -242,12 +246,18 @@ func writeDenylist(ctx context.Context, c *goredis.Client, n int, plantedID stri
 				key := "sigil:deny:" + id
 				p.Set(ctx, key, strconv.FormatInt(exp, 10), 0)
 				p.PExpireAt(ctx, key, time.UnixMilli(exp))
+				idx, z := revredis.IndexEntry("sigil:", id, exp)
+				p.ZAdd(ctx, idx, z)
 			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("write denylist: %w", err)
 		}
+	}
+	key, v := revredis.LayoutMark("sigil:")
+	if err := c.Set(ctx, key, v, 0).Err(); err != nil {
+		return fmt.Errorf("write denylist: %w", err)
 	}
 	return nil
 }

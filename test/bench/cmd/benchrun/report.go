@@ -233,7 +233,7 @@ func denylistText(deny denylistResult) string {
 	if deny.plantedRevoked {
 		planted = "yes (a real token whose jti was among them answers 401)"
 	}
-	fmt.Fprintf(&b, "- **denylist-%s** (entries written straight into Redis with a pipeline, SET sigil:deny:<id> <exp ms> + PEXPIREAT, 1 h ahead: %s; Redis used_memory %s; honoured: %s):\n",
+	fmt.Fprintf(&b, "- **denylist-%s** (entries written straight into Redis with a pipeline, SET sigil:deny:<id> <exp ms> + PEXPIREAT, 1 h ahead, + ZADD of its index member (key layout 2): %s; Redis used_memory %s; honoured: %s):\n",
 		shortCount(deny.entries), fmtDuration(deny.write), deny.redisMemory, planted)
 	for _, s := range []struct {
 		label string
