@@ -186,9 +186,10 @@ func beyondTTL(expiresAt, now time.Time) bool {
 	return expiresAt.After(now.AddDate(100, 0, 0))
 }
 
-// DenyOnce writes id's entry with SET NX (one key, atomic): first is true
-// only for the caller whose SET created it. Its value and TTL are those Deny
-// would write, and it is broadcast like Deny.
+// DenyOnce writes id's entry with SET NX (atomic): first is true only for
+// the caller whose SET created it. Its value and TTL are those Deny would
+// write, and it is broadcast like Deny. Once the denylist is indexed, the
+// SET NX and the index member are one script (index.go).
 func (s *Store) DenyOnce(ctx context.Context, id string, expiresAt time.Time) (bool, error) {
 	exp, ttl := "0", time.Duration(0)
 	if !expiresAt.IsZero() {
