@@ -111,8 +111,10 @@ func TestMigrateDenylist_FromLayout1(t *testing.T) {
 	for _, id := range others {
 		writeLayout1(t, raw, "m:", id, now.Add(time.Hour))
 	}
-	short := uuid.NewString() // expires in Redis a minute after now
+	short := uuid.NewString() // expires a minute after now
 	writeLayout1(t, raw, "m:", short, now.Add(time.Minute))
+	blink := uuid.NewString() // expires in Redis right after the migration
+	writeLayout1(t, raw, "m:", blink, time.Now().Add(300*time.Millisecond))
 
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
@@ -133,7 +135,7 @@ func TestMigrateDenylist_FromLayout1(t *testing.T) {
 	wg.Wait()
 	for i := range stores {
 		require.NoError(t, errs[i])
-		assert.LessOrEqual(t, counts[i], n+len(others)+1)
+		assert.LessOrEqual(t, counts[i], n+len(others)+2)
 	}
 	v, err := raw.Get(ctx, "m:denylayout").Result()
 	require.NoError(t, err)
@@ -146,6 +148,14 @@ func TestMigrateDenylist_FromLayout1(t *testing.T) {
 	pttl, err = raw.PTTL(ctx, "m:deny:"+ids[0]).Result()
 	require.NoError(t, err)
 	assert.Equal(t, time.Duration(-1), pttl, "a never-expiring entry still has none")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, err := raw.Exists(ctx, "m:deny:"+blink).Result()
+		require.NoError(t, err)
+		if n == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the old-format entry did not expire in Redis within the 10s guard")
+	}
 
 	cmds.take()
 	rep := replicaOn(stores[0], clk, log)
@@ -170,6 +180,9 @@ func TestMigrateDenylist_FromLayout1(t *testing.T) {
 	denied, _ = late.Size()
 	assert.Equal(t, n+len(others), denied)
 	require.NoError(t, late.Check(ctx, claimsWith(clk.Now(), short, "")))
+	idx, z := revredis.IndexEntry("m:", short, now.Add(time.Minute).UnixMilli())
+	_, err = raw.ZScore(ctx, idx, z.Member.(string)).Result()
+	assert.ErrorIs(t, err, goredis.Nil, "the load pruned the member of the expired entry")
 
 	// A replica on a store that has not run the migration itself (a fresh
 	// process): its Sync logs nothing, the layout is current.
@@ -443,4 +456,61 @@ func TestReadOnly(t *testing.T) {
 	keys, err := raw.Keys(ctx, "*").Result()
 	require.NoError(t, err)
 	assert.Equal(t, []string{"r:deny:a"}, keys)
+}
+
+// TestIndex_Reseed: a Redis that comes back empty is re-seeded by a live
+// replica (its heartbeat sees the epoch gone) in key layout 2: every entry
+// gets its key and its index member back, and a new instance loads them
+// all from the index, without SCAN.
+func TestIndex_Reseed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv := redisserver.Start(t)
+	raw := newClient(t, srv.Addr())
+	a := revocation.NewReplica(revocation.ReplicaConfig{
+		Store: revredis.New(newClient(t, srv.Addr()), "rs:"), Heartbeat: 50 * time.Millisecond, ResyncInterval: time.Hour,
+	})
+	require.NoError(t, a.Sync(ctx))
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { a.Run(runCtx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	now := time.Now()
+	var revoked []*token.Claims
+	for range 20 {
+		c := claimsWith(now, uuid.NewString(), "")
+		require.NoError(t, a.Revoke(ctx, c))
+		revoked = append(revoked, c)
+	}
+	require.NoError(t, raw.FlushAll(ctx).Err())
+	indexed := func() bool {
+		for _, c := range revoked {
+			idx, z := revredis.IndexEntry("rs:", c.ID, 0)
+			ms, err := raw.ZRange(ctx, idx, 0, -1).Result()
+			if err != nil {
+				return false
+			}
+			found := false
+			for _, m := range ms {
+				found = found || strings.HasSuffix(m, z.Member.(string)[8:])
+			}
+			if !found {
+				return false
+			}
+		}
+		v, err := raw.Get(ctx, "rs:denylayout").Result()
+		return err == nil && v == "2"
+	}
+	for deadline := time.Now().Add(10 * time.Second); !indexed(); time.Sleep(20 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the emptied Redis was not re-seeded with its index within the 10s guard")
+	}
+	client := newClient(t, srv.Addr())
+	cmds := &cmdLog{}
+	client.AddHook(cmds)
+	b := revocation.NewReplica(revocation.ReplicaConfig{Store: revredis.New(client, "rs:")})
+	require.NoError(t, b.Sync(ctx))
+	assert.Zero(t, cmds.take()["scan"], "the new instance loads from the re-seeded index")
+	for _, c := range revoked {
+		require.ErrorIs(t, b.Check(ctx, c), token.ErrRevoked)
+	}
 }
