@@ -296,7 +296,8 @@ func TestIndex_Writes(t *testing.T) {
 
 // TestIndex_Cluster: on a 3-master cluster, the migration indexes entries
 // on every master, each index set is in the slot of the entries it holds
-// (the server's CLUSTER KEYSLOT), writes run their two-key script on the
+// (the server's CLUSTER KEYSLOT, also for ids that carry a hash tag of
+// their own), writes run their two-key script on the
 // slot's master, and the bulk load reads every master.
 func TestIndex_Cluster(t *testing.T) {
 	t.Parallel()
@@ -309,8 +310,11 @@ func TestIndex_Cluster(t *testing.T) {
 	var ids []string
 	for i := range 150 {
 		id := uuid.NewString()
-		if i%5 == 0 {
+		switch i % 5 {
+		case 0:
 			id = fmt.Sprintf("rec-%d", i)
+		case 1:
+			id = fmt.Sprintf("rec-{%d}", i) // a hash tag of its own: the index follows it
 		}
 		ids = append(ids, id)
 		require.NoError(t, st.Deny(ctx, id, exp))
@@ -328,7 +332,7 @@ func TestIndex_Cluster(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	for _, id := range ids[:40] {
+	for _, id := range ids[:60] {
 		key, _ := revredis.IndexEntry("cl:", id, 0)
 		a, err := cc.ClusterKeySlot(ctx, "cl:deny:"+id).Result()
 		require.NoError(t, err)
