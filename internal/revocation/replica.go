@@ -434,9 +434,9 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 	if err := r.migrate(ctx); err != nil {
 		return fmt.Errorf("replica sync: %w", err)
 	}
-	var err2 error
+	var scanErr error
 	if bs, ok := r.cfg.Store.(bulkDenyScanner); ok {
-		err2 = bs.ScanDeniedBulk(ctx, addUUID, func(id string, ms int64) {
+		scanErr = bs.ScanDeniedBulk(ctx, addUUID, func(id string, ms int64) {
 			var at time.Time
 			if ms != 0 {
 				at = time.UnixMilli(ms)
@@ -444,7 +444,7 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 			r.apply(Event{Key: id, At: at})
 		})
 	} else {
-		err2 = r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
+		scanErr = r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
 			u, isUUID := parseUUID(id)
 			if !isUUID {
 				r.apply(Event{Key: id, At: exp})
@@ -457,8 +457,8 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 			addUUID(u, ms)
 		})
 	}
-	if err2 != nil {
-		return fmt.Errorf("replica sync: %w", err2)
+	if scanErr != nil {
+		return fmt.Errorf("replica sync: %w", scanErr)
 	}
 	flush()
 	wait()

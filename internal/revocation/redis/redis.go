@@ -88,10 +88,10 @@ func WithReplicas(n int, timeout time.Duration) Option {
 	}
 }
 
-// ReadOnly makes a Store that only reads the revocation state write no
-// housekeeping of its own: it neither migrates the denylist to the
-// indexed layout (loads SCAN the keys until sigil has) nor prunes the
-// index. For the Go verifier, whose Redis user may only read.
+// ReadOnly makes a Store write no housekeeping of its own: it neither
+// migrates the denylist to the indexed layout (its loads SCAN the keys
+// until sigil has) nor prunes the index. For the Go verifier, which only
+// reads the revocation state and whose Redis user may only read.
 func ReadOnly() Option {
 	return func(s *Store) { s.readOnly = true }
 }
