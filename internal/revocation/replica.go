@@ -419,16 +419,7 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 		cur ^= 1
 		batch = bufs[cur][:0]
 	}
-	if err := r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
-		u, isUUID := parseUUID(id)
-		if !isUUID {
-			r.apply(Event{Key: id, At: exp})
-			return
-		}
-		var ms int64
-		if !exp.IsZero() {
-			ms = exp.UnixMilli()
-		}
+	addUUID := func(u [16]byte, ms int64) {
 		if batch == nil {
 			bufs[0], arenas[0] = allocEntries(syncBatch)
 			bufs[1], arenas[1] = allocEntries(syncBatch)
@@ -439,8 +430,35 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 		if batch = append(batch, denyEntry{id: u, exp: ms}); len(batch) == syncBatch {
 			flush()
 		}
-	}); err != nil {
+	}
+	if err := r.migrate(ctx); err != nil {
 		return fmt.Errorf("replica sync: %w", err)
+	}
+	var scanErr error
+	if bs, ok := r.cfg.Store.(bulkDenyScanner); ok {
+		scanErr = bs.ScanDeniedBulk(ctx, addUUID, func(id string, ms int64) {
+			var at time.Time
+			if ms != 0 {
+				at = time.UnixMilli(ms)
+			}
+			r.apply(Event{Key: id, At: at})
+		})
+	} else {
+		scanErr = r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
+			u, isUUID := parseUUID(id)
+			if !isUUID {
+				r.apply(Event{Key: id, At: exp})
+				return
+			}
+			var ms int64
+			if !exp.IsZero() {
+				ms = exp.UnixMilli()
+			}
+			addUUID(u, ms)
+		})
+	}
+	if scanErr != nil {
+		return fmt.Errorf("replica sync: %w", scanErr)
 	}
 	flush()
 	wait()
@@ -454,6 +472,38 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 	r.mu.Unlock()
 	r.lastFresh.Store(started.UnixNano())
 	r.synced.Store(true)
+	return nil
+}
+
+// bulkDenyScanner is a SyncStore that reads the denylist in bulk: UUID ids
+// as their 16 bytes and expiries in Unix ms (0 = never), no string or
+// time per entry (the Redis store's indexed layout); Sync prefers it.
+type bulkDenyScanner interface {
+	ScanDeniedBulk(ctx context.Context, uuid func(id [16]byte, expMs int64), other func(id string, expMs int64)) error
+}
+
+// denylistMigrator is a SyncStore whose stored denylist may be of an older
+// layout, brought up to date before a load (the Redis store: its index).
+type denylistMigrator interface {
+	MigrateDenylist(ctx context.Context) (int, error)
+}
+
+// migrate brings the store's denylist layout up to date (once; later
+// calls cost one read) and logs it when it did anything.
+func (r *Replica) migrate(ctx context.Context) error {
+	m, ok := r.cfg.Store.(denylistMigrator)
+	if !ok {
+		return nil
+	}
+	start := time.Now()
+	n, err := m.MigrateDenylist(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		r.cfg.Logger.Info("revocation denylist indexed for bulk loading (key layout 2)",
+			slog.Int("entries", n), slog.Duration("duration", time.Since(start)))
+	}
 	return nil
 }
 

@@ -46,7 +46,7 @@ func recordsOf(rc RedisConfig) token.Records {
 // middleware) until a retry succeeds, as in sigil itself.
 func startReplica(ctx context.Context, rc RedisConfig, leeway time.Duration, now func() time.Time) (*revocation.Replica, func()) {
 	rep := revocation.NewReplica(revocation.ReplicaConfig{
-		Store:  revredis.New(rc.Client, rc.Prefix, revredis.WithNow(now)),
+		Store:  revredis.New(rc.Client, rc.Prefix, revredis.WithNow(now), revredis.ReadOnly()),
 		Leeway: leeway, MaxStaleness: rc.MaxStaleness, ResyncInterval: rc.ResyncInterval,
 		Logger: rc.Logger, Now: now,
 	})

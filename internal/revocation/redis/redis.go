@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -24,6 +25,9 @@ const DefaultPrefix = "sigil:"
 //
 //	<prefix>deny:<id>    string: the entry's expiry in Unix milliseconds, "0"
 //	                     for never; the key's TTL ends it at that expiry
+//	<prefix>denyidx:{<tag>}, <prefix>denylayout
+//	                     the index of the denylist that a full load reads
+//	                     in bulk (key layout 2, index.go)
 //	<prefix>cutoff:<key> string: the cutoff's time in Unix milliseconds; no TTL
 //	<prefix>cutoffs      set: every cutoff key (an index for ScanCutoffs)
 //	<prefix>events       pub/sub channel of changes (see Subscribe)
@@ -31,9 +35,10 @@ const DefaultPrefix = "sigil:"
 //	                     <prefix>epoch:{0} .. <prefix>epoch:{63} instead, so
 //	                     that every master holds some
 //
-// Every command touches exactly one key, so a Cluster needs no hash tags;
-// pipelines are split by node, and SCAN runs on every master.
-// Keys hold ids only, never token text.
+// Every command touches exactly one key, but for the writes of a denylist
+// entry together with its index member, whose index set is in the entry
+// key's Cluster slot (index.go); pipelines are split by node, and SCAN runs
+// on every master. Keys hold ids only, never token text.
 type Store struct {
 	client goredis.UniversalClient
 	prefix string
@@ -42,6 +47,11 @@ type Store struct {
 	// replicas of its key's master to confirm it (see WithReplicas).
 	replicas       int
 	replicaTimeout time.Duration
+	// readOnly: no housekeeping writes (index migration, pruning).
+	readOnly bool
+	// layout is the highest <prefix>denylayout this Store has seen (0:
+	// none yet); from layoutIndexing on, every write keeps the index.
+	layout atomic.Int64
 }
 
 // ErrReplicas marks a revocation written on the master but not confirmed
@@ -76,6 +86,14 @@ func WithReplicas(n int, timeout time.Duration) Option {
 			s.replicas, s.replicaTimeout = n, timeout
 		}
 	}
+}
+
+// ReadOnly makes a Store write no housekeeping of its own: it neither
+// migrates the denylist to the indexed layout (its loads SCAN the keys
+// until sigil has) nor prunes the index. For the Go verifier, which only
+// reads the revocation state and whose Redis user may only read.
+func ReadOnly() Option {
+	return func(s *Store) { s.readOnly = true }
 }
 
 // New returns a Store that keeps its keys under prefix (DefaultPrefix when
@@ -124,8 +142,11 @@ return 1
 // Deny records id as revoked until expiresAt (zero: forever) with one
 // atomic script on the entry's key (EVALSHA): an existing entry keeps the
 // later expiry, and forever beats any time. The key's TTL is expiresAt minus
-// the injected clock's now. An expiresAt not after now writes nothing and
-// returns nil. Failures wrap revocation.ErrUnavailable.
+// the injected clock's now. Once the denylist is indexed (index.go) the
+// same script also writes the entry's index member; before, the write is
+// followed by a read of the layout key (catchUp). An expiresAt not after
+// now writes nothing and returns nil. Failures wrap
+// revocation.ErrUnavailable.
 func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error {
 	exp, ttl := "0", "0"
 	if !expiresAt.IsZero() {
@@ -140,9 +161,17 @@ func (s *Store) Deny(ctx context.Context, id string, expiresAt time.Time) error 
 		}
 	}
 	key := s.denyKey(id)
-	if err := s.write(ctx, key, func(c writer) error {
+	indexed := s.indexing()
+	err := s.write(ctx, key, func(c writer) error {
+		if indexed {
+			return indexedDenyScript.Run(ctx, c, []string{key, s.indexKeyOf(id)}, exp, ttl, memberSuffix(id), s.pruneBound()).Err()
+		}
 		return denyScript.Run(ctx, c, []string{key}, exp, ttl).Err()
-	}); err != nil {
+	})
+	if err == nil && !indexed {
+		err = s.catchUp(ctx, id)
+	}
+	if err != nil {
 		return fmt.Errorf("deny %q: %w", id, err)
 	}
 	s.publish(ctx, eventDeny, exp, id)
@@ -157,9 +186,10 @@ func beyondTTL(expiresAt, now time.Time) bool {
 	return expiresAt.After(now.AddDate(100, 0, 0))
 }
 
-// DenyOnce writes id's entry with SET NX (one key, atomic): first is true
-// only for the caller whose SET created it. Its value and TTL are those Deny
-// would write, and it is broadcast like Deny.
+// DenyOnce writes id's entry with SET NX (atomic): first is true only for
+// the caller whose SET created it. Its value and TTL are those Deny would
+// write, and it is broadcast like Deny. Once the denylist is indexed, the
+// SET NX and the index member are one script (index.go).
 func (s *Store) DenyOnce(ctx context.Context, id string, expiresAt time.Time) (bool, error) {
 	exp, ttl := "0", time.Duration(0)
 	if !expiresAt.IsZero() {
@@ -177,11 +207,23 @@ func (s *Store) DenyOnce(ctx context.Context, id string, expiresAt time.Time) (b
 	}
 	var ok bool
 	key := s.denyKey(id)
-	if err := s.write(ctx, key, func(c writer) error {
+	indexed := s.indexing()
+	err := s.write(ctx, key, func(c writer) error {
+		if indexed {
+			ms, _ := strconv.ParseInt(exp, 10, 64)
+			n, err := indexedDenyOnceScript.Run(ctx, c, []string{key, s.indexKeyOf(id)},
+				exp, strconv.FormatInt(ttl.Milliseconds(), 10), member(id, ms), score(ms), s.pruneBound()).Int()
+			ok = n == 1
+			return err
+		}
 		var err error
 		ok, err = c.SetNX(ctx, key, exp, ttl).Result()
 		return err
-	}); err != nil {
+	})
+	if err == nil && ok && !indexed {
+		err = s.catchUp(ctx, id)
+	}
+	if err != nil {
 		return false, fmt.Errorf("deny once %q: %w", id, err)
 	}
 	if ok {

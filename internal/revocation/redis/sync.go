@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sigil-dev/sigil/internal/revocation"
@@ -177,11 +178,28 @@ func millis(v any) (int64, bool) {
 }
 
 // ScanDenied calls fn for every live denylist entry, one call at a time
-// (also on a cluster, whose masters are scanned at once).
+// (also on a cluster, whose masters are scanned at once): from the index
+// once the denylist is indexed (ScanDeniedBulk, UUID ids in their
+// canonical lower-case text), else from the keys, ids as written.
 func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt time.Time)) error {
+	v, err := s.readLayout(ctx)
+	if err != nil {
+		return fmt.Errorf("scan denylist: %w", err)
+	}
+	at := func(ms int64) time.Time {
+		if ms == 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(ms).UTC()
+	}
+	if v >= layoutIndexed {
+		return s.ScanDeniedBulk(ctx,
+			func(id [16]byte, ms int64) { fn(uuid.UUID(id).String(), at(ms)) },
+			func(id string, ms int64) { fn(id, at(ms)) })
+	}
 	prefix := s.denyKey("")
 	var mu sync.Mutex
-	err := s.scan(ctx, prefix+"*", func(keys []string, vals []any) error {
+	err = s.scan(ctx, prefix+"*", func(keys []string, vals []any) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for i, v := range vals {
@@ -189,11 +207,7 @@ func (s *Store) ScanDenied(ctx context.Context, fn func(id string, expiresAt tim
 			if !ok {
 				continue // vanished (expired) since the SCAN, or not ours
 			}
-			var exp time.Time
-			if ms != 0 {
-				exp = time.UnixMilli(ms).UTC()
-			}
-			fn(strings.TrimPrefix(keys[i], prefix), exp)
+			fn(strings.TrimPrefix(keys[i], prefix), at(ms))
 		}
 		return nil
 	})

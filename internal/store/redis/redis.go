@@ -35,12 +35,15 @@ const DefaultPrefix = revredis.DefaultPrefix
 //	<prefix>clients      set: the ids of all clients (an index for ListClients)
 //
 // the registry keys of registry.go, and the revocation keys of
-// internal/revocation/redis, whose Store it embeds (deny:<id>, cutoff:<key>,
-// cutoffs, events, epoch): one implementation of the revocation state, which
-// the Go verifier reads with go-redis alone.
+// internal/revocation/redis, whose Store it embeds (deny:<id>, the
+// denylist index denyidx:{<tag>} and denylayout, cutoff:<key>, cutoffs,
+// events, epoch): one implementation of the revocation state, which the Go
+// verifier reads with go-redis alone.
 //
-// Every command touches exactly one key, so a Cluster needs no hash tags;
-// pipelines are split by node, and SCAN runs on every master.
+// Every command touches exactly one key (but for a denylist entry and its
+// index member, written by one script in one Cluster slot), so a Cluster
+// needs no hash tags of ours; pipelines are split by node, and SCAN runs
+// on every master.
 // Keys hold ids only, never token text.
 type Store struct {
 	*revStore

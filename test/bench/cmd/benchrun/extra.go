@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
+
+	revredis "github.com/sigil-dev/sigil/internal/revocation/redis"
 )
 
 // propagationResult is measurement 7.
@@ -104,6 +108,11 @@ type startupSample struct {
 	rssReady    int64         // KiB
 	rssVerified int64         // KiB, after one verify request
 	loaded      string        // what sigil logged about its replica load
+	// CPU time from exec to /readyz 200: sigil's own, Redis's, and the
+	// rest of the machine's (other work on a shared machine), and the
+	// machine's CPUs over that window; ok when /proc could be read.
+	cpuSigil, cpuRedis, cpuOthers, cpuWindow time.Duration
+	cpuOK                                    bool
 }
 
 // denylistResult is measurement 8.
@@ -130,7 +139,7 @@ func (r *runner) denylistMeasure(ctx context.Context) (denylistResult, error) {
 
 	// Tokens from the main run: valid signatures, never revoked on this Redis.
 	probe, planted := r.valid[1], r.valid[2]
-	if res.empty, err = r.sampleStart(ctx, "sigil-deny-empty", rd.URL(), probe); err != nil {
+	if res.empty, err = r.sampleStart(ctx, "sigil-deny-empty", rd, probe); err != nil {
 		return res, err
 	}
 	res.empty.entries = 0
@@ -154,7 +163,7 @@ func (r *runner) denylistMeasure(ctx context.Context) (denylistResult, error) {
 	}
 	r.progress("denylist: wrote %d entries in %s (DBSIZE %d)", r.o.denylist, res.write.Round(time.Millisecond), n)
 
-	if res.full, err = r.sampleStart(ctx, "sigil-deny-full", rd.URL(), probe, func(a *api) error {
+	if res.full, err = r.sampleStart(ctx, "sigil-deny-full", rd, probe, func(a *api) error {
 		code, err := a.verify(ctx, planted)
 		if err != nil {
 			return err
@@ -171,14 +180,24 @@ func (r *runner) denylistMeasure(ctx context.Context) (denylistResult, error) {
 // sampleStart starts a sigil on redisURL and measures the time to /readyz
 // 200, its RSS then, and its RSS after one verify request (which must be
 // 200); after runs then, before the process is stopped.
-func (r *runner) sampleStart(ctx context.Context, name, redisURL, probe string, after ...func(*api) error) (startupSample, error) {
+func (r *runner) sampleStart(ctx context.Context, name string, rd *redisProc, probe string, after ...func(*api) error) (startupSample, error) {
 	var s startupSample
-	srv, a, err := r.startSigil(ctx, name, redisURL)
+	busy0, err1 := sysBusy()
+	redis0, err2 := procCPU(rd.PID())
+	srv, a, err := r.startSigil(ctx, name, rd.URL())
 	if err != nil {
 		return s, err
 	}
 	defer srv.stop()
 	s.ready = time.Since(srv.started)
+	busy1, err3 := sysBusy()
+	redis1, err4 := procCPU(rd.PID())
+	sigilCPU, err5 := procCPU(srv.PID())
+	if s.cpuOK = errors.Join(err1, err2, err3, err4, err5) == nil; s.cpuOK {
+		s.cpuSigil, s.cpuRedis = sigilCPU, redis1-redis0
+		s.cpuOthers = max(0, busy1-busy0-s.cpuRedis-s.cpuSigil)
+		s.cpuWindow = s.ready * time.Duration(runtime.NumCPU())
+	}
 	if s.rssReady, err = rssKiB(srv.PID()); err != nil {
 		return s, err
 	}
@@ -224,10 +243,12 @@ func replicaLoadLine(path string) string {
 	return ""
 }
 
-// writeDenylist writes n entries in sigil's Redis format (see
-// internal/store/redis): key sigil:deny:<id>, value the expiry in Unix ms,
-// and PEXPIREAT at that expiry, one hour ahead (spread over a minute). Ids are
-// random UUIDs like jti, plus plantedID. Pipelined in batches.
+// writeDenylist writes n entries in sigil's Redis format (key layout 2,
+// internal/revocation/redis): key sigil:deny:<id>, value the expiry in Unix
+// ms, and PEXPIREAT at that expiry, one hour ahead (spread over a minute);
+// the entry's member in its index set (revredis.IndexEntry), and the
+// layout mark once all are written. Ids are random UUIDs like jti, plus
+// plantedID. Pipelined in batches.
 func writeDenylist(ctx context.Context, c *goredis.Client, n int, plantedID string) error {
 	const batch = 5000
 	base := time.Now().Add(time.Hour).UnixMilli()
@@ -242,12 +263,18 @@ func writeDenylist(ctx context.Context, c *goredis.Client, n int, plantedID stri
 				key := "sigil:deny:" + id
 				p.Set(ctx, key, strconv.FormatInt(exp, 10), 0)
 				p.PExpireAt(ctx, key, time.UnixMilli(exp))
+				idx, z := revredis.IndexEntry("sigil:", id, exp)
+				p.ZAdd(ctx, idx, z)
 			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("write denylist: %w", err)
 		}
+	}
+	key, v := revredis.LayoutMark("sigil:")
+	if err := c.Set(ctx, key, v, 0).Err(); err != nil {
+		return fmt.Errorf("write denylist: %w", err)
 	}
 	return nil
 }

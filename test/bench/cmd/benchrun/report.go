@@ -233,7 +233,7 @@ func denylistText(deny denylistResult) string {
 	if deny.plantedRevoked {
 		planted = "yes (a real token whose jti was among them answers 401)"
 	}
-	fmt.Fprintf(&b, "- **denylist-%s** (entries written straight into Redis with a pipeline, SET sigil:deny:<id> <exp ms> + PEXPIREAT, 1 h ahead: %s; Redis used_memory %s; honoured: %s):\n",
+	fmt.Fprintf(&b, "- **denylist-%s** (entries written straight into Redis with a pipeline, SET sigil:deny:<id> <exp ms> + PEXPIREAT, 1 h ahead, + ZADD of its index member (key layout 2): %s; Redis used_memory %s; honoured: %s):\n",
 		shortCount(deny.entries), fmtDuration(deny.write), deny.redisMemory, planted)
 	for _, s := range []struct {
 		label string
@@ -243,8 +243,14 @@ func denylistText(deny denylistResult) string {
 		if s.s.loaded != "" {
 			loaded = "; sigil logged replica loaded: " + s.s.loaded
 		}
-		fmt.Fprintf(&b, "  - %s: process start → /readyz 200 in %s; RSS %s when ready, %s after one verify%s\n",
-			s.label, fmtDuration(s.s.ready), fmtMiB(s.s.rssReady), fmtMiB(s.s.rssVerified), loaded)
+		cpu := ""
+		if s.s.cpuOK {
+			cpu = fmt.Sprintf("; CPU until ready: sigil %s, redis-server %s, other processes %s (%.0f%% of the machine's %s)",
+				fmtDuration(s.s.cpuSigil), fmtDuration(s.s.cpuRedis), fmtDuration(s.s.cpuOthers),
+				100*float64(s.s.cpuOthers)/float64(max(s.s.cpuWindow, 1)), fmtDuration(s.s.cpuWindow))
+		}
+		fmt.Fprintf(&b, "  - %s: process start → /readyz 200 in %s; RSS %s when ready, %s after one verify%s%s\n",
+			s.label, fmtDuration(s.s.ready), fmtMiB(s.s.rssReady), fmtMiB(s.s.rssVerified), loaded, cpu)
 	}
 	return b.String()
 }
