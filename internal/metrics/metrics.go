@@ -27,8 +27,10 @@ type Metrics struct {
 	// (route, method, status) triples, then Request resolves as before.
 	verifyBy map[string]prometheus.Counter
 	mintedBy map[string]prometheus.Counter // every TokenKinds entry
-	reqBy    sync.Map                      // reqKey → reqChildren
-	reqByN   atomic.Int64
+	// reqBy is copied on write: a request reads the current map without a
+	// lock or interface hashing; a new triple copies it under reqMu.
+	reqBy atomic.Pointer[map[reqKey]reqChildren]
+	reqMu sync.Mutex
 }
 
 type reqKey struct {
@@ -127,16 +129,46 @@ func statusLabel(status int) string {
 // method and status are bounded here.
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 	k := reqKey{route, Method(method), status}
-	v, ok := m.reqBy.Load(k)
-	if !ok {
-		v = reqChildren{m.requests.WithLabelValues(route, k.method, statusLabel(status)), m.latency.WithLabelValues(route)}
-		if m.reqByN.Add(1) <= maxReqChildren {
-			m.reqBy.Store(k, v)
-		}
+	var c reqChildren
+	ok := false
+	if by := m.reqBy.Load(); by != nil {
+		c, ok = (*by)[k]
 	}
-	c := v.(reqChildren)
+	if !ok {
+		c = m.addReqChildren(k)
+	}
 	c.count.Inc()
 	c.latency.Observe(d.Seconds())
+}
+
+// addReqChildren resolves k's children and keeps them in a copy of reqBy
+// while it holds fewer than maxReqChildren triples.
+func (m *Metrics) addReqChildren(k reqKey) reqChildren {
+	c := reqChildren{m.requests.WithLabelValues(k.route, k.method, statusLabel(k.status)), m.latency.WithLabelValues(k.route)}
+	m.reqMu.Lock()
+	defer m.reqMu.Unlock()
+	var cur map[reqKey]reqChildren
+	if by := m.reqBy.Load(); by != nil {
+		cur = *by
+	}
+	if _, ok := cur[k]; ok || len(cur) >= maxReqChildren {
+		return c
+	}
+	next := make(map[reqKey]reqChildren, len(cur)+1)
+	for key, v := range cur {
+		next[key] = v
+	}
+	next[k] = c
+	m.reqBy.Store(&next)
+	return c
+}
+
+// reqChildrenLen is how many triples Request keeps resolved.
+func (m *Metrics) reqChildrenLen() int {
+	if by := m.reqBy.Load(); by != nil {
+		return len(*by)
+	}
+	return 0
 }
 
 // Verified records one verification outcome (token.Reason of its error);

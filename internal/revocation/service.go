@@ -16,7 +16,7 @@ type Service struct {
 	now    func() time.Time
 }
 
-var _ token.Revocation = (*Service)(nil)
+var _ token.MemoRevocation = (*Service)(nil)
 
 // NewService returns a Service. leeway is the verifier's clock leeway: a
 // token is accepted until exp+leeway, so its denylist entry lives that long.
@@ -31,21 +31,56 @@ func NewService(store Store, leeway time.Duration, now func() time.Time) *Servic
 // denied or a cutoff covers it, nil if not, and a store error (wrapping
 // ErrUnavailable) if the store can't be read.
 func (s *Service) Check(ctx context.Context, c *token.Claims) error {
-	var denied bool
-	var err error
-	if c.TID != "" {
-		denied, err = s.store.IsDenied(ctx, c.ID, c.TID)
-	} else {
-		denied, err = s.store.IsDenied(ctx, c.ID)
+	return s.check(ctx, c, lookupsOf(c))
+}
+
+// CheckMemo is Check with what it looks up for the token (its denylist ids
+// and cutoff keys) kept in m, the memo of its verified-token cache entry:
+// they depend on the claims alone (jti, tid, subject, client, resource),
+// which never change for a cached token. The denylist and the cutoffs
+// themselves are read from the store on every call, so a revocation or
+// cutoff written after the token was cached still rejects it on its next
+// use: only the keys are remembered, never a verdict. A nil m derives them
+// as Check does.
+func (s *Service) CheckMemo(ctx context.Context, c *token.Claims, m *token.Memo) error {
+	if m == nil {
+		return s.Check(ctx, c)
 	}
+	l, ok := m.Load().(*lookups)
+	if !ok {
+		l = lookupsOf(c)
+		m.Store(l)
+	}
+	return s.check(ctx, c, l)
+}
+
+// lookups are the store keys a token's revocation check reads.
+type lookups struct {
+	// ids are the denylist ids: the jti, and the tid of a registered token.
+	ids []string
+	// cutoffs are cutoffKeys(c).
+	cutoffs []string
+}
+
+func lookupsOf(c *token.Claims) *lookups {
+	l := &lookups{cutoffs: cutoffKeys(c)}
+	if c.TID != "" {
+		l.ids = []string{c.ID, c.TID}
+	} else {
+		l.ids = []string{c.ID}
+	}
+	return l
+}
+
+func (s *Service) check(ctx context.Context, c *token.Claims, l *lookups) error {
+	denied, err := s.store.IsDenied(ctx, l.ids...)
 	if err != nil {
 		return fmt.Errorf("check revocation: %w", err)
 	}
 	if denied {
 		return token.ErrRevoked
 	}
-	keys := cutoffKeys(c)
-	latest, err := s.store.LatestCutoff(ctx, keys...)
+	latest, err := s.store.LatestCutoff(ctx, l.cutoffs...)
 	if err != nil {
 		return fmt.Errorf("check revocation cutoffs: %w", err)
 	}

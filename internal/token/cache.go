@@ -56,7 +56,13 @@ type cacheEntry struct {
 	recordLive bool
 	// memo is where callers keep what they derive from claims (VerifyMemo).
 	memo *Memo
+	// revMemo is the Revocation's (MemoRevocation): its own slot, so that
+	// it never shares atomic.Value's one type with the callers' memo.
+	revMemo *Memo
 }
+
+// entryMemos are an entry's two memos, allocated together.
+type entryMemos struct{ caller, rev Memo }
 
 // Memo is a slot beside a cached token's claims where a caller keeps what
 // it derives from them alone — forward-auth renders its identity headers and

@@ -30,6 +30,17 @@ type Revocation interface {
 	Check(ctx context.Context, c *Claims) error
 }
 
+// MemoRevocation is a Revocation that keeps what it derives from a token's
+// claims alone (the memory store's cutoff keys) in a Memo beside the
+// cached token, so that a repeat does not derive it again. CheckMemo is
+// Check: it consults the current denylist and cutoffs on every call; only
+// the derivation is remembered, never a verdict. m may be nil (the token
+// was not cached).
+type MemoRevocation interface {
+	Revocation
+	CheckMemo(ctx context.Context, c *Claims, m *Memo) error
+}
+
 // Records confirms that a token of a registered kind (report, app-view,
 // api) is the live generation of its record (DESIGN §10: a registered kind
 // is valid only with its live record). CheckRecord returns nil if the
@@ -97,6 +108,8 @@ type Verifier struct {
 	iss, aud string
 	keys     Keys
 	rev      Revocation
+	// revMemo is rev when it keeps a memo per cached token.
+	revMemo  MemoRevocation
 	records  Records
 	leeway   time.Duration
 	embedMax int64 // seconds
@@ -120,6 +133,7 @@ type Verifier struct {
 // here, once.
 func NewVerifier(cfg VerifierConfig) *Verifier {
 	v := &Verifier{iss: cfg.Issuer, aud: cfg.Audience, keys: cfg.Keys, rev: cfg.Revocation, records: cfg.Records, now: cfg.Now}
+	v.revMemo, _ = cfg.Revocation.(MemoRevocation)
 	switch {
 	case cfg.Leeway == 0:
 		v.leeway = DefaultLeeway
@@ -195,12 +209,18 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 // VerifyMemo is Verify that also returns the Memo of the token's cache
 // entry: nil when the verifier has no cache or did not keep this token.
 func (v *Verifier) VerifyMemo(ctx context.Context, raw string) (*Claims, *Memo, error) {
-	c, memo, confirm, err := v.verifyCached(raw)
+	c, memo, revMemo, confirm, err := v.verifyCached(raw)
 	if err != nil {
 		return nil, nil, err
 	}
 	if v.rev != nil {
-		if err := v.rev.Check(ctx, c); err != nil {
+		var err error
+		if v.revMemo != nil {
+			err = v.revMemo.CheckMemo(ctx, c, revMemo)
+		} else {
+			err = v.rev.Check(ctx, c)
+		}
+		if err != nil {
 			if errors.Is(err, ErrRevoked) {
 				return nil, nil, withClaims(failCause(ErrRevoked, "", err), c)
 			}
@@ -248,16 +268,16 @@ func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
 // is non-nil when a registered token's record has yet to be checked
 // (Records): Verify checks it after revocation and then calls confirm,
 // which remembers in the cache that the record was live.
-func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func(), err error) {
+func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, confirm func(), err error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
 		c, _, err := v.verifyToken(raw, false)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		if v.records != nil && c.Registered() {
 			confirm = func() {}
 		}
-		return c, nil, confirm, nil
+		return c, nil, nil, confirm, nil
 	}
 	h := v.cache.key(raw)
 	now := v.now().UnixNano()
@@ -267,14 +287,15 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func
 			if !e.recordLive && v.records != nil && e.claims.Registered() {
 				confirm = v.confirmer(h, e)
 			}
-			return e.claims, e.memo, confirm, nil
+			return e.claims, e.memo, e.revMemo, confirm, nil
 		}
 	}
 	c, kid, err := v.verifyToken(raw, false)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	e := cacheEntry{id: newTokenID(raw), claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: new(Memo)}
+	memos := new(entryMemos)
+	e := cacheEntry{id: newTokenID(raw), claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: &memos.caller, revMemo: &memos.rev}
 	if c.ExpiresAt != nil {
 		e.until = c.ExpiresAt.UnixNano()
 	}
@@ -285,7 +306,7 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo *Memo, confirm func
 	if v.records != nil && c.Registered() {
 		confirm = v.confirmer(h, e)
 	}
-	return c, e.memo, confirm, nil
+	return c, e.memo, e.revMemo, confirm, nil
 }
 
 // confirmer returns what remembers that e's record is live. A function of
