@@ -123,11 +123,24 @@ func escapeAll(s string) string {
 // non-canonical spelling of its signature, the signature with bytes
 // added, an ES256 signature malleated to n-s) gets the verdict the uncached
 // golang-jwt path gives it; a cache hit never stands in for a verification.
-// Also at the lifetime's edges (nbf, exp and the leeway around them).
+// Also at the lifetime's edges (nbf, exp and the leeway around them). With
+// the real hash and with every token forced under one key.
 func TestCache_NeverChangesTheVerdict(t *testing.T) {
 	ctx := context.Background()
-	for _, alg := range []string{keys.ES256, keys.EdDSA} {
-		t.Run(alg, func(t *testing.T) {
+	for _, tc := range []struct {
+		alg     string
+		collide bool
+	}{{keys.ES256, false}, {keys.EdDSA, false}, {keys.ES256, true}, {keys.EdDSA, true}} {
+		alg := tc.alg
+		name := alg
+		if tc.collide {
+			name += "/EveryTokenUnderOneKey"
+		}
+		t.Run(name, func(t *testing.T) {
+			if tc.collide {
+				// The worst case: every variant sits under the genuine entry's key.
+				defer token.ForceCacheHash(func(string) uint64 { return 7 })()
+			}
 			k := testKey(t, alg, "main")
 			f := newFixture(t, k, withCache(100, nil))
 			oracle := token.NewGolangJWTVerifier(token.VerifierConfig{Issuer: testIssuer, Audience: testAudience, Keys: f.ring, Now: f.clock.Now})
