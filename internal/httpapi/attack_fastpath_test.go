@@ -14,6 +14,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/httpapi"
+	"github.com/sigil-dev/sigil/internal/policy"
 )
 
 const attackOrigin = "https://app.example.com"
@@ -279,4 +280,67 @@ func TestAttack_MintBodyDifferentials(t *testing.T) {
 			require.Less(t, rec.Code, 500, rec.Body.String())
 		})
 	}
+}
+
+// TestAttack_EmbedPathTraversal: an embed token (a share link) for the
+// dashboard "sales" never passes forward-auth for another dashboard's path
+// or a write, whatever the spelling the policy's fast Clean (no '%') and
+// its segment-wise prefix match see: dot segments plain, encoded, double
+// encoded, overlong, full-width or with a ;parameter, encoded slashes and
+// backslashes, empty segments, a prefix of the id, a case variant, and
+// method overrides in headers or the query.
+func TestAttack_EmbedPathTraversal(t *testing.T) {
+	f := newAPI(t, withGateway(policy.Config{}, &reasons{}))
+	tok := f.mint(nil).AccessToken
+	for _, nginx := range []bool{false, true} {
+		for _, uri := range []string{
+			"/dashboards/sales", "/dashboards/sales/", "/dashboards/sales/widgets?x=1",
+			"/dashboards/sales/a%20b", "/dashboards/sales/...x", "/dashboards/sales?_method=GET",
+		} {
+			rec := f.forward(tok, http.MethodGet, uri, nginx)
+			require.Equal(t, http.StatusOK, rec.Code, "%s: %s", uri, rec.Body.String())
+		}
+		for _, uri := range []string{
+			"/dashboards/hr", "/dashboards/salesx", "/dashboards/sale", "/dashboards/Sales", "/dashboards/sales.",
+			"/dashboards/sales/../hr", "/dashboards/sales/./../hr", "/dashboards/sales/x/../../hr",
+			"/dashboards/sales/..", "/dashboards/sales/.", "/dashboards/sales/x/..", "/dashboards/./sales", "/./dashboards/sales",
+			"/dashboards/sales/%2e%2e/hr", "/dashboards/sales/%2E%2E/hr", "/dashboards/sales/.%2e/hr", "/dashboards/sales/x/%2e%2e",
+			"/dashboards/sales/..;/hr", "/dashboards/sales/..%3b/hr", "/dashboards/sales/..;x=1/hr", "/dashboards/sales;x/../hr",
+			"/dashboards/sales/%252e%252e/hr", "/dashboards/sales/%25%32%65%25%32%65/hr", "/dashboards/sales/%c0%ae%c0%ae/hr",
+			"/dashboards/sales/%ef%bc%8e%ef%bc%8e/hr", "/dashboards/sales%ef%bc%8f..%ef%bc%8fhr", "/dashboards/sales/\uff0e\uff0e/hr",
+			"/dashboards/sales%2fhr", "/dashboards/sales%2F..%2Fhr", "/dashboards/sales%5c..%5chr", "/dashboards/sales\\..\\hr",
+			"/dashboards/sales%00/x", "/dashboards/sales\x00/x", "/dashboards/sales//../hr", "//dashboards/sales",
+			"/dashboards//sales", "/dashboards/sales/ ../hr", "/dashboards/sales/\t/hr", "/dashboards/%73ales/../hr",
+			"/dashboards/%73ales%2f..%2fhr", "dashboards/sales", "http://evil/dashboards/sales", "/dashboards/sales#/../hr",
+		} {
+			rec := f.forward(tok, http.MethodGet, uri, nginx)
+			require.NotEqual(t, http.StatusOK, rec.Code, "%s (nginx %v) must not pass", uri, nginx)
+			require.Less(t, rec.Code, 500, uri)
+		}
+		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, "get", "GET ", "TRACE"} {
+			rec := f.forward(tok, m, "/dashboards/sales", nginx)
+			require.NotEqual(t, http.StatusOK, rec.Code, "%q must not pass", m)
+		}
+		for _, q := range []string{
+			"?_method=DELETE", "?_METHOD=delete", "?%5Fmethod=DELETE", "?%5fMethod=PUT", "?a=1;_method=DELETE",
+			"?a=1&_method=POST", "?_method=GET&_method=DELETE", "?_Method=PATCH",
+		} {
+			rec := f.forward(tok, http.MethodGet, "/dashboards/sales"+q, nginx)
+			require.NotEqual(t, http.StatusOK, rec.Code, "%s must not pass", q)
+		}
+	}
+	for _, h := range []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"} {
+		for _, v := range []string{"DELETE", "GET, DELETE", "delete"} {
+			rec := f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+tok,
+				"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/dashboards/sales", h, v)
+			require.NotEqual(t, http.StatusOK, rec.Code, "%s: %s must not pass", h, v)
+		}
+	}
+	// The two spellings of the forwarded request disagreeing.
+	rec := f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+tok,
+		"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/dashboards/sales", "X-Original-URI", "/dashboards/hr")
+	require.Equal(t, http.StatusBadRequest, rec.Code)
+	rec = f.do(http.MethodGet, "/api/v1/verify", "", "Authorization", "Bearer "+tok,
+		"X-Forwarded-Method", "GET", "X-Original-Method", "DELETE", "X-Forwarded-Uri", "/dashboards/sales")
+	require.NotEqual(t, http.StatusOK, rec.Code)
 }
