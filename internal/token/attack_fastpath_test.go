@@ -223,3 +223,46 @@ func malleate(t *testing.T, seg string) string {
 	out = append(out, s.FillBytes(make([]byte, 32))...)
 	return b64.EncodeToString(out)
 }
+
+// FuzzCacheNeverChangesVerdict: edits of a cached genuine token (every
+// token forced under the genuine one's cache key) get the uncached
+// golang-jwt path's verdict, and the genuine token stays a hit.
+func FuzzCacheNeverChangesVerdict(f *testing.F) {
+	defer token.ForceCacheHash(func(string) uint64 { return 7 })()
+	k := testKey(f, keys.ES256, "main")
+	fx := newFixture(f, k, withCache(100, nil))
+	oracle := token.NewGolangJWTVerifier(token.VerifierConfig{Issuer: testIssuer, Audience: testAudience, Keys: fx.ring, Now: fx.clock.Now})
+	genuine := sign(f, k, header(keys.ES256, k.KID), payload(epoch, `,"params":{"a":"b"}`))
+	ctx := context.Background()
+	f.Add([]byte{})
+	f.Add([]byte{0, 255, 'A'})
+	f.Add([]byte{1, 255, '.'})
+	f.Add([]byte{2, 128, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c0, err := fx.verifier.Verify(ctx, genuine)
+		require.NoError(t, err)
+		b := []byte(genuine)
+		for i := 0; i+2 < len(data) && len(b) > 0 && len(b) < 2*token.MaxTokenSize; i += 3 {
+			op, val := data[i]%3, data[i+2]
+			pos := int(data[i+1]) * len(b) / 256
+			switch op {
+			case 0:
+				b[pos] = val
+			case 1:
+				b = append(b[:pos], append([]byte{val}, b[pos:]...)...)
+			case 2:
+				b = append(b[:pos], b[pos+1:]...)
+			}
+		}
+		raw := string(b)
+		c1, err1 := fx.verifier.Verify(ctx, raw)
+		c2, err2 := oracle.Verify(ctx, raw)
+		require.Equal(t, err2 == nil, err1 == nil, "cached %v, golang-jwt %v", err1, err2)
+		if err1 == nil {
+			require.True(t, reflect.DeepEqual(c1, c2), "claims differ")
+		}
+		c3, err := fx.verifier.Verify(ctx, genuine)
+		require.NoError(t, err)
+		require.True(t, reflect.DeepEqual(c0, c3))
+	})
+}
