@@ -266,3 +266,44 @@ func FuzzCacheNeverChangesVerdict(f *testing.F) {
 		require.True(t, reflect.DeepEqual(c0, c3))
 	})
 }
+
+// TestFastParse_LengthEdges: tokens around MaxCachedTokenSize and
+// MaxTokenSize (the fast shape check's bound) get the same verdict and
+// claims from fastParse, from golang-jwt and from a caching verifier (twice:
+// a miss, then a hit when it is cached).
+func TestFastParse_LengthEdges(t *testing.T) {
+	ctx := context.Background()
+	p := newFastPair(t)
+	k := testKey(t, keys.EdDSA, "main")
+	cached := token.NewVerifier(token.VerifierConfig{Issuer: testIssuer, Audience: testAudience, Keys: p.fx.ring, Now: p.fx.clock.Now, CacheSize: 100})
+	want := map[int]bool{}
+	for _, n := range []int{token.MaxCachedTokenSize, token.MaxTokenSize} {
+		for d := -2; d <= 2; d++ {
+			want[n+d] = true
+		}
+	}
+	hit := map[int]bool{}
+	for pad := token.MaxCachedTokenSize*3/4 - 400; pad < token.MaxTokenSize*3/4; pad++ {
+		raw := sign(t, k, header(keys.EdDSA, k.KID), payload(epoch, `,"pad":"`+strings.Repeat("x", pad)+`"`))
+		if !want[len(raw)] || hit[len(raw)] {
+			continue
+		}
+		hit[len(raw)] = true
+		p.requireSame(t, raw)
+		for range 2 {
+			c1, err1 := cached.Verify(ctx, raw)
+			c2, err2 := p.slow.Verify(ctx, raw)
+			require.Equal(t, err2 == nil, err1 == nil, "%d bytes: cached %v, golang-jwt %v", len(raw), err1, err2)
+			require.True(t, reflect.DeepEqual(c1, c2), "%d bytes", len(raw))
+		}
+		if len(raw) > token.MaxTokenSize {
+			_, err := p.fast.Verify(ctx, raw)
+			require.ErrorIs(t, err, token.ErrMalformed, "%d bytes", len(raw))
+		} else {
+			_, err := p.fast.Verify(ctx, raw)
+			require.NoError(t, err, "%d bytes", len(raw))
+		}
+	}
+	require.True(t, hit[token.MaxTokenSize] || hit[token.MaxTokenSize-1], "a token at the limit was tried")
+	require.True(t, hit[token.MaxTokenSize+1] || hit[token.MaxTokenSize+2], "a token past the limit was tried")
+}
