@@ -344,3 +344,46 @@ func TestAttack_EmbedPathTraversal(t *testing.T) {
 		"X-Forwarded-Method", "GET", "X-Original-Method", "DELETE", "X-Forwarded-Uri", "/dashboards/sales")
 	require.NotEqual(t, http.StatusOK, rec.Code)
 }
+
+// TestAttack_MintedClaimsRoundTrip: what a mint is asked for is what
+// forward-auth hands on, for subjects and params the hand-written claims
+// encoder (and the mint body's fast reader) leave to encoding/json or read
+// themselves: quotes, backslashes, HTML characters, non-ASCII, escapes in
+// the body. A value sigil refuses is a 400, never another identity.
+func TestAttack_MintedClaimsRoundTrip(t *testing.T) {
+	f := newAPI(t)
+	for _, sub := range []string{
+		`user-7`, `a"b`, `a\b`, `<script>&amp;`, `é`, "\U0001F600", `a b`, `a/b`, "\u2028", `\u0041`, `%41`, `a,b`,
+	} {
+		for _, params := range []map[string]any{nil, {"k": sub}, {sub: "v"}} {
+			extra := map[string]any{"sub": sub}
+			if params != nil {
+				extra["params"] = params
+			}
+			rec := f.postJSON("/api/v1/token", f.mintBody(extra))
+			if rec.Code != http.StatusOK {
+				require.Equal(t, http.StatusBadRequest, rec.Code, "%q: %s", sub, rec.Body.String())
+				continue
+			}
+			tok := f.tokenOK(rec).AccessToken
+			for range 2 { // a miss, then a cache hit
+				v := f.verify(tok)
+				require.Equal(t, http.StatusOK, v.Code)
+				require.Equal(t, []string{sub}, v.Header().Values(httpapi.HeaderSubject), "%q", sub)
+				if params == nil {
+					require.Empty(t, v.Header().Values(httpapi.HeaderParams))
+					continue
+				}
+				raw, err := base64.RawURLEncoding.DecodeString(v.Header().Get(httpapi.HeaderParams))
+				require.NoError(t, err)
+				var got map[string]any
+				require.NoError(t, json.Unmarshal(raw, &got))
+				require.Equal(t, params, got, "%q", sub)
+			}
+		}
+	}
+	// The same subject written with JSON escapes in the body.
+	body := `{"dashboardId":"` + dashID + `","dashboardSecret":"` + f.dashSecret + `","sub":"\u0075ser\"\\x"}`
+	tok := f.tokenOK(f.do(http.MethodPost, "/api/v1/token", body, "Content-Type", "application/json")).AccessToken
+	require.Equal(t, `user"\x`, f.verify(tok).Header().Get(httpapi.HeaderSubject))
+}
