@@ -145,7 +145,8 @@ bench-go:
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./internal/token:FuzzVerify ./internal/token:FuzzVerifyPayload ./internal/token:FuzzVerifyMutated \
 	./internal/token:FuzzValidateParams ./internal/token:FuzzValidatePolicies \
-	./internal/token:FuzzFastParse ./internal/token:FuzzCheckShape ./internal/httpapi:FuzzAnswerJSON \
+	./internal/token:FuzzFastParse ./internal/token:FuzzCheckShape ./internal/token:FuzzCacheNeverChangesVerdict \
+	./internal/httpapi:FuzzAnswerJSON \
 	./internal/httpapi:FuzzMintRequest ./internal/httpapi:FuzzForwardAuth \
 	./internal/policy:FuzzClean ./internal/policy:FuzzCheck
 fuzz:
