@@ -51,6 +51,7 @@ type options struct {
 	propagation int
 	denylist    int
 	sigilEnv    envFlag
+	rowEnv      envFlag
 	reruns      int
 }
 
@@ -84,6 +85,7 @@ func main() {
 	flag.IntVar(&o.denylist, "denylist", 1_000_000, "denylist entries written for the denylist measurement")
 	flag.IntVar(&o.reruns, "reruns", 3, "measured runs repeated in all when other processes used over 10% of the CPUs (the less disturbed run is kept)")
 	flag.Var(&o.sigilEnv, "sigil-env", "extra SIGIL_KEY=VALUE for every sigil instance, repeatable (a scenario's own settings win)")
+	flag.Var(&o.rowEnv, "row-env", "extra SIGIL_KEY=VALUE for the measured instances of the table rows only, not the setup ones (e.g. SIGIL_DEBUG_PPROF_ADDR=127.0.0.1:6060 with one row), repeatable")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "benchrun: unexpected arguments %q\n", flag.Args())
@@ -569,7 +571,9 @@ func (r *runner) scenario(ctx context.Context, sc scenario, reruns *int) (row, e
 		srv, err = r.startBare(ctx, sc.name, sc.bare, sc.bareKeys)
 	default:
 		var a *api
-		srv, a, err = r.startSigil(ctx, "sigil-"+sc.name, r.redis.URL(), sc.env...)
+		// The row's own settings win over -row-env (the last value of a key wins).
+		env := append(append([]string(nil), r.o.rowEnv...), sc.env...)
+		srv, a, err = r.startSigil(ctx, "sigil-"+sc.name, r.redis.URL(), env...)
 		if err == nil && sc.setup != nil {
 			if err := sc.setup(ctx, a); err != nil {
 				srv.stop()
