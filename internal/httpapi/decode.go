@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 
@@ -440,9 +441,12 @@ func formValue(c echo.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	first, n, ok := plainFormValue(string(body), name)
+	// body is read for this call alone and never written again, so the
+	// form (and the value returned, a part of it) can share its bytes.
+	form := unsafe.String(unsafe.SliceData(body), len(body))
+	first, n, ok := plainFormValue(form, name)
 	if !ok {
-		vals, err := url.ParseQuery(string(body))
+		vals, err := url.ParseQuery(form)
 		if err != nil {
 			return "", apperr.Invalid("", "malformed form body")
 		}
@@ -468,7 +472,18 @@ func formValue(c echo.Context, name string) (string, error) {
 // than its Content-Length, a broken chunked encoding, a client that hangs
 // up or stalls past the read timeout) is the client's, so a 400, not a 500.
 func readBody(c echo.Context) ([]byte, error) {
-	body, err := io.ReadAll(c.Request().Body)
+	r := c.Request()
+	var body []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= knownLengthBuffer {
+		// One buffer of the announced size (and a byte to see EOF in),
+		// instead of io.ReadAll's 512 bytes grown by doubling. The length
+		// only sizes the buffer: what is read is still bounded by the body
+		// limit and ends where the body ends.
+		body, err = readAllInto(make([]byte, 0, n+1), r.Body)
+	} else {
+		body, err = io.ReadAll(r.Body)
+	}
 	if err == nil {
 		return body, nil
 	}
@@ -477,4 +492,27 @@ func readBody(c echo.Context) ([]byte, error) {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
 	return nil, &apperr.Error{Code: apperr.CodeInvalid, Message: "the request body could not be read in full", Err: err}
+}
+
+// knownLengthBuffer is the largest Content-Length readBody allocates up
+// front (the usual token and mint bodies fit); a bigger or unknown one
+// grows as it arrives, so a client that announces a large body and sends
+// nothing holds no more memory than it sent.
+const knownLengthBuffer = 4 << 10
+
+// readAllInto is io.ReadAll appending to b.
+func readAllInto(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
