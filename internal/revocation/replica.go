@@ -164,7 +164,7 @@ func (r *Replica) cutByClientResource(c *token.Claims) bool {
 func (r *Replica) isDenied(id string, nowMs int64) bool {
 	var exp int64
 	var ok bool
-	if u, isUUID := parseUUID(id); isUUID {
+	if u, isUUID := ParseUUID(id); isUUID {
 		exp, ok = r.deniedUUID.get(u)
 	} else {
 		exp, ok = r.denied[id]
@@ -172,9 +172,11 @@ func (r *Replica) isDenied(id string, nowMs int64) bool {
 	return ok && (exp == 0 || exp > nowMs)
 }
 
-// parseUUID reads the canonical 36-character form (either case) without
+// ParseUUID reads the canonical 36-character form (either case) without
 // allocating; anything else is not a UUID here and is kept as a string.
-func parseUUID(s string) (u [16]byte, ok bool) {
+// The Redis side reads its index members with it too, so both agree on
+// which ids are packed.
+func ParseUUID(s string) (u [16]byte, ok bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return u, false
 	}
@@ -302,7 +304,7 @@ func (r *Replica) applyLocked(ev Event) {
 		if !ev.At.IsZero() {
 			exp = ev.At.UnixMilli()
 		}
-		if u, isUUID := parseUUID(ev.Key); isUUID {
+		if u, isUUID := ParseUUID(ev.Key); isUUID {
 			r.deniedUUID.merge(u, exp)
 			return
 		}
@@ -445,7 +447,7 @@ func (r *Replica) Sync(ctx context.Context) (err error) {
 		})
 	} else {
 		scanErr = r.cfg.Store.ScanDenied(ctx, func(id string, exp time.Time) {
-			u, isUUID := parseUUID(id)
+			u, isUUID := ParseUUID(id)
 			if !isUUID {
 				r.apply(Event{Key: id, At: exp})
 				return

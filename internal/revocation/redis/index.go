@@ -131,7 +131,7 @@ func (s *Store) indexKeyOf(id string) string { return s.indexKey(keySlot(s.denyK
 
 // memberSuffix is the part of id's index member after the expiry.
 func memberSuffix(id string) string {
-	if u, ok := parseUUID(id); ok {
+	if u, ok := revocation.ParseUUID(id); ok {
 		return "u" + string(u[:])
 	}
 	return "t" + id
@@ -150,42 +150,6 @@ func score(ms int64) string {
 		return "+inf"
 	}
 	return strconv.FormatInt(ms, 10)
-}
-
-// parseUUID reads the canonical 36-character form, either case (as the
-// replica does: revocation.parseUUID).
-func parseUUID(s string) (u [16]byte, ok bool) {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, false
-	}
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++
-			continue
-		}
-		hi, ok1 := unhex(s[i])
-		lo, ok2 := unhex(s[i+1])
-		if !ok1 || !ok2 {
-			return u, false
-		}
-		u[j] = hi<<4 | lo
-		j++
-		i += 2
-	}
-	return u, true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // indexedDenyScript is denyScript that also keeps the index: KEYS[2] is the
@@ -400,7 +364,7 @@ func (s *Store) scanKeys(ctx context.Context, uuid func(id [16]byte, expMs int64
 				continue // vanished (expired) since the SCAN, or not ours
 			}
 			id := strings.TrimPrefix(keys[i], prefix)
-			if u, ok := parseUUID(id); ok {
+			if u, ok := revocation.ParseUUID(id); ok {
 				uuid(u, ms)
 			} else {
 				other(id, ms)
