@@ -27,6 +27,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // benches are BenchmarkHotPath's sub-benchmarks, sigil's beside their baselines.
@@ -204,19 +207,6 @@ func fmtInstr(v []float64) string {
 }
 
 // fmtInt groups thousands: 1234567 → "1,234,567".
-func fmtInt(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func fmtInt(n int64) string { return english.Sprintf("%d", n) }
+
+var english = message.NewPrinter(language.English)
