@@ -55,8 +55,7 @@ type Server struct {
 	certFile, keyFile string
 	roots             *x509.CertPool
 
-	mu   sync.Mutex
-	proc *testproc.Process // the current run; nil once stopped
+	proc testproc.Current // the current run; none once stopped
 }
 
 // Start runs Mailpit on free 127.0.0.1 ports (SMTP and HTTP API), waits
@@ -90,9 +89,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		s.smtpPort, s.httpPort = testproc.FreePort(tb), testproc.FreePort(tb)
 		p, err := s.launch()
 		if err == nil {
-			s.mu.Lock()
-			s.proc = p
-			s.mu.Unlock()
+			s.proc.Set(p)
 			return s
 		}
 		lastErr = err
@@ -120,21 +117,11 @@ func (s *Server) APIURL() string {
 
 // PID is the process id of the running Mailpit, 0 once stopped.
 func (s *Server) PID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return 0
-	}
 	return s.proc.PID()
 }
 
 // Output is what the current process printed.
 func (s *Server) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return ""
-	}
 	return s.proc.Output()
 }
 
@@ -146,14 +133,7 @@ func (s *Server) Stop() { s.stop(syscall.SIGTERM) }
 func (s *Server) Kill() { s.stop(syscall.SIGKILL) }
 
 func (s *Server) stop(sig syscall.Signal) {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
-	if p == nil {
-		return
-	}
-	p.Stop(sig, stopTimeout)
+	s.proc.Stop(sig, stopTimeout)
 }
 
 // Restart stops Mailpit (if running) and starts it again on the same ports
@@ -166,9 +146,7 @@ func (s *Server) Restart(tb testing.TB) {
 	for time.Now().Before(deadline) {
 		p, err := s.launch()
 		if err == nil {
-			s.mu.Lock()
-			s.proc = p
-			s.mu.Unlock()
+			s.proc.Set(p)
 			return
 		}
 		lastErr = err

@@ -60,8 +60,8 @@ type Server struct {
 	args []string
 	conf string // config file passed first, when set (sentinel)
 
-	mu   sync.Mutex
-	proc *testproc.Process // the current run; nil once stopped
+	mu   sync.Mutex       // guards args (RestartAsReplicaOf)
+	proc testproc.Current // the current run; none once stopped
 }
 
 // Start runs redis-server on a free 127.0.0.1 port with persistence off and
@@ -97,9 +97,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		}
 		p, out, err := s.launch()
 		if err == nil {
-			s.mu.Lock()
-			s.proc = p
-			s.mu.Unlock()
+			s.proc.Set(p)
 			return s
 		}
 		lastErr, lastOut = err, out
@@ -127,22 +125,12 @@ func (s *Server) Dir() string { return s.dir }
 
 // PID returns the process id of the current redis-server, or 0 once stopped.
 func (s *Server) PID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return 0
-	}
 	return s.proc.PID()
 }
 
 // Output returns what redis-server has written to stdout and stderr so far
 // (the current process only).
 func (s *Server) Output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.proc == nil {
-		return ""
-	}
 	return s.proc.Output()
 }
 
@@ -157,14 +145,7 @@ func (s *Server) Stop() { s.stop(syscall.SIGTERM) }
 func (s *Server) Kill() { s.stop(syscall.SIGKILL) }
 
 func (s *Server) stop(sig syscall.Signal) {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
-	if p == nil {
-		return
-	}
-	p.Stop(sig, stopTimeout)
+	s.proc.Stop(sig, stopTimeout)
 }
 
 // Restart stops the server gracefully (if it is running) and starts it again
@@ -180,9 +161,7 @@ func (s *Server) Restart(tb testing.TB) {
 	for time.Now().Before(deadline) {
 		p, out, err := s.launch()
 		if err == nil {
-			s.mu.Lock()
-			s.proc = p
-			s.mu.Unlock()
+			s.proc.Set(p)
 			return
 		}
 		lastErr, lastOut = err, out

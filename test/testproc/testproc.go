@@ -110,3 +110,50 @@ func (p *Process) Stop(sig syscall.Signal, grace time.Duration) {
 		<-p.done
 	}
 }
+
+// Current is the running process of a server that can be stopped and
+// started again (its Restart): safe for concurrent use; the zero value holds
+// none.
+type Current struct {
+	mu sync.Mutex
+	p  *Process
+}
+
+// Set makes p the current process.
+func (c *Current) Set(p *Process) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.p = p
+}
+
+// PID is the current process's id, 0 when there is none.
+func (c *Current) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.p == nil {
+		return 0
+	}
+	return c.p.PID()
+}
+
+// Output is what the current process printed, "" when there is none.
+func (c *Current) Output() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.p == nil {
+		return ""
+	}
+	return c.p.Output()
+}
+
+// Stop takes the current process out and stops it (Process.Stop); with none
+// it does nothing, so it is idempotent.
+func (c *Current) Stop(sig syscall.Signal, grace time.Duration) {
+	c.mu.Lock()
+	p := c.p
+	c.p = nil
+	c.mu.Unlock()
+	if p != nil {
+		p.Stop(sig, grace)
+	}
+}

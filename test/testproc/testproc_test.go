@@ -79,3 +79,26 @@ func TestProcess_StopKillsAfterGrace(t *testing.T) {
 		t.Fatal("Start of a missing binary succeeded")
 	}
 }
+
+func TestCurrent(t *testing.T) {
+	var c testproc.Current
+	require.Zero(t, c.PID(), "the zero value holds no process")
+	require.Empty(t, c.Output())
+	c.Stop(syscall.SIGTERM, time.Minute) // nothing to stop: no panic
+
+	p, err := testproc.Start(exec.Command("sh", "-c", "echo hello; exec sleep 60"))
+	require.NoError(t, err)
+	c.Set(p)
+	require.Equal(t, p.PID(), c.PID())
+	require.Eventually(t, func() bool { return strings.Contains(c.Output(), "hello") }, 10*time.Second, 10*time.Millisecond)
+
+	c.Stop(syscall.SIGTERM, time.Minute)
+	select {
+	case <-p.Done():
+	default:
+		t.Fatal("Stop returned before the process was reaped")
+	}
+	require.Zero(t, c.PID(), "a stopped process is no longer current")
+	require.Empty(t, c.Output())
+	c.Stop(syscall.SIGKILL, time.Minute) // idempotent
+}
