@@ -610,11 +610,15 @@ func (r *runner) scenario(ctx context.Context, sc scenario, reruns *int) (row, e
 	for attempt := 1; ; attempt++ {
 		r.progress("%s: measuring %s", sc.name, wrkDuration(r.o.duration))
 		watch := startCPUWatch(srv.PID(), r.redis.PID(), os.Getpid())
+		srvCPU, cpuErr := procCPU(srv.PID())
 		res, _, err := r.wrk.run(ctx, r.o.duration, load)
 		if err != nil {
 			return row{}, err
 		}
 		others := watch.othersPct(res.CPU)
+		if after, err := procCPU(srv.PID()); err == nil && cpuErr == nil {
+			res.ServerCPU = after - srvCPU
+		}
 		if srv.exited() {
 			return row{}, fmt.Errorf("server exited during the run: %v\n%s", srv.err, srv.logTail())
 		}

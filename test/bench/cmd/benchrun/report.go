@@ -114,6 +114,7 @@ func (r *runner) report(rows []row, prop *propagationResult, deny *denylistResul
 		}
 		cells = append(cells, []string{
 			rw.name, fmtInt(int64(rw.res.RPS + 0.5)), fmtLatency(rw.res.P50), fmtLatency(rw.res.P99), ratio, vsBase,
+			rw.res.perRequest(rw.res.ServerCPU), rw.res.perRequest(rw.res.CPU),
 			non2xx, fmtInt(rw.res.SocketErrors()), others,
 		})
 		if rw.attempts > 1 {
@@ -136,10 +137,11 @@ func (r *runner) report(rows []row, prop *propagationResult, deny *denylistResul
 		}
 	}
 	b.WriteString(table(
-		[]string{"scenario", "requests/s", "p50", "p99", "vs noop", "vs baseline", "non-2xx", "socket errors", "others' CPU"},
-		[]bool{false, true, true, true, true, true, true, true, true}, cells))
+		[]string{"scenario", "requests/s", "p50", "p99", "vs noop", "vs baseline", "server CPU/req", "wrk CPU/req", "non-2xx", "socket errors", "others' CPU"},
+		[]bool{false, true, true, true, true, true, true, true, true, true, true}, cells))
 	fmt.Fprintf(&b, "\nvs noop = requests/s ÷ the noop row's, same run; vs baseline = requests/s ÷ the named baseline row's (bare-verify: golang-jwt parse and check only; bare-sign: decode {\"sub\"} and sign a fixed claim set; same key, same wrk load). "+
 		"non-2xx in the verify rows are the 1%% revoked tokens (401) among the %s rotated. "+
+		"server CPU/req and wrk CPU/req = user + system CPU time of the measured server and of wrk during the run ÷ requests completed (10 ms /proc resolution): with both processes on the same cores, requests/s follow their sum. "+
 		"others' CPU = CPU used during the run by processes outside the benchmark (and steal), in %% of all CPUs: above a few %% the row is skewed.\n",
 		fmtInt(int64(len(r.tokens))))
 	for _, n := range notes {

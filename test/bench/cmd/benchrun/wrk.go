@@ -26,6 +26,19 @@ type wrkResult struct {
 	SockTimeout int64
 
 	CPU time.Duration // wrk's own CPU time (user + system), not parsed
+	// ServerCPU is the measured server's CPU time (user + system) during
+	// the run, 0 if unknown: with CPU, where the machine's time went.
+	ServerCPU time.Duration
+}
+
+// perRequest is d divided among the completed requests, "n/a" if either is
+// unknown: CPU per request does not depend on how the two processes shared
+// the cores, so it shows where a ratio of requests/s comes from.
+func (r wrkResult) perRequest(d time.Duration) string {
+	if d <= 0 || r.Requests <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)/float64(r.Requests))
 }
 
 // SocketErrors is the sum of wrk's socket error counters.

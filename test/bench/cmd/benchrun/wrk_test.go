@@ -103,3 +103,21 @@ func approx(a, b float64) bool {
 	d := a - b
 	return d < 1e-6*max(1, b) && -d < 1e-6*max(1, b)
 }
+
+func TestPerRequest(t *testing.T) {
+	for _, tc := range []struct {
+		requests int64
+		cpu      time.Duration
+		want     string
+	}{
+		{1000, 25 * time.Millisecond, "25.0 µs"},
+		{3, time.Millisecond, "333.3 µs"},
+		{0, time.Second, "n/a"},     // no request completed
+		{1000, 0, "n/a"},            // the CPU time could not be read
+		{1000, -time.Second, "n/a"}, // never a negative figure
+	} {
+		if got := (wrkResult{Requests: tc.requests}).perRequest(tc.cpu); got != tc.want {
+			t.Errorf("perRequest(%d requests, %v) = %q, want %q", tc.requests, tc.cpu, got, tc.want)
+		}
+	}
+}
