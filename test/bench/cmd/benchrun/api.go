@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,24 +39,30 @@ func newHTTPClient() *http.Client {
 
 // do sends one request and returns the status and body.
 func (a *api) do(ctx context.Context, method, path string, hdr map[string]string, body string) (int, []byte, error) {
+	code, _, b, err := a.doFull(ctx, method, path, hdr, body)
+	return code, b, err
+}
+
+// doFull is do with the answer's header.
+func (a *api) doFull(ctx context.Context, method, path string, hdr map[string]string, body string) (int, http.Header, []byte, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, err
+	return resp.StatusCode, resp.Header, b, err
 }
 
 // waitReady polls /readyz until it answers 200, within timeout.
@@ -175,6 +184,36 @@ func (a *api) invalidate(ctx context.Context, tok string) error {
 func (a *api) verify(ctx context.Context, tok string) (int, error) {
 	code, _, err := a.do(ctx, http.MethodGet, "/api/v1/verify", map[string]string{"Authorization": "Bearer " + tok}, "")
 	return code, err
+}
+
+// verifyAnswer writes to file the answer verify gives for tok with the
+// gateway's forwarded headers fwd ("Name: value" lines, a blank line, the
+// body; Date and Content-Length left to net/http), which the noop-answer
+// row serves.
+func (a *api) verifyAnswer(ctx context.Context, tok string, fwd map[string]string, file string) error {
+	hdr := map[string]string{"Authorization": "Bearer " + tok}
+	for k, v := range fwd {
+		hdr[k] = v
+	}
+	code, h, body, err := a.doFull(ctx, http.MethodGet, "/api/v1/verify", hdr, "")
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("verify: status %d", code)
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		if k == "Date" || k == "Content-Length" {
+			continue
+		}
+		for _, v := range h[k] {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	b.WriteString("\n")
+	b.Write(body)
+	return os.WriteFile(file, []byte(b.String()), 0o600)
 }
 
 // expectVerify checks that verify answers want for tok.

@@ -151,6 +151,7 @@ type runner struct {
 
 	keysDir     string // EdDSA, the default instances' key
 	keysDirES   string // ES256, the -es256 rows' key
+	answerFile  string // verify's answer, served by the noop-answer row
 	adminSecret string
 	pepper      string
 	redis       *redisProc
@@ -315,6 +316,12 @@ func (r *runner) prepare(ctx context.Context) error {
 		return fmt.Errorf("setup check, revoked token: %w", err)
 	}
 
+	// verify's answer, for the noop-answer row.
+	r.answerFile = filepath.Join(r.tmp, "verify-answer.txt")
+	if err := a.verifyAnswer(ctx, r.tokens[1], map[string]string{"X-Original-Method": "GET", "X-Original-URI": forwardedURI}, r.answerFile); err != nil {
+		return fmt.Errorf("setup, verify's answer: %w", err)
+	}
+
 	// The same tokens signed with ES256 by an instance on the ES256 key (same
 	// Redis, so the dashboard client exists), every 100th revoked too.
 	srvES, aES, err := r.startSigil(ctx, "sigil-setup-es256", r.redis.URL(), "SIGIL_KEYS_DIR="+r.keysDirES)
@@ -377,8 +384,12 @@ func (r *runner) startSigil(ctx context.Context, name, redisURL string, extra ..
 }
 
 // startNoop starts the no-op server and checks that it answers.
-func (r *runner) startNoop(ctx context.Context) (*server, error) {
-	cmd := exec.Command(r.o.noop, "-addr", "127.0.0.1:0")
+func (r *runner) startNoop(ctx context.Context, answer bool) (*server, error) {
+	args := []string{"-addr", "127.0.0.1:0"}
+	if answer {
+		args = append(args, "-answer", r.answerFile)
+	}
+	cmd := exec.Command(r.o.noop, args...)
 	cmd.Env = childEnv()
 	srv, err := r.sup.startServer(ctx, "noop", cmd, 30*time.Second)
 	if err != nil {
@@ -411,11 +422,18 @@ func (r *runner) startBare(ctx context.Context, name, mode, keysDir string) (*se
 
 const benchIssuer = "http://sigil.bench.invalid"
 
+// forwardedURI is the URI of the gateway's forwarded request in the verify
+// rows: the policy step runs on it.
+const forwardedURI = "/dashboards/" + dashboardID + "/widgets/7?lang=de"
+
 // scenario is one row of the table.
 type scenario struct {
 	name string
 	env  []string // extra sigil settings; nil for the baselines
 	noop bool
+	// answer makes the no-op answer with verify's answer (headers and
+	// body) instead of "ok".
+	answer bool
 	// bare is the mode of a bare golang-jwt baseline (verify, sign), with
 	// the key of bareKeys.
 	bare, bareKeys string
@@ -450,7 +468,7 @@ func (r *runner) scenarioList() []scenario {
 	bearer := "Authorization: Bearer {}"
 	// The gateway's forwarded request (nginx auth_request): the policy step
 	// runs and the answer carries the identity headers.
-	forwarded := []string{bearer, "X-Original-Method: GET", "X-Original-URI: /dashboards/" + dashboardID + "/widgets/7?lang=de"}
+	forwarded := []string{bearer, "X-Original-Method: GET", "X-Original-URI: " + forwardedURI}
 	verifyLoad := func(values string) func(base string) wrkLoad {
 		return func(base string) wrkLoad {
 			return wrkLoad{url: base + "/api/v1/verify", values: values, method: http.MethodGet, body: "-", headers: forwarded}
@@ -507,6 +525,13 @@ func (r *runner) scenarioList() []scenario {
 		{name: "noop", noop: true, load: func(base string) wrkLoad {
 			// The same rotating Authorization and forwarded headers as
 			// verify: the load generator does the same work for the baseline.
+			return wrkLoad{url: base + "/", values: tokens, method: http.MethodGet, body: "-", headers: forwarded}
+		}},
+		// The no-op answering with the very headers and body of verify's
+		// answer: what that answer's transport costs (Echo, net/http, wrk
+		// reading it), with nothing verified. No target: it tells how much
+		// of verify-warm's distance to the no-op is the answer itself.
+		{name: "noop-answer", noop: true, answer: true, load: func(base string) wrkLoad {
 			return wrkLoad{url: base + "/", values: tokens, method: http.MethodGet, body: "-", headers: forwarded}
 		}},
 		{name: "verify-warm", load: verifyLoad(tokens), check: verifyCheck(r.tokens), expect: revokedNote, base: "noop", min: 0.90, maxP99: 1.5},
@@ -574,7 +599,7 @@ func (r *runner) scenario(ctx context.Context, sc scenario, reruns *int) (row, e
 	var err error
 	switch {
 	case sc.noop:
-		srv, err = r.startNoop(ctx)
+		srv, err = r.startNoop(ctx, sc.answer)
 	case sc.bare != "":
 		srv, err = r.startBare(ctx, sc.name, sc.bare, sc.bareKeys)
 	default:

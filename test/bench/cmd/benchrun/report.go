@@ -189,6 +189,14 @@ func targets(byName map[string]row) string {
 				fmt.Sprintf("%.2f× (%s vs %s)", p, fmtLatency(rw.res.P99), fmtLatency(base.res.P99)), p <= rw.maxP99)
 		}
 	}
+	// How much of verify-warm's distance to the no-op is its answer's
+	// transport: the no-op serving the same headers and body.
+	if vw, ok := byName["verify-warm"]; ok {
+		if na, ok := byName["noop-answer"]; ok && na.res.RPS > 0 {
+			cells = append(cells, []string{"verify-warm ÷ noop-answer (the same answer, nothing verified)",
+				fmt.Sprintf("%.2f× (noop-answer ÷ noop %.2f×)", vw.res.RPS/na.res.RPS, ratioTo(na, byName["noop"])), "no target"})
+		}
+	}
 	// Introspection against the GET no-op too, the stricter reading of
 	// goal 4: there the baseline is spared the POST body net/http reads.
 	if in, ok := byName["introspect"]; ok {
@@ -211,6 +219,14 @@ func targets(byName map[string]row) string {
 	}
 	return "\n### Targets\n\n" + table([]string{"target", "measured", ""}, []bool{false, true, false}, cells) +
 		"\nA MISS on a loaded machine (others' CPU above a few %) says little: run make bench again on a quiet one.\n"
+}
+
+// ratioTo is rw's requests/s ÷ base's, 0 if base has none.
+func ratioTo(rw, base row) float64 {
+	if base.res.RPS == 0 {
+		return 0
+	}
+	return rw.res.RPS / base.res.RPS
 }
 
 func propagationText(prop propagationResult) string {
