@@ -108,7 +108,16 @@ func answersOf(memo *token.Memo) *answers {
 type verifyAnswer struct {
 	headers []headerValue
 	body    []byte
+	// The headers and their values live here, in the answer's one
+	// allocation: net/http reads them on every request, and the collector
+	// marks one object per cached token rather than one per header.
+	hv   [maxIdentityHeaders]headerValue
+	vals [maxIdentityHeaders]string
 }
+
+// maxIdentityHeaders is how many identity headers an answer can carry:
+// subject, kind, scope, resource, params, policies.
+const maxIdentityHeaders = 6
 
 type headerValue struct {
 	name  string
@@ -119,8 +128,15 @@ type headerValue struct {
 // the body as encoding/json writes verifyResponse (as c.JSON would, with
 // its newline).
 func renderVerify(claims *token.Claims) *verifyAnswer {
-	a := &verifyAnswer{headers: make([]headerValue, 0, 6)}
-	add := func(name, value string) { a.headers = append(a.headers, headerValue{name, []string{value}}) }
+	a := new(verifyAnswer)
+	a.headers = a.hv[:0]
+	add := func(name, value string) {
+		i := len(a.headers)
+		a.vals[i] = value
+		// One value, capacity one: whoever appends to the header gets a
+		// copy and never writes into the next header's value.
+		a.headers = append(a.headers, headerValue{name, a.vals[i : i+1 : i+1]})
+	}
 	if claims.Subject != "" {
 		add(HeaderSubject, claims.Subject)
 	}

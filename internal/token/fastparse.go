@@ -28,8 +28,10 @@ func (v *Verifier) fastParse(raw string, d2 int, k *keys.Key, s *scanner, member
 	if method == nil {
 		return nil, nil
 	}
-	c := new(Claims)
-	if !s.decodeClaims(members, c) {
+	box := new(claimsBox)
+	c := &box.c
+	s.shared = &box.payload
+	if !s.decodeClaims(members, box) {
 		return nil, nil
 	}
 	seg := raw[d2+1:]
@@ -78,7 +80,8 @@ func (v *Verifier) method(alg string) jwt.SigningMethod {
 // valid strict JSON, every claim name of Claims is spelt exactly and holds
 // its JSON type, and times are sane numbers; a member of no claim's name is
 // skipped, as encoding/json skips unknown fields.
-func (s *scanner) decodeClaims(members []member, c *Claims) bool {
+func (s *scanner) decodeClaims(members []member, box *claimsBox) bool {
+	c := &box.c
 	b := s.b
 	ok := true
 	for _, m := range members {
@@ -112,19 +115,20 @@ func (s *scanner) decodeClaims(members []member, c *Claims) bool {
 			c.AppID = s.text(m.val)
 		case "aud":
 			if m.kind == kindString {
-				c.Audience = jwt.ClaimStrings{s.text(m.val)}
+				box.aud[0] = s.text(m.val)
+				c.Audience = box.aud[:1:1]
 			} else if c.Audience.UnmarshalJSON(bytes.Clone(b[m.vstart:m.vend])) != nil {
 				// A copy: the payload is on Verify's stack.
 				return false
 			}
 		case "exp":
-			c.ExpiresAt, ok = numericDate(b[m.vstart:m.vend])
+			c.ExpiresAt, ok = numericDate(b[m.vstart:m.vend], &box.dates[0])
 		case "nbf":
-			c.NotBefore, ok = numericDate(b[m.vstart:m.vend])
+			c.NotBefore, ok = numericDate(b[m.vstart:m.vend], &box.dates[1])
 		case "iat":
-			c.IssuedAt, ok = numericDate(b[m.vstart:m.vend])
+			c.IssuedAt, ok = numericDate(b[m.vstart:m.vend], &box.dates[2])
 		case "auth_time":
-			c.AuthTime, ok = numericDate(b[m.vstart:m.vend])
+			c.AuthTime, ok = numericDate(b[m.vstart:m.vend], &box.dates[3])
 		case "readOnly":
 			c.ReadOnly = b[m.vstart] == 't'
 		case "params":
@@ -150,11 +154,26 @@ func (s *scanner) decodeClaims(members []member, c *Claims) bool {
 	return true
 }
 
-// numericDate decodes a NumericDate as golang-jwt's UnmarshalJSON does: an
-// integer of at most 15 digits (exact in a float64, so ParseFloat and
-// math.Modf give it back with no fraction) directly, anything else by that
-// UnmarshalJSON; false if it refuses the number.
-func numericDate(num []byte) (*jwt.NumericDate, bool) {
+// claimsBox is a token's claims together with the storage of its dates, of
+// a one-string audience and of its strings: two allocations for what were
+// a dozen or more, so a
+// cached token is fewer objects for the collector to mark and sits in one
+// place in memory. Each slot is used once: checkPayload refused duplicate
+// members.
+type claimsBox struct {
+	c     Claims
+	dates [4]jwt.NumericDate // exp, nbf, iat, auth_time
+	aud   [1]string
+	// payload is the payload's text, of which the claims' plain strings
+	// are substrings (scanner.shared).
+	payload string
+}
+
+// numericDate decodes a NumericDate into d as golang-jwt's UnmarshalJSON
+// does: an integer of at most 15 digits (exact in a float64, so ParseFloat
+// and math.Modf give it back with no fraction) directly, anything else by
+// that UnmarshalJSON; d, or false if it refuses the number.
+func numericDate(num []byte, d *jwt.NumericDate) (*jwt.NumericDate, bool) {
 	if len(num) > 0 && len(num) <= 15 {
 		var n int64
 		digits := true
@@ -166,10 +185,10 @@ func numericDate(num []byte) (*jwt.NumericDate, bool) {
 			n = n*10 + int64(ch-'0')
 		}
 		if digits {
-			return jwt.NewNumericDate(time.Unix(n, 0)), true
+			*d = *jwt.NewNumericDate(time.Unix(n, 0))
+			return d, true
 		}
 	}
-	d := new(jwt.NumericDate)
 	if d.UnmarshalJSON(bytes.Clone(num)) != nil { // a copy: num is on Verify's stack
 		return nil, false
 	}

@@ -181,6 +181,14 @@ type scanner struct {
 	b   []byte
 	i   int
 	dup bool // the failure was a duplicate member name
+	// shared, when set, holds b as a string, made on the first text of a
+	// plain string: the claims' strings are then substrings of it, one
+	// allocation per token rather than one per claim (fewer objects for
+	// the collector to mark in every cached token, and one place in memory
+	// to read them from). A pointer, not the string itself: escape analysis
+	// would otherwise see text's result come from *s, as b does, and move
+	// Verify's stack buffer to the heap.
+	shared *string
 }
 
 const (
@@ -629,11 +637,19 @@ func (s *scanner) foldEqString(a jstr, want string) bool {
 	return i == len(x) && j == len(want)
 }
 
-// text returns the unescaped string (allocating).
+// text returns the unescaped string (allocating; with s.shared, a plain
+// string is a substring of the one copy of b: b is not written while it is
+// scanned).
 func (s *scanner) text(a jstr) string {
 	x := s.b[a.start:a.end]
 	if a.plain {
-		return string(x)
+		if s.shared == nil {
+			return string(x)
+		}
+		if *s.shared == "" {
+			*s.shared = string(s.b)
+		}
+		return (*s.shared)[a.start:a.end]
 	}
 	out := make([]byte, 0, len(x))
 	for i := 0; i < len(x); {
