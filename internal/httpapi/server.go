@@ -451,7 +451,7 @@ func (s *Server) boundTime(next echo.HandlerFunc) echo.HandlerFunc {
 		// context can only be replaced through it, and handlers and
 		// stores take theirs from c.Request().Context().
 		r := c.Request()
-		ctx := reqctx.New(r.Context(), s.cfg.StoreTimeout, time.Now)
+		ctx := reqctx.New(r.Context(), s.cfg.StoreTimeout)
 		defer ctx.Release()
 		c.SetRequest(r.WithContext(ctx))
 		return next(c)

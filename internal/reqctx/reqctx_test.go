@@ -43,19 +43,19 @@ func waitClosed(t *testing.T, ch <-chan struct{}) {
 func TestDeadline(t *testing.T) {
 	start := time.Now()
 	clk := testclock.New(start)
-	c := reqctx.New(context.Background(), 2*time.Second, clk.Now)
+	c := reqctx.NewWithClock(context.Background(), 2*time.Second, clk.Now)
 	d, ok := c.Deadline()
 	require.True(t, ok)
 	require.Equal(t, start.Add(2*time.Second), d)
 
 	early, cancel := context.WithDeadline(context.Background(), start.Add(time.Second))
 	defer cancel()
-	d, _ = reqctx.New(early, 2*time.Second, clk.Now).Deadline()
+	d, _ = reqctx.NewWithClock(early, 2*time.Second, clk.Now).Deadline()
 	require.Equal(t, start.Add(time.Second), d, "the parent's earlier deadline")
 
 	late, cancel2 := context.WithDeadline(context.Background(), start.Add(time.Hour))
 	defer cancel2()
-	d, _ = reqctx.New(late, 2*time.Second, clk.Now).Deadline()
+	d, _ = reqctx.NewWithClock(late, 2*time.Second, clk.Now).Deadline()
 	require.Equal(t, start.Add(2*time.Second), d)
 
 	// Asking the deadline armed nothing: Err still follows the clock.
@@ -69,7 +69,7 @@ func TestDeadline(t *testing.T) {
 // Done is closed from then on: Err never says ended while Done is open.
 func TestErr_ClockUnarmed(t *testing.T) {
 	clk := testclock.New(time.Now())
-	c := reqctx.New(context.Background(), time.Hour, clk.Now)
+	c := reqctx.NewWithClock(context.Background(), time.Hour, clk.Now)
 	require.NoError(t, c.Err())
 	require.NoError(t, context.Cause(c))
 	clk.Advance(time.Hour - time.Nanosecond)
@@ -86,7 +86,7 @@ func TestErr_ClockUnarmed(t *testing.T) {
 // TestDone_ClosesAtDeadline: armed, the runtime's timer closes Done at the
 // deadline, as WithTimeout's; Err and Cause say DeadlineExceeded.
 func TestDone_ClosesAtDeadline(t *testing.T) {
-	c := reqctx.New(context.Background(), 10*time.Millisecond, time.Now)
+	c := reqctx.New(context.Background(), 10*time.Millisecond)
 	defer c.Release()
 	done := c.Done()
 	require.Equal(t, done, c.Done(), "one channel")
@@ -99,7 +99,7 @@ func TestDone_ClosesAtDeadline(t *testing.T) {
 // nil, and armed it no longer reads the injected clock.
 func TestDone_OpenWhileLive(t *testing.T) {
 	clk := testclock.New(time.Now())
-	c := reqctx.New(context.Background(), time.Hour, clk.Now)
+	c := reqctx.NewWithClock(context.Background(), time.Hour, clk.Now)
 	defer c.Release()
 	require.False(t, closed(c.Done()))
 	require.NoError(t, c.Err())
@@ -113,7 +113,7 @@ func TestParentCancelled(t *testing.T) {
 	cause := errors.New("client went away")
 	for _, armFirst := range []bool{false, true} {
 		parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
-		c := reqctx.New(parent, time.Hour, time.Now)
+		c := reqctx.New(parent, time.Hour)
 		real, realCancel := context.WithTimeout(parent, time.Hour)
 		if armFirst {
 			require.False(t, closed(c.Done()))
@@ -138,7 +138,7 @@ func TestParentCancelled(t *testing.T) {
 // asked later, so Done and children see it ended.
 func TestRelease(t *testing.T) {
 	for _, armFirst := range []bool{false, true} {
-		c := reqctx.New(context.Background(), time.Hour, time.Now)
+		c := reqctx.New(context.Background(), time.Hour)
 		if armFirst {
 			_ = c.Done()
 		}
@@ -159,7 +159,7 @@ func TestRelease(t *testing.T) {
 // context (with its cause), and WithoutCancel does not.
 func TestChildren(t *testing.T) {
 	parent := context.WithValue(context.Background(), key{}, "p")
-	c := reqctx.New(parent, time.Hour, time.Now)
+	c := reqctx.New(parent, time.Hour)
 	withVal := context.WithValue(c, "k", 1) //nolint:staticcheck // a test key
 	require.Equal(t, "p", withVal.Value(key{}))
 	require.Equal(t, 1, withVal.Value("k"))
@@ -202,7 +202,7 @@ func TestChildren_NoGoroutine(t *testing.T) {
 	var ctxs []*reqctx.Ctx
 	var cancels []context.CancelFunc
 	for i := range n {
-		c := reqctx.New(parent, time.Hour, time.Now)
+		c := reqctx.New(parent, time.Hour)
 		ctxs = append(ctxs, c)
 		switch i % 3 {
 		case 0:
@@ -229,7 +229,7 @@ func TestChildren_NoGoroutine(t *testing.T) {
 // Release, and Err agreeing with it.
 func TestConcurrent(t *testing.T) {
 	for range 50 {
-		c := reqctx.New(context.WithValue(context.Background(), key{}, "v"), time.Hour, time.Now)
+		c := reqctx.New(context.WithValue(context.Background(), key{}, "v"), time.Hour)
 		var wg sync.WaitGroup
 		chans := make([]<-chan struct{}, 8)
 		for i := range chans {
@@ -262,7 +262,7 @@ func TestNoLeak(t *testing.T) {
 	parent, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for i := range 1000 {
-		c := reqctx.New(parent, time.Hour, time.Now)
+		c := reqctx.New(parent, time.Hour)
 		if i%2 == 0 {
 			_ = c.Done()
 			_, cc := context.WithCancel(c)
@@ -271,4 +271,23 @@ func TestNoLeak(t *testing.T) {
 		c.Release()
 	}
 	require.LessOrEqual(t, runtime.NumGoroutine(), before+2)
+}
+
+// TestRelease_RuntimeClock: on the runtime's clock (New), a context
+// released unarmed after its deadline ends with DeadlineExceeded, as
+// WithTimeout's timer would have ended it, and one released before with
+// Canceled; Done is closed either way.
+func TestRelease_RuntimeClock(t *testing.T) {
+	late := reqctx.New(context.Background(), time.Millisecond)
+	d, _ := late.Deadline()
+	time.Sleep(time.Until(d) + time.Millisecond)
+	late.Release()
+	require.ErrorIs(t, late.Err(), context.DeadlineExceeded)
+	require.True(t, closed(late.Done()))
+
+	early := reqctx.New(context.Background(), time.Hour)
+	require.NoError(t, early.Err())
+	early.Release()
+	require.ErrorIs(t, early.Err(), context.Canceled)
+	require.True(t, closed(early.Done()))
 }
