@@ -291,3 +291,35 @@ func TestRelease_RuntimeClock(t *testing.T) {
 	require.ErrorIs(t, early.Err(), context.Canceled)
 	require.True(t, closed(early.Done()))
 }
+
+// BenchmarkBound is one request's bound under a parent like net/http's
+// request context (a cancelCtx): context.WithTimeout as before, and a Ctx
+// that nobody waits on, or that a store waits on (armed).
+func BenchmarkBound(b *testing.B) {
+	parent, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.Run("WithTimeout", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, cancel := context.WithTimeout(parent, 2*time.Second)
+			_, _ = ctx.Deadline()
+			cancel()
+		}
+	})
+	b.Run("Ctx", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c := reqctx.New(parent, 2*time.Second)
+			_, _ = c.Deadline()
+			c.Release()
+		}
+	})
+	b.Run("CtxArmed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			c := reqctx.New(parent, 2*time.Second)
+			_ = c.Done()
+			c.Release()
+		}
+	})
+}
