@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strings"
@@ -109,6 +110,67 @@ func TestStoreBound_DeadlineAndWait(t *testing.T) {
 	require.False(t, w.deadline.Before(before.Add(timeout)))
 	require.False(t, w.deadline.After(after.Add(timeout)))
 	require.ErrorIs(t, w.err, context.DeadlineExceeded, "the wait ended at the deadline, not by the request ending")
+	require.Equal(t, context.DeadlineExceeded, w.cause)
+}
+
+// slowBody hands out its text in chunks, sleeping before each: a client
+// trickling its body (slowloris). done is when it returned EOF.
+type slowBody struct {
+	chunks []string
+	pause  time.Duration
+	done   time.Time
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if len(b.chunks) == 0 {
+		if b.done.IsZero() {
+			b.done = time.Now()
+		}
+		return 0, io.EOF
+	}
+	time.Sleep(b.pause)
+	n := copy(p, b.chunks[0])
+	b.chunks[0] = b.chunks[0][n:]
+	if b.chunks[0] == "" {
+		b.chunks = b.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestStoreBound_SlowBody: the bound runs from the request's start, not
+// from the first store call: a client trickling its revoke body for three
+// times the store timeout cannot buy its store write more time. The
+// deadline the store sees is already behind when the body has been read,
+// the write ends at once with DeadlineExceeded and the answer is 503 +
+// Retry-After (as with WithTimeout's timer, which would have fired while
+// the body was being read).
+func TestStoreBound_SlowBody(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	var probe *boundProbeStore
+	f := newAPI(t, withStore(func(m *memory.Store) apiStore {
+		probe = &boundProbeStore{Store: m}
+		return probe
+	}), func(f *fixture) {
+		f.tweak = func(cfg *httpapi.Config) { cfg.StoreTimeout = timeout }
+	})
+	tok := f.mint(nil).AccessToken
+	form := url.Values{"token": {tok}}.Encode()
+	third := len(form) / 3
+	body := &slowBody{chunks: []string{form[:third], form[third : 2*third], form[2*third:]}, pause: timeout}
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/revoke", body)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(dashID, f.dashSecret)
+	rec := f.serve(req)
+	f.expectServerError(rec)
+	requireError(t, rec, http.StatusServiceUnavailable, "unavailable", "")
+	require.NotEmpty(t, rec.Header().Get("Retry-After"))
+	probe.mu.Lock()
+	defer probe.mu.Unlock()
+	require.Len(t, probe.waits, 1)
+	w := probe.waits[0]
+	require.False(t, body.done.IsZero(), "the body was read to its end")
+	require.True(t, w.deadline.Before(body.done), "deadline %s is behind when the body ended (%s)", w.deadline, body.done)
+	require.ErrorIs(t, w.err, context.DeadlineExceeded)
 	require.Equal(t, context.DeadlineExceeded, w.cause)
 }
 
