@@ -17,7 +17,10 @@ import (
 // guard bounds waits that succeed at once when the code is right.
 const guard = 10 * time.Second
 
-type key struct{}
+type (
+	key      struct{}
+	otherKey struct{}
+)
 
 func closed(ch <-chan struct{}) bool {
 	select {
@@ -160,9 +163,9 @@ func TestRelease(t *testing.T) {
 func TestChildren(t *testing.T) {
 	parent := context.WithValue(context.Background(), key{}, "p")
 	c := reqctx.New(parent, time.Hour)
-	withVal := context.WithValue(c, "k", 1) //nolint:staticcheck // a test key
+	withVal := context.WithValue(c, otherKey{}, 1)
 	require.Equal(t, "p", withVal.Value(key{}))
-	require.Equal(t, 1, withVal.Value("k"))
+	require.Equal(t, 1, withVal.Value(otherKey{}))
 	d, _ := withVal.Deadline()
 	cd, _ := c.Deadline()
 	require.Equal(t, cd, d)
