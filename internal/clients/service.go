@@ -403,7 +403,14 @@ func (c Client) Allows(resource string) bool {
 	if c.Role == RoleAdmin {
 		return true
 	}
-	return slices.ContainsFunc(c.Resources, func(p string) bool {
+	return MatchesAny(c.Resources, resource)
+}
+
+// MatchesAny reports whether resource matches one of patterns (path.Match
+// patterns such as "dashboard:*"): Client.Allows for a client that is not
+// an admin.
+func MatchesAny(patterns []string, resource string) bool {
+	return slices.ContainsFunc(patterns, func(p string) bool {
 		ok, _ := path.Match(p, resource)
 		return ok
 	})
