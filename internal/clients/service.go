@@ -87,6 +87,9 @@ type Service struct {
 	// nil when SHA-256 cannot be cloned (never in Go's library): hash then
 	// uses crypto/hmac.
 	inner, outer hash.Cloner
+	// keyed hashes from the same two states without allocating (compare);
+	// nil when SHA-256 cannot save its state (never in Go's library).
+	keyed *keyedHashes
 }
 
 // maxMissing bounds the unknown ids the cache remembers: past it they are
@@ -109,6 +112,9 @@ func NewService(cfg ServiceConfig) *Service {
 	s.dummy = make([]byte, sha256.Size)
 	_, _ = rand.Read(s.dummy) // crypto/rand.Read never fails (Go 1.24+)
 	s.inner, s.outer = hmacStates(cfg.Pepper)
+	if s.inner != nil {
+		s.keyed = newKeyedHashes(s.inner, s.outer)
+	}
 	return s
 }
 
@@ -356,6 +362,12 @@ func (s *Service) Authenticate(ctx context.Context, id, secret string) (Client, 
 func (s *Service) compare(secret string, want []byte) bool {
 	if s.onCompare != nil {
 		s.onCompare(want)
+	}
+	if s.keyed != nil {
+		var sum [sha256.Size]byte
+		if s.keyed.sum(secret, &sum) {
+			return hmac.Equal(sum[:], want)
+		}
 	}
 	return hmac.Equal(s.hash(secret), want)
 }
