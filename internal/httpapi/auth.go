@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 
@@ -65,10 +67,11 @@ func (s *Server) authenticateClient(c echo.Context) (clients.Client, error) {
 			return s.fromSession(c, cookie)
 		}
 	}
-	if len(c.Request().Header[echo.HeaderAuthorization]) > 1 {
+	hs := c.Request().Header[echo.HeaderAuthorization]
+	if len(hs) > 1 {
 		return clients.Client{}, oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
 	}
-	id, secret, ok := c.Request().BasicAuth()
+	id, secret, ok := basicAuth(hs)
 	if !ok || id == "" || secret == "" {
 		return clients.Client{}, unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
 	}
@@ -86,6 +89,59 @@ func (s *Server) authenticateClient(c echo.Context) (clients.Client, error) {
 		return clients.Client{}, err
 	}
 	return cl, nil
+}
+
+// basicAuth is net/http's Request.BasicAuth for the request's
+// Authorization header values hs (FuzzBasicAuth holds them equal): the
+// first value, its "Basic " prefix in any ASCII case, standard base64 with
+// padding, split at the first colon. The credentials are decoded on the
+// stack and copied once, where Request.BasicAuth allocates twice.
+func basicAuth(hs []string) (id, secret string, ok bool) {
+	if len(hs) == 0 {
+		return "", "", false
+	}
+	const prefix = "Basic "
+	auth := hs[0]
+	if len(auth) < len(prefix) || !asciiEqualFold(auth[:len(prefix)], prefix) {
+		return "", "", false
+	}
+	enc := auth[len(prefix):]
+	var stack [192]byte
+	buf := stack[:]
+	if n := base64.StdEncoding.DecodedLen(len(enc)); n > len(buf) {
+		buf = make([]byte, n)
+	}
+	// Decode only reads its source: enc's bytes are not copied first.
+	n, err := base64.StdEncoding.Decode(buf, unsafe.Slice(unsafe.StringData(enc), len(enc)))
+	if err != nil {
+		return "", "", false
+	}
+	id, secret, ok = strings.Cut(string(buf[:n]), ":")
+	if !ok {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII letters only (net/http's
+// internal/ascii.EqualFold): "ſ" does not match "s".
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if asciiLower(s[i]) != asciiLower(t[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + ('a' - 'A')
+	}
+	return b
 }
 
 // requireAdmin lets only admin clients through; it runs after requireClient.
