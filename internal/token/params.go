@@ -215,7 +215,34 @@ func foldEqual(a, b string) bool {
 }
 
 // checkKey names the parent field, since a bad key can't be a field path.
+// A key of printable ASCII is decided by plainKey alone.
 func checkKey(parent, k string) error {
+	if plainKey(k) {
+		return nil
+	}
+	return checkKeySlow(parent, k)
+}
+
+// plainKey reports whether k is 1 to MaxParamKeyLen bytes of printable
+// ASCII (0x20-0x7e) neither starting nor ending with a space: one pass that
+// accepts only keys checkKeySlow accepts (one rune per byte, valid UTF-8,
+// no control character, and the only ASCII white space that is not a
+// control character is the space). Any other key goes to checkKeySlow
+// (TestCheckKeyPlainMatchesSlow).
+func plainKey(k string) bool {
+	if k == "" || len(k) > MaxParamKeyLen || k[0] == ' ' || k[len(k)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// checkKeySlow is checkKey for any key.
+func checkKeySlow(parent, k string) error {
 	switch n := utf8.RuneCountInString(k); {
 	case n == 0:
 		return apperr.Invalid(parent, "keys must not be empty")
