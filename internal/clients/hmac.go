@@ -69,6 +69,11 @@ func (k *keyedHashes) sum(secret string, dst *[sha256.Size]byte) bool {
 	h.out.Write(h.in.Sum(h.sum[:0]))
 	h.out.Sum(h.sum[:0])
 	*dst = h.sum
-	h.buf, h.sum = [128]byte{}, [sha256.Size]byte{} // no secret or hash stays behind in the pool
+	// Nothing of the secret stays behind in the pool: the buffers are
+	// zeroed and both hashes go back to the key states (whose saved
+	// block buffers are zeros past the key block).
+	h.buf, h.sum = [128]byte{}, [sha256.Size]byte{}
+	_ = h.inR.UnmarshalBinary(k.inner)
+	_ = h.outR.UnmarshalBinary(k.outer)
 	return true
 }
