@@ -83,7 +83,7 @@ type tokenResponse struct {
 // mint answers POST /api/v1/token: a dashboard credential buys an embed token.
 func (s *Server) mint(c echo.Context) error {
 	req := mintRequest{maxExpiry: s.cfg.Tokens.MaxTTL()}
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeMint(c, &req); err != nil {
 		return err
 	}
 	if err := s.checkAuthLimit(c, req.DashboardID); err != nil {
@@ -97,6 +97,25 @@ func (s *Server) mint(c echo.Context) error {
 		return err
 	}
 	return s.writeToken(c, issued)
+}
+
+// decodeMint is decodeJSON(c, req), step for step, with req left on the
+// caller's stack (decodeJSON's interface argument moves it to the heap):
+// only the strict route, which decodes by reflection, works on a copy.
+func decodeMint(c echo.Context, req *mintRequest) error {
+	body, err := jsonBody(c)
+	if err != nil {
+		return err
+	}
+	if !req.decodeFast(body) {
+		strict := new(mintRequest)
+		*strict = *req
+		if err := decodeStrict(body, strict); err != nil {
+			return err
+		}
+		*req = *strict
+	}
+	return req.Validate()
 }
 
 // toService is the validated request as the embed service takes it.
