@@ -115,9 +115,12 @@ func (l *Limiter) Blocked(addr, id string) time.Duration {
 	if l == nil {
 		return 0
 	}
-	pair, now := pairKey(AddrKey(addr), id), l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(l.blocked) == 0 {
+		return 0 // the usual case: no key to build (AddrKey allocates)
+	}
+	pair, now := pairKey(AddrKey(addr), id), l.now()
 	until, ok := l.blocked[pair]
 	if !ok {
 		return 0

@@ -87,6 +87,9 @@ type Service struct {
 	// nil when SHA-256 cannot be cloned (never in Go's library): hash then
 	// uses crypto/hmac.
 	inner, outer hash.Cloner
+	// keyed hashes from the same two states without allocating (compare);
+	// nil when SHA-256 cannot save its state (never in Go's library).
+	keyed *keyedHashes
 }
 
 // maxMissing bounds the unknown ids the cache remembers: past it they are
@@ -109,6 +112,9 @@ func NewService(cfg ServiceConfig) *Service {
 	s.dummy = make([]byte, sha256.Size)
 	_, _ = rand.Read(s.dummy) // crypto/rand.Read never fails (Go 1.24+)
 	s.inner, s.outer = hmacStates(cfg.Pepper)
+	if s.inner != nil {
+		s.keyed = newKeyedHashes(s.inner, s.outer)
+	}
 	return s
 }
 
@@ -357,6 +363,12 @@ func (s *Service) compare(secret string, want []byte) bool {
 	if s.onCompare != nil {
 		s.onCompare(want)
 	}
+	if s.keyed != nil {
+		var sum [sha256.Size]byte
+		if s.keyed.sum(secret, &sum) {
+			return hmac.Equal(sum[:], want)
+		}
+	}
 	return hmac.Equal(s.hash(secret), want)
 }
 
@@ -403,7 +415,14 @@ func (c Client) Allows(resource string) bool {
 	if c.Role == RoleAdmin {
 		return true
 	}
-	return slices.ContainsFunc(c.Resources, func(p string) bool {
+	return MatchesAny(c.Resources, resource)
+}
+
+// MatchesAny reports whether resource matches one of patterns (path.Match
+// patterns such as "dashboard:*"): Client.Allows for a client that is not
+// an admin.
+func MatchesAny(patterns []string, resource string) bool {
+	return slices.ContainsFunc(patterns, func(p string) bool {
 		ok, _ := path.Match(p, resource)
 		return ok
 	})

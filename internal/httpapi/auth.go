@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,46 +23,125 @@ const clientKey = "sigil.client"
 
 // requireClient authenticates the caller with HTTP Basic clientId:clientSecret,
 // or, without an Authorization header, by a console session cookie
-// (fromSession, session.go).
+// (fromSession, session.go), and keeps the client in the context
+// (clientKey) for requireAdmin, caller and registryCaller.
 func (s *Server) requireClient(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.cfg.Sessions != nil && !hasAuthorization(c) {
-			cookie, err := s.sessionCookie(c)
-			if err != nil {
-				return err
-			}
-			if cookie != "" {
-				cl, err := s.fromSession(c, cookie)
-				if err != nil {
-					return err
-				}
-				c.Set(clientKey, cl)
-				return next(c)
-			}
-		}
-		if len(c.Request().Header[echo.HeaderAuthorization]) > 1 {
-			return oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
-		}
-		id, secret, ok := c.Request().BasicAuth()
-		if !ok || id == "" || secret == "" {
-			return unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
-		}
-		if err := s.checkBasicCrossSite(c); err != nil {
-			return err
-		}
-		if err := s.checkAuthLimit(c, id); err != nil {
-			return err
-		}
-		cl, err := s.cfg.Clients.Authenticate(c.Request().Context(), id, secret)
-		if errors.Is(err, clients.ErrBadCredentials) {
-			return s.authFailed(c, id, unauthorized("invalid client credentials"))
-		}
+		cl, err := s.authenticateClient(c)
 		if err != nil {
 			return err
 		}
 		c.Set(clientKey, cl)
 		return next(c)
 	}
+}
+
+// withClient is requireClient for a handler that takes the client as an
+// argument: the same authentication (authenticateClient: Basic or the
+// session cookie, the same checks and limits, the same errors), without
+// the context's store, whose map and boxed copy of the client cost two
+// allocations a request. Only a route whose handler and middleware read
+// the client from that argument alone may use it: caller(c),
+// registryCaller(c) and requireAdmin see no client behind it (they would
+// answer as for an unauthenticated caller, never for another one).
+func (s *Server) withClient(next func(echo.Context, clients.Client) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cl, err := s.authenticateClient(c)
+		if err != nil {
+			return err
+		}
+		return next(c, cl)
+	}
+}
+
+// authenticateClient is the authentication of requireClient and
+// withClient: HTTP Basic clientId:clientSecret, or, without an
+// Authorization header, a console session cookie (fromSession).
+func (s *Server) authenticateClient(c echo.Context) (clients.Client, error) {
+	if s.cfg.Sessions != nil && !hasAuthorization(c) {
+		cookie, err := s.sessionCookie(c)
+		if err != nil {
+			return clients.Client{}, err
+		}
+		if cookie != "" {
+			return s.fromSession(c, cookie)
+		}
+	}
+	hs := c.Request().Header[echo.HeaderAuthorization]
+	if len(hs) > 1 {
+		return clients.Client{}, oneCredential(echo.HeaderAuthorization, "more than one Authorization header")
+	}
+	id, secret, ok := basicAuth(hs)
+	if !ok || id == "" || secret == "" {
+		return clients.Client{}, unauthorized("client authentication required (HTTP Basic clientId:clientSecret)")
+	}
+	if err := s.checkBasicCrossSite(c); err != nil {
+		return clients.Client{}, err
+	}
+	if err := s.checkAuthLimit(c, id); err != nil {
+		return clients.Client{}, err
+	}
+	cl, err := s.cfg.Clients.Authenticate(c.Request().Context(), id, secret)
+	if errors.Is(err, clients.ErrBadCredentials) {
+		return clients.Client{}, s.authFailed(c, id, unauthorized("invalid client credentials"))
+	}
+	if err != nil {
+		return clients.Client{}, err
+	}
+	return cl, nil
+}
+
+// basicAuth is net/http's Request.BasicAuth for the request's
+// Authorization header values hs (FuzzBasicAuth holds them equal): the
+// first value, its "Basic " prefix in any ASCII case, standard base64 with
+// padding, split at the first colon. The credentials are decoded on the
+// stack and copied once, where Request.BasicAuth allocates twice.
+func basicAuth(hs []string) (id, secret string, ok bool) {
+	if len(hs) == 0 {
+		return "", "", false
+	}
+	const prefix = "Basic "
+	auth := hs[0]
+	if len(auth) < len(prefix) || !asciiEqualFold(auth[:len(prefix)], prefix) {
+		return "", "", false
+	}
+	enc := auth[len(prefix):]
+	var stack [192]byte
+	buf := stack[:]
+	if n := base64.StdEncoding.DecodedLen(len(enc)); n > len(buf) {
+		buf = make([]byte, n)
+	}
+	// Decode only reads its source: enc's bytes are not copied first.
+	n, err := base64.StdEncoding.Decode(buf, unsafe.Slice(unsafe.StringData(enc), len(enc)))
+	if err != nil {
+		return "", "", false
+	}
+	id, secret, ok = strings.Cut(string(buf[:n]), ":")
+	if !ok {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII letters only (net/http's
+// internal/ascii.EqualFold): "ſ" does not match "s".
+func asciiEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if asciiLower(s[i]) != asciiLower(t[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + ('a' - 'A')
+	}
+	return b
 }
 
 // requireAdmin lets only admin clients through; it runs after requireClient.

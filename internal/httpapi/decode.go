@@ -29,18 +29,9 @@ type validator interface {
 // content type must be JSON, unknown fields, wrong types, invalid UTF-8 and
 // trailing data are 400s naming the field where there is one.
 func decodeJSON(c echo.Context, dst validator) error {
-	if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
-		return err
-	}
-	body, err := readBody(c)
+	body, err := jsonBody(c)
 	if err != nil {
 		return err
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return apperr.Invalid("", "the request body is empty; expected a JSON object")
-	}
-	if !utf8.Valid(body) {
-		return apperr.Invalid("", "the request body is not valid UTF-8")
 	}
 	if f, ok := dst.(fastDecoder); ok && f.decodeFast(body) {
 		return dst.Validate()
@@ -49,6 +40,25 @@ func decodeJSON(c echo.Context, dst validator) error {
 		return err
 	}
 	return dst.Validate()
+}
+
+// jsonBody is the body decodeJSON decodes: a JSON content type, read
+// whole, not empty, valid UTF-8.
+func jsonBody(c echo.Context) ([]byte, error) {
+	if err := requireMediaType(c, echo.MIMEApplicationJSON); err != nil {
+		return nil, err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, apperr.Invalid("", "the request body is empty; expected a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return nil, apperr.Invalid("", "the request body is not valid UTF-8")
+	}
+	return body, nil
 }
 
 // decodeStrict decodes body into dst: unknown fields, wrong types, case

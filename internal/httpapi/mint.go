@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -82,7 +83,7 @@ type tokenResponse struct {
 // mint answers POST /api/v1/token: a dashboard credential buys an embed token.
 func (s *Server) mint(c echo.Context) error {
 	req := mintRequest{maxExpiry: s.cfg.Tokens.MaxTTL()}
-	if err := decodeJSON(c, &req); err != nil {
+	if err := decodeMint(c, &req); err != nil {
 		return err
 	}
 	if err := s.checkAuthLimit(c, req.DashboardID); err != nil {
@@ -96,6 +97,25 @@ func (s *Server) mint(c echo.Context) error {
 		return err
 	}
 	return s.writeToken(c, issued)
+}
+
+// decodeMint is decodeJSON(c, req), step for step, with req left on the
+// caller's stack (decodeJSON's interface argument moves it to the heap):
+// only the strict route, which decodes by reflection, works on a copy.
+func decodeMint(c echo.Context, req *mintRequest) error {
+	body, err := jsonBody(c)
+	if err != nil {
+		return err
+	}
+	if !req.decodeFast(body) {
+		strict := new(mintRequest)
+		*strict = *req
+		if err := decodeStrict(body, strict); err != nil {
+			return err
+		}
+		*req = *strict
+	}
+	return req.Validate()
 }
 
 // toService is the validated request as the embed service takes it.
@@ -133,12 +153,31 @@ func (s *Server) writeToken(c echo.Context, t embed.Issued) error {
 		resp.ExpiresAt = t.Claims.ExpiresAt.UTC()
 		resp.ExpiresIn = int64(t.Claims.ExpiresAt.Sub(t.Claims.IssuedAt.Time) / time.Second)
 	}
-	if b, ok := appendTokenResponse(make([]byte, 0, 96+len(resp.AccessToken)), &resp); ok &&
-		!c.Echo().Debug && c.Request().URL.RawQuery == "" {
-		return c.JSONBlob(http.StatusOK, b)
+	if !c.Echo().Debug && c.Request().URL.RawQuery == "" {
+		buf := tokenAnswers.Get().(*[]byte)
+		defer tokenAnswers.Put(buf)
+		if b, ok := appendTokenResponse((*buf)[:0], &resp); ok {
+			if cap(b) <= maxTokenAnswer {
+				*buf = b[:0] // keep a buffer that grew, up to the bound
+			}
+			// The writer copies b (an io.Writer retains nothing): the
+			// buffer is free again when JSONBlob returns.
+			return c.JSONBlob(http.StatusOK, b)
+		}
 	}
 	return c.JSON(http.StatusOK, resp)
 }
+
+// tokenAnswers holds buffers for writeToken's answer, which lives only
+// until it is written: one per concurrent answer instead of one per mint.
+var tokenAnswers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 1024)
+	return &b
+}}
+
+// maxTokenAnswer bounds the buffers tokenAnswers keeps: a token answer is
+// at most token.MaxTokenSize and a few dozen bytes.
+const maxTokenAnswer = token.MaxTokenSize + 256
 
 // appendTokenResponse appends the JSON of r as Echo's c.JSON writes it
 // (encoding/json, then a newline), byte for byte

@@ -342,7 +342,7 @@ func (s *Server) addRoutes() {
 	// Composed here, once: Echo wraps a route's middleware around its
 	// handler on every request (one closure allocation each); the same
 	// middleware runs in the same place either way.
-	v1.POST("/introspect", s.requireClient(s.introspect))
+	v1.POST("/introspect", s.withClient(s.introspect))
 	v1.POST("/revoke", s.revoke, s.requireClient)
 	v1.POST("/revoke-all", s.revokeAll, s.requireClient)
 

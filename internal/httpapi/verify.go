@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -304,13 +305,15 @@ type introspectResponse struct {
 
 // introspect answers POST /api/v1/introspect (RFC 7662) for authenticated
 // clients. A token outside the caller's resources is reported inactive.
-func (s *Server) introspect(c echo.Context) error {
+// It runs behind withClient: cl is the authenticated client (the route
+// takes no console token, so the caller is the client alone).
+func (s *Server) introspect(c echo.Context, cl clients.Client) error {
 	raw, err := formValue(c, "token")
 	if err != nil {
 		return err
 	}
 	noStore(c)
-	in, err := s.cfg.Tokens.Introspect(c.Request().Context(), registryCaller(c), raw)
+	in, err := s.cfg.Tokens.Introspect(c.Request().Context(), clientCaller(cl), raw)
 	if err != nil {
 		s.cfg.Observer.Verified(token.Reason(err))
 		return err

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -56,11 +57,15 @@ func NewIssuer(cfg IssuerConfig) *Issuer {
 // it (Claims.IssuedAtMilli), so a token minted just after a revoke-all is
 // told apart from one minted just before.
 func NewJTI(at time.Time) string {
-	u := uuid.New() // version 4: 122 random bits
+	// Random bits from crypto/rand into an array that stays on the stack
+	// (uuid.New reads through an interface, which moves it to the heap).
+	var u uuid.UUID
+	_, _ = rand.Read(u[:]) // crypto/rand.Read never fails (Go 1.24+)
 	ms := uint64(at.UnixMilli())
 	u[0], u[1], u[2] = byte(ms>>40), byte(ms>>32), byte(ms>>24)
 	u[3], u[4], u[5] = byte(ms>>16), byte(ms>>8), byte(ms)
-	u[6] = 0x70 | u[6]&0x0f // version 7; the variant bits stay RFC 4122's
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // variant RFC 4122 (9562)
 	return u.String()
 }
 
@@ -81,12 +86,11 @@ var ErrNoSigningKey = errors.New("token: no active signing key")
 // ErrClaims where the claims themselves are wrong); a missing key or a
 // misconfigured issuer is a plain error.
 func (i *Issuer) Mint(c Claims, ttl time.Duration) (string, *Claims, error) {
-	return i.mint(c, func(now time.Time) *time.Time {
+	return i.mint(c, func(now time.Time) (time.Time, bool) {
 		if ttl <= 0 {
-			return nil
+			return time.Time{}, false
 		}
-		exp := now.Add(ttl).Truncate(time.Second)
-		return &exp
+		return now.Add(ttl).Truncate(time.Second), true
 	})
 }
 
@@ -94,17 +98,17 @@ func (i *Issuer) Mint(c Claims, ttl time.Duration) (string, *Claims, error) {
 // (truncated to whole seconds), or absent when expiresAt is nil. Registered
 // tokens use it so that exp equals their record's expiresAt to the second.
 func (i *Issuer) MintUntil(c Claims, expiresAt *time.Time) (string, *Claims, error) {
-	return i.mint(c, func(time.Time) *time.Time {
+	return i.mint(c, func(time.Time) (time.Time, bool) {
 		if expiresAt == nil {
-			return nil
+			return time.Time{}, false
 		}
-		exp := expiresAt.UTC().Truncate(time.Second)
-		return &exp
+		return expiresAt.UTC().Truncate(time.Second), true
 	})
 }
 
-// mint is Mint and MintUntil; expiry returns exp for the issue instant.
-func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, *Claims, error) {
+// mint is Mint and MintUntil; expiry returns exp for the issue instant,
+// false for none.
+func (i *Issuer) mint(c Claims, expiry func(now time.Time) (time.Time, bool)) (string, *Claims, error) {
 	if i.iss == "" || i.aud == "" {
 		return "", nil, errors.New("token: issuer has no iss or aud configured")
 	}
@@ -124,20 +128,23 @@ func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, 
 	now := instant.Truncate(time.Second)
 	c.Issuer = i.iss
 	c.Audience = jwt.ClaimStrings{i.aud}
-	c.IssuedAt = jwt.NewNumericDate(now)
-	c.NotBefore = jwt.NewNumericDate(now)
+	// iat, nbf, exp and auth_time in one allocation (jwt.NewNumericDate
+	// would make one each); each claim has its own element.
+	dates := new([4]jwt.NumericDate)
+	c.IssuedAt = dateAt(&dates[0], now)
+	c.NotBefore = dateAt(&dates[1], now)
 	if i.newID != nil {
 		c.ID = i.newID()
 	} else {
 		c.ID = NewJTI(instant)
 	}
 	c.ExpiresAt = nil
-	if exp := expiry(now); exp != nil {
+	if exp, ok := expiry(now); ok {
 		if !exp.After(now) {
 			return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Field: "expiresAt",
 				Message: "the expiry must be after the issue time", Err: fail(ErrClaims, "exp not after iat")}
 		}
-		c.ExpiresAt = jwt.NewNumericDate(*exp)
+		c.ExpiresAt = dateAt(&dates[2], exp)
 	} else if !c.Registered() {
 		return "", nil, &apperr.Error{Code: apperr.CodeInvalid, Field: "tokenExpiry",
 			Message: "an expiry is required for this token kind", Err: fail(ErrClaims, "missing exp")}
@@ -146,7 +153,7 @@ func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, 
 		c.ReadOnly = true
 	}
 	if c.Kind == KindEmbed && c.AuthTime == nil {
-		c.AuthTime = jwt.NewNumericDate(now) // a new refresh chain starts
+		c.AuthTime = dateAt(&dates[3], now) // a new refresh chain starts
 	}
 	// Params and policies first: their errors name the field.
 	if err := ValidateParams(c.Params); err != nil {
@@ -169,6 +176,12 @@ func (i *Issuer) mint(c Claims, expiry func(now time.Time) *time.Time) (string, 
 			Err:     fail(ErrClaims, "token too large")}
 	}
 	return raw, &c, nil
+}
+
+// dateAt sets *d to what jwt.NewNumericDate(t) points to and returns d.
+func dateAt(d *jwt.NumericDate, t time.Time) *jwt.NumericDate {
+	*d = jwt.NumericDate{Time: t.Truncate(jwt.TimePrecision)}
+	return d
 }
 
 // signingMethod returns golang-jwt's method for one of sigil's algorithms.

@@ -59,7 +59,7 @@ func ValidateParams(p map[string]any) error {
 		if err := checkKey("params", k); err != nil {
 			return err
 		}
-		field := "params." + k
+		field := fieldPath{"params", k}
 		v := p[k]
 		switch k {
 		case paramLocale:
@@ -79,7 +79,7 @@ func ValidateParams(p map[string]any) error {
 			continue
 		}
 		if !isScalar(v) {
-			return apperr.Invalid(field, "must be a string, number or boolean")
+			return apperr.Invalid(field.String(), "must be a string, number or boolean")
 		}
 		if err := checkStringValue(field, v); err != nil {
 			return err
@@ -156,7 +156,7 @@ func ValidatePolicies(ps []Policy) error {
 			if !isScalar(p.Params[k]) {
 				return apperr.Invalid(field+"."+k, "must be a string, number or boolean")
 			}
-			if err := checkStringValue(field+"."+k, p.Params[k]); err != nil {
+			if err := checkStringValue(fieldPath{field, k}, p.Params[k]); err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,34 @@ func foldEqual(a, b string) bool {
 }
 
 // checkKey names the parent field, since a bad key can't be a field path.
+// A key of printable ASCII is decided by plainKey alone.
 func checkKey(parent, k string) error {
+	if plainKey(k) {
+		return nil
+	}
+	return checkKeySlow(parent, k)
+}
+
+// plainKey reports whether k is 1 to MaxParamKeyLen bytes of printable
+// ASCII (0x20-0x7e) neither starting nor ending with a space: one pass that
+// accepts only keys checkKeySlow accepts (one rune per byte, valid UTF-8,
+// no control character, and the only ASCII white space that is not a
+// control character is the space). Any other key goes to checkKeySlow
+// (TestCheckKeyPlainMatchesSlow).
+func plainKey(k string) bool {
+	if k == "" || len(k) > MaxParamKeyLen || k[0] == ' ' || k[len(k)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// checkKeySlow is checkKey for any key.
+func checkKeySlow(parent, k string) error {
 	switch n := utf8.RuneCountInString(k); {
 	case n == 0:
 		return apperr.Invalid(parent, "keys must not be empty")
@@ -229,12 +256,18 @@ func checkKey(parent, k string) error {
 
 // checkStringValue refuses a string value that X-Sigil-Params or
 // X-Sigil-Policies could not hand on byte for byte (see HeaderSafe).
-func checkStringValue(field string, v any) error {
-	if s, ok := v.(string); ok {
-		return CheckHeaderSafe(field, s)
+func checkStringValue(field fieldPath, v any) error {
+	if s, ok := v.(string); ok && !HeaderSafe(s) {
+		return CheckHeaderSafe(field.String(), s)
 	}
 	return nil
 }
+
+// fieldPath is the field an error names, parent.key, built only when an
+// error names it (params are checked on every mint; most are fine).
+type fieldPath struct{ parent, key string }
+
+func (f fieldPath) String() string { return f.parent + "." + f.key }
 
 // isScalar reports whether v is a JSON string, number or bool.
 func isScalar(v any) bool {
@@ -254,7 +287,8 @@ func isScalar(v any) bool {
 	return false
 }
 
-func checkCurrencyFormat(field string, v any) error {
+func checkCurrencyFormat(f fieldPath, v any) error {
+	field := f.String()
 	m, ok := v.(map[string]any)
 	if !ok {
 		return apperr.Invalid(field, `must be an object with "locale" and "currency" members`)
@@ -263,11 +297,11 @@ func checkCurrencyFormat(field string, v any) error {
 	for _, k := range sortedKeys(m, buf[:0]) {
 		switch k {
 		case paramLocale:
-			if err := checkLocale(field+"."+k, m[k]); err != nil {
+			if err := checkLocale(fieldPath{field, k}, m[k]); err != nil {
 				return err
 			}
 		case paramCurrency:
-			if err := checkCurrency(field+"."+k, m[k]); err != nil {
+			if err := checkCurrency(fieldPath{field, k}, m[k]); err != nil {
 				return err
 			}
 		default:
@@ -280,18 +314,18 @@ func checkCurrencyFormat(field string, v any) error {
 // checkLocale accepts a BCP 47 tag that golang.org/x/text/language parses,
 // written with hyphens only (as Intl.NumberFormat requires), whose canonical
 // form is neither "und" nor private use only.
-func checkLocale(field string, v any) error {
+func checkLocale(field fieldPath, v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return apperr.Invalid(field, "must be a string")
+		return apperr.Invalid(field.String(), "must be a string")
 	}
 	if s == "" || len(s) > maxLocaleTagLength {
-		return apperr.Invalid(field, "must be a BCP 47 language tag such as de-DE")
+		return apperr.Invalid(field.String(), "must be a BCP 47 language tag such as de-DE")
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
+			return apperr.Invalid(field.String(), "invalid BCP 47 language tag %s", echo(s))
 		}
 	}
 	if _, ok := localesOK.Load(s); ok {
@@ -299,12 +333,12 @@ func checkLocale(field string, v any) error {
 	}
 	tag, err := language.Parse(s)
 	if err != nil {
-		return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
+		return apperr.Invalid(field.String(), "invalid BCP 47 language tag %s", echo(s))
 	}
 	// "und" (or "root") names no locale; a private-use-only tag ("x-…") is
 	// not a Unicode locale id, which Intl.NumberFormat requires.
 	if t := tag.String(); t == "und" || strings.HasPrefix(t, "x-") {
-		return apperr.Invalid(field, "invalid BCP 47 language tag %s", echo(s))
+		return apperr.Invalid(field.String(), "invalid BCP 47 language tag %s", echo(s))
 	}
 	if localesOKCount.Add(1) <= maxLocalesOK {
 		localesOK.Store(s, struct{}{})
@@ -326,16 +360,16 @@ const maxLocalesOK = 1024
 
 // checkCurrency accepts three uppercase letters that
 // golang.org/x/text/currency knows as an ISO 4217 code.
-func checkCurrency(field string, v any) error {
+func checkCurrency(field fieldPath, v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return apperr.Invalid(field, "must be a string")
+		return apperr.Invalid(field.String(), "must be a string")
 	}
 	if len(s) != 3 || !isUpper(s[0]) || !isUpper(s[1]) || !isUpper(s[2]) {
-		return apperr.Invalid(field, "invalid ISO 4217 currency code %s: want three uppercase letters such as EUR", echo(s))
+		return apperr.Invalid(field.String(), "invalid ISO 4217 currency code %s: want three uppercase letters such as EUR", echo(s))
 	}
 	if _, err := currency.ParseISO(s); err != nil {
-		return apperr.Invalid(field, "unknown ISO 4217 currency code %s", echo(s))
+		return apperr.Invalid(field.String(), "unknown ISO 4217 currency code %s", echo(s))
 	}
 	return nil
 }

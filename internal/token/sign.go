@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -23,8 +24,12 @@ func signJWT(method jwt.SigningMethod, kid string, signingKey any, c *Claims) (s
 	if err != nil {
 		return "", err
 	}
-	var scratch [768]byte
-	payload, ok := appendClaimsJSON(scratch[:0], c)
+	scratch := claimsScratch.Get().(*[]byte)
+	defer claimsScratch.Put(scratch)
+	payload, ok := appendClaimsJSON((*scratch)[:0], c)
+	if ok && cap(payload) <= maxClaimsScratch {
+		*scratch = payload[:0] // keep a buffer that grew, up to the bound
+	}
 	if !ok {
 		var err error
 		if payload, err = c.MarshalJSON(); err != nil {
@@ -36,14 +41,31 @@ func signJWT(method jwt.SigningMethod, kid string, signingKey any, c *Claims) (s
 	buf = append(buf, header...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
-	sig, err := method.Sign(string(buf), signingKey)
+	// The signing input is buf's bytes as they are: the methods read it
+	// during the call and keep nothing; what is appended after it lies
+	// past its end (or in a new array, if buf grows).
+	sig, err := method.Sign(unsafe.String(unsafe.SliceData(buf), len(buf)), signingKey)
 	if err != nil {
 		return "", err
 	}
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)
-	return string(buf), nil
+	// The token is buf's bytes: nothing writes to buf any more.
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
 }
+
+// claimsScratch holds buffers for the claims' JSON, which lives only until
+// it is encoded into the token: one per concurrent mint instead of one per
+// mint (appendClaimsJSON's appends through a pointer would move a stack
+// buffer to the heap).
+var claimsScratch = sync.Pool{New: func() any {
+	b := make([]byte, 0, 768)
+	return &b
+}}
+
+// maxClaimsScratch bounds the buffers claimsScratch keeps: a large token's
+// buffer goes to the garbage collector.
+const maxClaimsScratch = 16 << 10
 
 // headerKey names one JOSE header: an algorithm and a key id.
 type headerKey struct{ alg, kid string }
