@@ -39,6 +39,7 @@ var rotateLua []byte
 // options are the command-line flags.
 type options struct {
 	duration    time.Duration
+	rounds      int
 	warmup      time.Duration
 	connections int
 	threads     int
@@ -83,6 +84,7 @@ func main() {
 	flag.IntVar(&o.tokens, "tokens", 10_000, "distinct tokens the verify scenarios rotate over (1% revoked)")
 	flag.IntVar(&o.propagation, "propagation", 1_000, "tokens invalidated in the propagation measurement")
 	flag.IntVar(&o.denylist, "denylist", 1_000_000, "denylist entries written for the denylist measurement")
+	flag.IntVar(&o.rounds, "rounds", 3, "measure the whole table this many times, one round after the other; each row shows its medians and each ratio the median of its per-round ratios (with their range): a baseline and its row are then compared within the same minutes, round by round")
 	flag.IntVar(&o.reruns, "reruns", 3, "measured runs repeated in all when other processes used over 10% of the CPUs (the less disturbed run is kept)")
 	flag.Var(&o.sigilEnv, "sigil-env", "extra SIGIL_KEY=VALUE for every sigil instance, repeatable (a scenario's own settings win)")
 	flag.Var(&o.rowEnv, "row-env", "extra SIGIL_KEY=VALUE for the measured instances of the table rows only, not the setup ones (e.g. SIGIL_DEBUG_PPROF_ADDR=127.0.0.1:6060 with one row), repeatable")
@@ -105,7 +107,7 @@ func main() {
 // budget bounds the whole run: the wrk runs plus generous room for setup
 // and the Redis measurements.
 func (o options) budget() time.Duration {
-	return 14*(o.duration+o.warmup) + time.Duration(max(o.reruns, 0))*o.duration + 4*time.Minute +
+	return time.Duration(max(o.rounds, 1))*17*(o.duration+o.warmup+5*time.Second) + time.Duration(max(o.reruns, 0))*o.duration + 4*time.Minute +
 		time.Duration(o.denylist/20_000)*time.Second // writing the denylist entries (10M: 8m20s)
 }
 
@@ -113,6 +115,9 @@ func (o options) validate() error {
 	var errs []error
 	if o.duration < time.Second {
 		errs = append(errs, errors.New("-duration must be at least 1s"))
+	}
+	if o.rounds < 1 {
+		errs = append(errs, errors.New("-rounds must be at least 1"))
 	}
 	if o.warmup < 0 {
 		errs = append(errs, errors.New("-warmup must not be negative"))
@@ -458,6 +463,9 @@ type row struct {
 	others float64
 	// attempts is how many measured runs the row took (see -reruns).
 	attempts int
+	// rounds are the row's results of each round (-rounds), in order; res
+	// holds their medians (merge).
+	rounds []wrkResult
 }
 
 func (r *runner) scenarioList() []scenario {
@@ -570,28 +578,35 @@ func (r *runner) scenarioList() []scenario {
 // a measured run before the run counts as disturbed.
 const maxOthersPct = 10
 
-// scenarios runs every row: a fresh server per scenario, one sanity request,
-// a warm-up run, then the measured run. A measured run disturbed by other
-// processes is repeated (at most -reruns times in all) and the less
-// disturbed run is kept.
+// scenarios runs every row, -rounds times: a fresh server per scenario, one
+// sanity request, a warm-up run, then the measured run. A measured run
+// disturbed by other processes is repeated (at most -reruns times in all)
+// and the less disturbed run is kept. Each row's rounds are merged (merge).
 func (r *runner) scenarios(ctx context.Context) ([]row, error) {
-	var rows []row
 	reruns := r.o.reruns
 	var only *regexp.Regexp
 	if r.o.rows != "" {
 		only = regexp.MustCompile(r.o.rows)
 	}
-	for _, sc := range r.scenarioList() {
-		if only != nil && !only.MatchString(sc.name) {
-			continue
+	var rounds [][]row
+	for round := 1; round <= r.o.rounds; round++ {
+		if r.o.rounds > 1 {
+			r.progress("round %d of %d", round, r.o.rounds)
 		}
-		rw, err := r.scenario(ctx, sc, &reruns)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sc.name, err)
+		var rows []row
+		for _, sc := range r.scenarioList() {
+			if only != nil && !only.MatchString(sc.name) {
+				continue
+			}
+			rw, err := r.scenario(ctx, sc, &reruns)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", sc.name, err)
+			}
+			rows = append(rows, rw)
 		}
-		rows = append(rows, rw)
+		rounds = append(rounds, rows)
 	}
-	return rows, nil
+	return merge(rounds), nil
 }
 
 func (r *runner) scenario(ctx context.Context, sc scenario, reruns *int) (row, error) {

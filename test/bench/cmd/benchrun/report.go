@@ -85,20 +85,18 @@ func (r *runner) report(rows []row, prop *propagationResult, deny *denylistResul
 	var b strings.Builder
 	fmt.Fprintf(&b, "## sigil HTTP benchmark\n\n")
 
-	var noopRPS float64
 	byName := map[string]row{}
 	for _, rw := range rows {
-		if rw.name == "noop" { // the GET baseline of the vs noop column, not noop-introspect
-			noopRPS = rw.res.RPS
-		}
 		byName[rw.name] = rw
 	}
+	// The GET baseline of the vs noop column, not noop-introspect.
+	noop, haveNoop := byName["noop"]
 	var cells [][]string
 	var notes []string
 	for _, rw := range rows {
-		ratio := "n/a"
-		if noopRPS > 0 {
-			ratio = fmt.Sprintf("%.2f", rw.res.RPS/noopRPS)
+		vsNoop := "n/a"
+		if r, ok := ratioOf(rw, noop, rps); haveNoop && ok {
+			vsNoop = r.String()
 		}
 		non2xx := fmtInt(rw.res.Non2xx)
 		if rw.res.Requests > 0 {
@@ -109,15 +107,17 @@ func (r *runner) report(rows []row, prop *propagationResult, deny *denylistResul
 			others = fmt.Sprintf("%.0f%%", rw.others)
 		}
 		vsBase := ""
-		if b, ok := byName[rw.base]; ok && rw.base != "noop" && b.res.RPS > 0 {
-			vsBase = fmt.Sprintf("%.2f × %s", rw.res.RPS/b.res.RPS, rw.base)
+		if b, ok := byName[rw.base]; ok && rw.base != "noop" {
+			if r, ok := ratioOf(rw, b, rps); ok {
+				vsBase = fmt.Sprintf("%s × %s", r, rw.base)
+			}
 		}
 		cells = append(cells, []string{
-			rw.name, fmtInt(int64(rw.res.RPS + 0.5)), fmtLatency(rw.res.P50), fmtLatency(rw.res.P99), ratio, vsBase,
+			rw.name, fmtInt(int64(rw.res.RPS + 0.5)), fmtLatency(rw.res.P50), fmtLatency(rw.res.P99), vsNoop, vsBase,
 			rw.res.perRequest(rw.res.ServerCPU), rw.res.perRequest(rw.res.CPU),
 			non2xx, fmtInt(rw.res.SocketErrors()), others,
 		})
-		if rw.attempts > 1 {
+		if rw.attempts > len(rw.rounds) && len(rw.rounds) > 0 {
 			notes = append(notes, fmt.Sprintf("%s: measured %d times because other processes were busy; the least disturbed run is shown", rw.name, rw.attempts))
 		}
 		if rw.others > maxOthersPct {
@@ -144,6 +144,9 @@ func (r *runner) report(rows []row, prop *propagationResult, deny *denylistResul
 		"server CPU/req and wrk CPU/req = user + system CPU time of the measured server and of wrk during the run ÷ requests completed (10 ms /proc resolution): with both processes on the same cores, requests/s follow their sum. "+
 		"others' CPU = CPU used during the run by processes outside the benchmark (and steal), in %% of all CPUs: above a few %% the row is skewed.\n",
 		fmtInt(int64(len(r.tokens))))
+	if r.o.rounds > 1 {
+		fmt.Fprintf(&b, "Each figure is the median of %d rounds of the whole table (one after the other); each ratio is the median of the rounds' ratios, each taken within its round, with the lowest and highest in brackets.\n", r.o.rounds)
+	}
 	for _, n := range notes {
 		fmt.Fprintf(&b, "- NOTE %s\n", n)
 	}
@@ -178,55 +181,53 @@ func targets(byName map[string]row) string {
 	for _, name := range []string{"verify-warm", "verify-cold-eddsa", "verify-cold-es256", "mint-eddsa", "mint-es256", "introspect"} {
 		rw, ok1 := byName[name]
 		base, ok2 := byName[rw.base]
-		if !ok1 || !ok2 || base.res.RPS == 0 || rw.min == 0 {
+		if !ok1 || !ok2 || rw.min == 0 {
 			continue
 		}
-		ratio := rw.res.RPS / base.res.RPS
-		add(fmt.Sprintf("%s ≥ %.2f× %s", name, rw.min, rw.base), fmt.Sprintf("%.2f×", ratio), ratio >= rw.min)
-		if rw.maxP99 > 0 && base.res.P99 > 0 {
-			p := rw.res.P99 / base.res.P99
+		r, ok := ratioOf(rw, base, rps)
+		if !ok {
+			continue
+		}
+		add(fmt.Sprintf("%s ≥ %.2f× %s", name, rw.min, rw.base), r.times(), r.median >= rw.min)
+		if p, ok := ratioOf(rw, base, p99); ok && rw.maxP99 > 0 {
 			add(fmt.Sprintf("%s p99 ≤ %.1f× %s's", name, rw.maxP99, rw.base),
-				fmt.Sprintf("%.2f× (%s vs %s)", p, fmtLatency(rw.res.P99), fmtLatency(base.res.P99)), p <= rw.maxP99)
+				fmt.Sprintf("%s, %s vs %s", p.times(), fmtLatency(rw.res.P99), fmtLatency(base.res.P99)), p.median <= rw.maxP99)
 		}
 	}
 	// How much of verify-warm's distance to the no-op is its answer's
 	// transport: the no-op serving the same headers and body.
 	if vw, ok := byName["verify-warm"]; ok {
-		if na, ok := byName["noop-answer"]; ok && na.res.RPS > 0 {
-			cells = append(cells, []string{"verify-warm ÷ noop-answer (the same answer, nothing verified)",
-				fmt.Sprintf("%.2f× (noop-answer ÷ noop %.2f×)", vw.res.RPS/na.res.RPS, ratioTo(na, byName["noop"])), "no target"})
+		if na, ok := byName["noop-answer"]; ok {
+			r, ok1 := ratioOf(vw, na, rps)
+			nn, ok2 := ratioOf(na, byName["noop"], rps)
+			if ok1 && ok2 {
+				cells = append(cells, []string{"verify-warm ÷ noop-answer (the same answer, nothing verified)",
+					fmt.Sprintf("%s; noop-answer ÷ noop %s", r.times(), nn.times()), "no target"})
+			}
 		}
 	}
 	// Introspection against the GET no-op too, the stricter reading of
 	// goal 4: there the baseline is spared the POST body net/http reads.
 	if in, ok := byName["introspect"]; ok {
-		if noop, ok := byName["noop"]; ok && noop.res.RPS > 0 && in.min > 0 {
-			ratio := in.res.RPS / noop.res.RPS
-			add(fmt.Sprintf("introspect ≥ %.2f× noop (a GET without a body)", in.min), fmt.Sprintf("%.2f×", ratio), ratio >= in.min)
+		if r, ok := ratioOf(in, byName["noop"], rps); ok && in.min > 0 {
+			add(fmt.Sprintf("introspect ≥ %.2f× noop (a GET without a body)", in.min), r.times(), r.median >= in.min)
 		}
 	}
 	for _, pair := range [][2]string{{"verify-warm", "verify-warm-memory"}, {"verify-cold-eddsa", "verify-cold-memory"}} {
 		rd, ok1 := byName[pair[0]]
 		mem, ok2 := byName[pair[1]]
-		if !ok1 || !ok2 || mem.res.RPS == 0 {
+		if !ok1 || !ok2 {
 			continue
 		}
-		ratio := rd.res.RPS / mem.res.RPS
-		add(fmt.Sprintf("%s (Redis, replica) within 5%% of %s", pair[0], pair[1]), fmt.Sprintf("%.2f×", ratio), ratio >= 0.95)
+		if r, ok := ratioOf(rd, mem, rps); ok {
+			add(fmt.Sprintf("%s (Redis, replica) within 5%% of %s", pair[0], pair[1]), r.times(), r.median >= 0.95)
+		}
 	}
 	if len(cells) == 0 {
 		return ""
 	}
 	return "\n### Targets\n\n" + table([]string{"target", "measured", ""}, []bool{false, true, false}, cells) +
 		"\nA MISS on a loaded machine (others' CPU above a few %) says little: run make bench again on a quiet one.\n"
-}
-
-// ratioTo is rw's requests/s ÷ base's, 0 if base has none.
-func ratioTo(rw, base row) float64 {
-	if base.res.RPS == 0 {
-		return 0
-	}
-	return rw.res.RPS / base.res.RPS
 }
 
 func propagationText(prop propagationResult) string {
