@@ -119,8 +119,8 @@ func run(test string, n1, n2, repeat int, only, out string) error {
 		if r == nil || base == nil {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("| %s vs %s | %.2f | %s more |", q.row, q.base,
-			mean(base.perReq)/mean(r.perReq), fmtInt(int64(mean(r.perReq)-mean(base.perReq)))))
+		lines = append(lines, fmt.Sprintf("| %s vs %s | %.2f | %s |", q.row, q.base,
+			mean(base.perReq)/mean(r.perReq), moreOrFewer(int64(mean(r.perReq)-mean(base.perReq)))))
 	}
 	if len(lines) > 0 {
 		fmt.Fprintf(&b, "\n| ratio (baseline ÷ sigil instructions) | ratio | sigil's own work |\n|---|---:|---:|\n%s\n", strings.Join(lines, "\n"))
@@ -210,3 +210,12 @@ func fmtInstr(v []float64) string {
 func fmtInt(n int64) string { return english.Sprintf("%d", n) }
 
 var english = message.NewPrinter(language.English)
+
+// moreOrFewer says how many instructions sigil runs beyond its baseline:
+// "1,234 more", or "1,234 fewer" where it runs fewer.
+func moreOrFewer(d int64) string {
+	if d < 0 {
+		return fmtInt(-d) + " fewer"
+	}
+	return fmtInt(d) + " more"
+}
