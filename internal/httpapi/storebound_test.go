@@ -76,13 +76,7 @@ func (s *boundProbeStore) DenyOnce(ctx context.Context, _ string, _ time.Time) (
 // too) and the request answers 503 + Retry-After.
 func TestStoreBound_DeadlineAndWait(t *testing.T) {
 	const timeout = 50 * time.Millisecond
-	var probe *boundProbeStore
-	f := newAPI(t, withStore(func(m *memory.Store) apiStore {
-		probe = &boundProbeStore{Store: m}
-		return probe
-	}), func(f *fixture) {
-		f.tweak = func(cfg *httpapi.Config) { cfg.StoreTimeout, cfg.VerifyNeverWaits = timeout, false }
-	})
+	f, probe := newBoundProbeAPI(t, func(cfg *httpapi.Config) { cfg.StoreTimeout, cfg.VerifyNeverWaits = timeout, false })
 	tok := f.mint(nil).AccessToken
 
 	before := time.Now()
@@ -146,13 +140,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // the body was being read).
 func TestStoreBound_SlowBody(t *testing.T) {
 	const timeout = 50 * time.Millisecond
-	var probe *boundProbeStore
-	f := newAPI(t, withStore(func(m *memory.Store) apiStore {
-		probe = &boundProbeStore{Store: m}
-		return probe
-	}), func(f *fixture) {
-		f.tweak = func(cfg *httpapi.Config) { cfg.StoreTimeout = timeout }
-	})
+	f, probe := newBoundProbeAPI(t, func(cfg *httpapi.Config) { cfg.StoreTimeout = timeout })
 	tok := f.mint(nil).AccessToken
 	form := url.Values{"token": {tok}}.Encode()
 	third := len(form) / 3
@@ -276,4 +264,16 @@ func TestStoreBound_PausedRedis(t *testing.T) {
 
 func basicAuth(id, secret string) string {
 	return base64.StdEncoding.EncodeToString([]byte(id + ":" + secret))
+}
+
+// newBoundProbeAPI is a server on the memory store behind a
+// boundProbeStore, with tweak applied to its config.
+func newBoundProbeAPI(t *testing.T, tweak func(*httpapi.Config)) (*fixture, *boundProbeStore) {
+	t.Helper()
+	var probe *boundProbeStore
+	f := newAPI(t, withStore(func(m *memory.Store) apiStore {
+		probe = &boundProbeStore{Store: m}
+		return probe
+	}), func(f *fixture) { f.tweak = tweak })
+	return f, probe
 }
