@@ -2,5 +2,6 @@
 
 package clients
 
-// raceEnabled: the race detector is on (sync.Pool then drops items at random).
-const raceEnabled = false
+// allocRefillsExpected says whether a sync.Pool in use may need refills:
+// without the race detector it keeps what is put back.
+const allocRefillsExpected = false

@@ -226,9 +226,6 @@ func TestAttack4_ConcurrentMintVerifyIntrospect(t *testing.T) {
 // +40 MB over 2500 tokens). The test keeps no token itself. Heap is
 // measured in-process after GC.
 func TestAttack4_VerifyManyLargeTokensHeapBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("mints and verifies thousands of tokens")
-	}
 	const cacheSize = 128
 	srv := apiserver.Start(t, noAuthLimit(), apiserver.WithConfig(func(c *config.Config) { c.Tokens.CacheSize = cacheSize }))
 	e := &consoleEnv{t: t, srv: srv}
