@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/ident"
 )
 
 // ErrBadCredentials is returned by Authenticate for an unknown id or a wrong
@@ -33,7 +34,6 @@ const AdminID = "admin"
 const SecretBytes = 32
 
 var (
-	idPattern       = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 	scopePattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$`)
 	resourceKinds   = []string{"dashboard", "report", "app", "api"}
 	resourcePattern = regexp.MustCompile(`^(dashboard|report|app|api):[A-Za-z0-9*?._:-]{1,128}$`)
@@ -155,7 +155,7 @@ type cachedClient struct {
 // else from the store (refreshing the cache), else a stale cached copy if
 // the store is unavailable.
 func (s *Service) lookup(ctx context.Context, id string) (Client, error) {
-	if !isID(id) {
+	if !ident.Valid(id) {
 		// No client can have this id: unknown without a store read, and
 		// never cached, so ids a caller makes up (20 KB each, say) cannot
 		// fill the cache. (The admin client's id matches the pattern.)
@@ -251,8 +251,8 @@ type NewClient struct {
 
 // Validate checks the input and fills defaults (role issuer); errors name the field.
 func (n *NewClient) Validate(maxExpiry int64) error {
-	if n.ID != "" && !idPattern.MatchString(n.ID) {
-		return apperr.Invalid("id", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+	if n.ID != "" && !ident.Valid(n.ID) {
+		return apperr.Invalid("id", ident.Rule)
 	}
 	if len(n.Name) > 200 {
 		return apperr.Invalid("name", "must be at most 200 characters")
@@ -471,27 +471,3 @@ func nonNil(s []string) []string {
 	}
 	return slices.Clone(s)
 }
-
-// isID is idPattern.MatchString(id) without the regexp machinery (the
-// authentication path runs it on every request; TestIsIDMatchesPattern):
-// 1 to 128 bytes, an ASCII letter or digit, then letters, digits, '.', '_',
-// ':' or '-'.
-func isID(id string) bool {
-	if id == "" || len(id) > 128 || !idByte[id[0]] || id[0] == '.' || id[0] == '_' || id[0] == ':' || id[0] == '-' {
-		return false
-	}
-	for i := 1; i < len(id); i++ {
-		if !idByte[id[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// idByte holds the bytes of idPattern's second class, [A-Za-z0-9._:-].
-var idByte = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-'
-	}
-	return t
-}()

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,10 +14,9 @@ import (
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
 	"github.com/sigil-dev/sigil/internal/embed"
+	"github.com/sigil-dev/sigil/internal/ident"
 	"github.com/sigil-dev/sigil/internal/token"
 )
-
-var resourceIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
 // mintRequest is the body of POST /api/v1/token.
 type mintRequest struct {
@@ -37,8 +35,8 @@ func (r *mintRequest) Validate() error {
 	switch {
 	case r.DashboardID == "":
 		return apperr.Invalid("dashboardId", "dashboardId is required")
-	case !isResourceID(r.DashboardID):
-		return apperr.Invalid("dashboardId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+	case !ident.Valid(r.DashboardID):
+		return apperr.Invalid("dashboardId", ident.Rule)
 	case r.DashboardSecret == "":
 		return apperr.Invalid("dashboardSecret", "dashboardSecret is required")
 	case len(r.DashboardSecret) > 256:
@@ -212,28 +210,6 @@ func appendTokenResponse(b []byte, r *tokenResponse) ([]byte, bool) {
 var plainJSONByte = func() (t [256]bool) {
 	for c := 0x20; c < 0x7f; c++ {
 		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-// isResourceID is resourceIDPattern.MatchString(id) without the regexp
-// machinery, for the mint path (TestIsResourceIDMatchesPattern).
-func isResourceID(id string) bool {
-	if id == "" || len(id) > 128 || !resourceIDByte[id[0]] || id[0] == '.' || id[0] == '_' || id[0] == ':' || id[0] == '-' {
-		return false
-	}
-	for i := 1; i < len(id); i++ {
-		if !resourceIDByte[id[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-// resourceIDByte holds the bytes of [A-Za-z0-9._:-].
-var resourceIDByte = func() (t [256]bool) {
-	for c := range 256 {
-		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-'
 	}
 	return t
 }()

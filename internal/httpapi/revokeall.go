@@ -8,6 +8,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/embed"
+	"github.com/sigil-dev/sigil/internal/ident"
 )
 
 // revokeAllRequest is the body of POST /api/v1/revoke-all: exactly one of its fields.
@@ -35,8 +36,8 @@ func (r *revokeAllRequest) Validate() error {
 			}
 			continue
 		}
-		if !resourceIDPattern.MatchString(f.val) {
-			return apperr.Invalid(f.name, "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+		if !ident.Valid(f.val) {
+			return apperr.Invalid(f.name, ident.Rule)
 		}
 	}
 	if set != 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sigil-dev/sigil/internal/apperr"
+	"github.com/sigil-dev/sigil/internal/ident"
 	"github.com/sigil-dev/sigil/internal/notify"
 	"github.com/sigil-dev/sigil/internal/token"
 )
@@ -291,14 +292,17 @@ func (s *Service) validate(in *CreateInput, caller Caller, now time.Time) (expir
 	default:
 		return nil, 0, apperr.Invalid("type", "must be one of %s, %s, %s", token.KindReport, token.KindAppView, token.KindAPI)
 	}
-	if in.ReportID != "" && !resourceID.MatchString(in.ReportID) {
-		return nil, 0, apperr.Invalid("reportId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+	// Report and app ids take the form revoke-all and client resources take
+	// (ident), so that every registered token can be cut off by its resource
+	// and no id reads as a glob (*), a dot segment (..) or a path.
+	if in.ReportID != "" && !ident.Valid(in.ReportID) {
+		return nil, 0, apperr.Invalid("reportId", ident.Rule)
 	}
 	if err := checkText("reportId", in.ReportID, MaxIDLen); err != nil {
 		return nil, 0, err
 	}
-	if in.AppID != "" && !resourceID.MatchString(in.AppID) {
-		return nil, 0, apperr.Invalid("appId", "must be 1-128 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit")
+	if in.AppID != "" && !ident.Valid(in.AppID) {
+		return nil, 0, apperr.Invalid("appId", ident.Rule)
 	}
 	if err := checkText("appId", in.AppID, MaxIDLen); err != nil {
 		return nil, 0, err
@@ -890,11 +894,6 @@ const MaxExpiryYears = 100
 // recordID is the form of every record id (uuid.NewString's, and the ids
 // of tests' and other deployments' records): anything else is not looked up.
 var recordID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
-// resourceID is the form of a report or app id: the form revoke-all and
-// client resources take, so that every registered token can be cut off by
-// its resource and no id reads as a glob (*), a dot segment (..) or a path.
-var resourceID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
 // checkPage validates a page size and maps 0 to DefaultLimit.
 func checkPage(limit int) (int, error) {
