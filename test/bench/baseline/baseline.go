@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -26,6 +28,7 @@ func Serve(name, addr string, h echo.HandlerFunc) error {
 	e.Any("/", h)
 	e.Any("/*", h)
 
+	servePprof()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
@@ -59,4 +62,18 @@ func Serve(name, addr string, h echo.HandlerFunc) error {
 		return err
 	}
 	return nil
+}
+
+// servePprof serves Go's profiler on SIGIL_DEBUG_PPROF_ADDR when it is set
+// (benchrun's -row-env passes it to the measured baselines as to sigil), so
+// a baseline's profile under the same load can be set beside sigil's.
+func servePprof() {
+	addr := os.Getenv("SIGIL_DEBUG_PPROF_ADDR")
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	go func() { _ = http.ListenAndServe(addr, mux) }() //nolint:gosec // loopback profiling of a benchmark baseline
 }

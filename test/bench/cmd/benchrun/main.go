@@ -87,7 +87,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 3, "measure the whole table this many times, one round after the other; each row shows its medians and each ratio the median of its per-round ratios (with their range): a baseline and its row are then compared within the same minutes, round by round")
 	flag.IntVar(&o.reruns, "reruns", 3, "measured runs repeated in all when other processes used over 10% of the CPUs (the less disturbed run is kept)")
 	flag.Var(&o.sigilEnv, "sigil-env", "extra SIGIL_KEY=VALUE for every sigil instance, repeatable (a scenario's own settings win)")
-	flag.Var(&o.rowEnv, "row-env", "extra SIGIL_KEY=VALUE for the measured instances of the table rows only, not the setup ones (e.g. SIGIL_DEBUG_PPROF_ADDR=127.0.0.1:6060 with one row), repeatable")
+	flag.Var(&o.rowEnv, "row-env", "extra SIGIL_KEY=VALUE for the measured instances of the table rows only, not the setup ones (e.g. SIGIL_DEBUG_PPROF_ADDR=127.0.0.1:6060 with one row; the baselines serve their profile there too), repeatable")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "benchrun: unexpected arguments %q\n", flag.Args())
@@ -395,7 +395,7 @@ func (r *runner) startNoop(ctx context.Context, answer bool) (*server, error) {
 		args = append(args, "-answer", r.answerFile)
 	}
 	cmd := exec.Command(r.o.noop, args...)
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), r.o.rowEnv...)
 	srv, err := r.sup.startServer(ctx, "noop", cmd, 30*time.Second)
 	if err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func (r *runner) startNoop(ctx context.Context, answer bool) (*server, error) {
 func (r *runner) startBare(ctx context.Context, name, mode, keysDir string) (*server, error) {
 	cmd := exec.Command(r.o.bare, "-addr", "127.0.0.1:0", "-mode", mode, "-keys", keysDir,
 		"-issuer", benchIssuer, "-audience", "sigil")
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), r.o.rowEnv...)
 	srv, err := r.sup.startServer(ctx, name, cmd, 30*time.Second)
 	if err != nil {
 		return nil, err
