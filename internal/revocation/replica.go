@@ -120,6 +120,55 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 // Check answers from memory: token.ErrRevoked if the token's jti or tid is
 // denied or a cutoff covers it; ErrStale once the replica is too old to trust.
 func (r *Replica) Check(_ context.Context, c *token.Claims) error {
+	ids := replicaIDsOf(c)
+	return r.check(c, &ids)
+}
+
+var _ token.MemoRevocation = (*Replica)(nil)
+
+// CheckMemo is Check with the token's denylist ids parsed once (ParseUUID
+// of its jti and tid) and kept in m, the memo of its verified-token cache
+// entry: they depend on the claims alone, which never change for a cached
+// token. The denylist, the cutoffs and the replica's freshness are read on
+// every call, so a denial or cutoff applied after the token was cached
+// still rejects it on its next use: only the parsed ids are remembered,
+// never a verdict. A nil m is Check.
+func (r *Replica) CheckMemo(_ context.Context, c *token.Claims, m *token.Memo) error {
+	ids, ok := m.Load().(*replicaIDs)
+	if !ok {
+		v := replicaIDsOf(c)
+		ids = &v
+		m.Store(ids)
+	}
+	return r.check(c, ids)
+}
+
+// replicaIDs are a token's denylist ids as the replica looks them up: the
+// jti and the tid (a registered token's record id; hasTID false without
+// one), each either packed (a UUID, ParseUUID) or kept as its string.
+type replicaIDs struct {
+	jti, tid         denyID
+	hasTID           bool
+	jtiText, tidText string
+}
+
+// denyID is an id parsed for the packed table: u when isUUID.
+type denyID struct {
+	u      [16]byte
+	isUUID bool
+}
+
+func replicaIDsOf(c *token.Claims) replicaIDs {
+	ids := replicaIDs{jtiText: c.ID, tidText: c.TID, hasTID: c.TID != ""}
+	ids.jti.u, ids.jti.isUUID = ParseUUID(c.ID)
+	if ids.hasTID {
+		ids.tid.u, ids.tid.isUUID = ParseUUID(c.TID)
+	}
+	return ids
+}
+
+// check is Check on ids, the denylist ids of c (replicaIDsOf).
+func (r *Replica) check(c *token.Claims, ids *replicaIDs) error {
 	now := r.cfg.Now()
 	if err := r.fresh(now); err != nil {
 		return err
@@ -127,7 +176,7 @@ func (r *Replica) Check(_ context.Context, c *token.Claims) error {
 	nowMs := now.UnixMilli()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.isDenied(c.ID, nowMs) || (c.TID != "" && r.isDenied(c.TID, nowMs)) {
+	if r.isDeniedID(ids.jti, ids.jtiText, nowMs) || (ids.hasTID && r.isDeniedID(ids.tid, ids.tidText, nowMs)) {
 		return token.ErrRevoked
 	}
 	if c.Subject != "" {
@@ -161,13 +210,16 @@ func (r *Replica) cutByClientResource(c *token.Claims) bool {
 	return false
 }
 
-func (r *Replica) isDenied(id string, nowMs int64) bool {
+// isDeniedID reports whether an id is denied at nowMs: d is the id parsed
+// (replicaIDsOf), text its string, looked up when it is not a UUID; the
+// caller holds the read lock.
+func (r *Replica) isDeniedID(d denyID, text string, nowMs int64) bool {
 	var exp int64
 	var ok bool
-	if u, isUUID := ParseUUID(id); isUUID {
-		exp, ok = r.deniedUUID.get(u)
+	if d.isUUID {
+		exp, ok = r.deniedUUID.get(d.u)
 	} else {
-		exp, ok = r.denied[id]
+		exp, ok = r.denied[text]
 	}
 	return ok && (exp == 0 || exp > nowMs)
 }
