@@ -401,7 +401,18 @@ func under(path, base string) bool {
 // claim with a slash or a dot segment could otherwise reach another
 // resource's paths.
 func segmentID(id string) bool {
-	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, "/\\;%")
+	if id == "" || id == "." || id == ".." {
+		return false
+	}
+	// strings.ContainsAny(id, "/\\;%") without building its set of bytes
+	// on every request: the four are ASCII, matched byte by byte.
+	for i := 0; i < len(id); i++ {
+		switch id[i] {
+		case '/', '\\', ';', '%':
+			return false
+		}
+	}
+	return true
 }
 
 func deny(code, msg string) *Denied { return &Denied{Code: code, Message: msg} }
@@ -421,12 +432,15 @@ func Clean(raw string) (string, bool) {
 	if raw == "" || raw[0] != '/' {
 		return "", false
 	}
+	escaped := false
 	for i := 0; i < len(raw); i++ {
-		if b := raw[i]; b <= ' ' || b >= 0x7f || b == '\\' {
+		b := raw[i]
+		if b <= ' ' || b >= 0x7f || b == '\\' {
 			return "", false
 		}
+		escaped = escaped || b == '%'
 	}
-	if strings.IndexByte(raw, '%') < 0 {
+	if !escaped {
 		// Nothing to decode: raw is its own decoding, printable ASCII
 		// without a backslash (checked above), so only its segments are left to check.
 		if !cleanSegments(raw) {
@@ -463,20 +477,35 @@ func Clean(raw string) (string, bool) {
 // (after its leading /) hold no empty one but the last and no dot segment
 // (also with a ;parameter).
 func cleanSegments(dec string) bool {
-	rest := dec[1:]
-	for {
-		s, after, more := strings.Cut(rest, "/")
-		if s == "" && more {
+	// One pass over the bytes: start is where the current segment begins,
+	// semi where its first ';' is (its end while it has none).
+	start, semi := 1, -1
+	for i := 1; i <= len(dec); i++ {
+		if i < len(dec) {
+			switch dec[i] {
+			case ';':
+				if semi < 0 {
+					semi = i
+				}
+				continue
+			case '/':
+			default:
+				continue
+			}
+		}
+		end := i
+		if semi >= 0 {
+			end = semi
+		}
+		if i == start && i < len(dec) {
+			return false // an empty segment before another one
+		}
+		if base := dec[start:end]; base == "." || base == ".." {
 			return false
 		}
-		if base, _, _ := strings.Cut(s, ";"); base == "." || base == ".." {
-			return false
-		}
-		if !more {
-			return true
-		}
-		rest = after
+		start, semi = i+1, -1
 	}
+	return true
 }
 
 // asciiLookalike reports whether the rune s starts with, a non-ASCII one,
