@@ -520,6 +520,16 @@ func requestIDOK(v string) bool {
 	return true
 }
 
+// firstHeader is h.Get(name) for a canonical name (TestFirstHeaderIsGet):
+// the first value, "" without one, read straight from the map instead of
+// canonicalising the name again on every request.
+func firstHeader(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
