@@ -95,6 +95,36 @@ func TestReplica_CheckMemo(t *testing.T) {
 			require.NoError(t, a.CheckMemo(ctx, other, mo), "another token is not touched")
 		})
 	}
+	t.Run("CutoffAfterUnrelatedOnes", func(t *testing.T) {
+		// The memo remembers "under no cutoff" only as long as no cutoff
+		// was applied since: unrelated cutoffs (here and from B) keep the
+		// token live, the next one that covers it rejects it at once.
+		c, m := claims(now, func(c *token.Claims) { c.Subject, c.ClientID, c.DashboardID = "gen-sub", "gen-client", "gen-dash" }), new(token.Memo)
+		require.NoError(t, a.CheckMemo(ctx, c, m))
+		require.NoError(t, a.CheckMemo(ctx, c, m))
+		for i, cut := range []revocation.Cutoff{
+			{Dim: revocation.DimSubject, ID: "gen-other"}, {Dim: revocation.DimDashboard, ID: "gen-other"},
+			revocation.ClientSubject("gen-client", "gen-other"),
+		} {
+			w := a
+			if i%2 == 1 {
+				w = b
+			}
+			at, err := w.RevokeAll(ctx, cut)
+			require.NoError(t, err)
+			eventually(t, "A holds the unrelated cutoff", func() bool {
+				return errors.Is(a.Check(ctx, claims(at.Add(-time.Hour), func(o *token.Claims) {
+					o.Subject, o.ClientID, o.DashboardID = "gen-other", "gen-client", "gen-other"
+				})), token.ErrRevoked)
+			})
+			require.NoError(t, a.CheckMemo(ctx, c, m), "unrelated cutoff %v", cut)
+		}
+		_, err := b.RevokeAll(ctx, revocation.Cutoff{Dim: revocation.DimDashboard, ID: "gen-dash"})
+		require.NoError(t, err)
+		eventually(t, "A's memo sees B's cutoff", func() bool { return errors.Is(a.CheckMemo(ctx, c, m), token.ErrRevoked) })
+		require.ErrorIs(t, a.CheckMemo(ctx, c, m), token.ErrRevoked)
+		require.ErrorIs(t, a.Check(ctx, c), token.ErrRevoked)
+	})
 	t.Run("Stale", func(t *testing.T) {
 		clk := testclock.New(now)
 		r := startReplica(t, newStore(t, srv, "s:"), func(cfg *revocation.ReplicaConfig) {
