@@ -13,20 +13,40 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sigil-dev/sigil/internal/app"
+	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/internal/testclock"
 	"github.com/sigil-dev/sigil/test/apiserver"
+	"github.com/sigil-dev/sigil/test/redisserver"
 )
 
 // TestRevocation_CachedTokenSeesLaterRevocations: over HTTP, on the memory
 // store (direct checks, whose denylist ids and cutoff keys are kept per
-// cached token), a token verified several times — so its verdict could have
-// been cached — is refused (401) on its very next use after its jti is
-// revoked, after a revoke-all of its subject, of its dashboard and of its
-// client, while the other tokens, cached beside it, still verify; and
-// introspection of a cached token turns inactive the same way.
+// cached token), on Redis through the revocation replica (whose parsed jti
+// and tid are kept per cached token) and on Redis checked directly, a
+// token verified several times — so its verdict could have been cached —
+// is refused (401) on its very next use after its jti is revoked, after a
+// revoke-all of its subject, of its dashboard and of its client, while the
+// other tokens, cached beside it, still verify; and introspection of a
+// cached token turns inactive the same way.
 func TestRevocation_CachedTokenSeesLaterRevocations(t *testing.T) {
+	t.Run("Memory", func(t *testing.T) { cachedTokenSeesLaterRevocations(t, nil) })
+	t.Run("RedisReplica", func(t *testing.T) {
+		rds := redisserver.Start(t)
+		cachedTokenSeesLaterRevocations(t, func(c *config.Config) { c.Redis.URL = rds.URL() })
+	})
+	t.Run("RedisDirect", func(t *testing.T) {
+		rds := redisserver.Start(t)
+		cachedTokenSeesLaterRevocations(t, func(c *config.Config) { c.Redis.URL, c.Revocation.Mode = rds.URL(), "direct" })
+	})
+}
+
+func cachedTokenSeesLaterRevocations(t *testing.T, tweak func(*config.Config)) {
 	clock := testclock.Wall()
-	srv := apiserver.Start(t, apiserver.WithApp(app.WithNow(clock.Now)))
+	opts := []apiserver.Option{apiserver.WithApp(app.WithNow(clock.Now))}
+	if tweak != nil {
+		opts = append(opts, apiserver.WithConfig(tweak))
+	}
+	srv := apiserver.Start(t, opts...)
 	call := func(method, path, ctype, body string, basic ...string) (int, []byte) {
 		t.Helper()
 		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))

@@ -430,7 +430,7 @@ func jsonTypeName(kind string) string {
 
 // requireMediaType answers 415 unless the request's Content-Type is want.
 func requireMediaType(c echo.Context, want string) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
+	ct := firstHeader(c.Request().Header, echo.HeaderContentType)
 	if ct == want {
 		return nil // what mime.ParseMediaType would accept, without parsing
 	}

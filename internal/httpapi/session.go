@@ -152,10 +152,10 @@ func (s *Server) checkOrigin(c echo.Context) error {
 // (or several) that is not this service's own origin.
 func (s *Server) crossSite(c echo.Context) string {
 	r := c.Request()
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+	if site := firstHeader(r.Header, "Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
 		return "the request comes from another site (Sec-Fetch-Site " + site + ")"
 	}
-	origins := r.Header.Values("Origin")
+	origins := r.Header["Origin"] // Header.Values: the name is canonical
 	if len(origins) == 0 {
 		return ""
 	}

@@ -54,3 +54,33 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	require.NoError(t, c.Write(&out))
 	return out.GetCounter().GetValue()
 }
+
+// TestRequest_RunsAndSwitches: Request's shortcut for a run of requests
+// with one triple (lastReq) counts every request under its own triple
+// when triples alternate, repeat and come back, each one exactly once,
+// with its latency observed under its route; and Verified("ok") counts
+// in the same child as the other reasons' map would give.
+func TestRequest_RunsAndSwitches(t *testing.T) {
+	m := New()
+	seq := []reqKey{
+		{"/api/v1/verify", "GET", 200}, {"/api/v1/verify", "GET", 200}, {"/api/v1/verify", "GET", 401},
+		{"/api/v1/introspect", "POST", 200}, {"/api/v1/verify", "GET", 200}, {"/api/v1/verify", "HEAD", 200},
+		{"/api/v1/verify", "GET", 200}, {"/api/v1/introspect", "POST", 200}, {"/api/v1/introspect", "POST", 200},
+	}
+	want := map[reqKey]float64{}
+	for _, k := range seq {
+		m.Request(k.route, k.method, k.status, time.Millisecond)
+		want[k]++
+	}
+	for k, n := range want {
+		require.InDelta(t, n, counterValue(t, m.requests.WithLabelValues(k.route, k.method, statusLabel(k.status))), 0, "%v", k)
+	}
+	var h dto.Metric
+	require.NoError(t, m.latency.WithLabelValues("/api/v1/verify").(prometheus.Histogram).Write(&h))
+	require.Equal(t, uint64(6), h.GetHistogram().GetSampleCount())
+	m.Verified("ok")
+	m.Verified("ok")
+	m.Verified("revoked")
+	require.InDelta(t, 2, counterValue(t, m.verify.WithLabelValues("ok")), 0)
+	require.InDelta(t, 1, counterValue(t, m.verify.WithLabelValues("revoked")), 0)
+}

@@ -138,3 +138,17 @@ func FuzzMethodOverridesMatchesBefore(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSegmentIDMatchesBefore: segmentID's byte loop decides every id as
+// strings.ContainsAny did.
+func FuzzSegmentIDMatchesBefore(f *testing.F) {
+	for _, s := range []string{"", ".", "..", "sales", "a/b", "a\\b", "a;b", "a%2e", "...", "ä", "\xff/", "a b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		want := id != "" && id != "." && id != ".." && !strings.ContainsAny(id, "/\\;%")
+		if got := segmentID(id); got != want {
+			t.Fatalf("segmentID(%q) = %v, before: %v", id, got, want)
+		}
+	})
+}

@@ -401,7 +401,18 @@ func under(path, base string) bool {
 // claim with a slash or a dot segment could otherwise reach another
 // resource's paths.
 func segmentID(id string) bool {
-	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, "/\\;%")
+	if id == "" || id == "." || id == ".." {
+		return false
+	}
+	// strings.ContainsAny(id, "/\\;%") without building its set of bytes
+	// on every request: the four are ASCII, matched byte by byte.
+	for i := 0; i < len(id); i++ {
+		switch id[i] {
+		case '/', '\\', ';', '%':
+			return false
+		}
+	}
+	return true
 }
 
 func deny(code, msg string) *Denied { return &Denied{Code: code, Message: msg} }
@@ -421,15 +432,31 @@ func Clean(raw string) (string, bool) {
 	if raw == "" || raw[0] != '/' {
 		return "", false
 	}
-	for i := 0; i < len(raw); i++ {
-		if b := raw[i]; b <= ' ' || b >= 0x7f || b == '\\' {
+	// One pass over raw: bytes it may not hold, whether it has an escape,
+	// and its segments (cleanSegments, which decides a raw path without
+	// escapes: it is its own decoding).
+	escaped, segsOK := false, true
+	start, semi := 1, -1 // the current segment's start and first ';'
+	for i := 1; i < len(raw); i++ {
+		switch rawClass[raw[i]] {
+		case rawPlain:
+		case rawBad:
 			return "", false
+		case rawEscape:
+			escaped = true
+		case rawSemi:
+			if semi < 0 {
+				semi = i
+			}
+		case rawSlash:
+			segsOK = segsOK && segmentOK(raw, start, semi, i, true)
+			start, semi = i+1, -1
 		}
 	}
-	if strings.IndexByte(raw, '%') < 0 {
+	if !escaped {
 		// Nothing to decode: raw is its own decoding, printable ASCII
 		// without a backslash (checked above), so only its segments are left to check.
-		if !cleanSegments(raw) {
+		if !segsOK || !segmentOK(raw, start, semi, len(raw), false) {
 			return "", false
 		}
 		return raw, true
@@ -463,21 +490,61 @@ func Clean(raw string) (string, bool) {
 // (after its leading /) hold no empty one but the last and no dot segment
 // (also with a ;parameter).
 func cleanSegments(dec string) bool {
-	rest := dec[1:]
-	for {
-		s, after, more := strings.Cut(rest, "/")
-		if s == "" && more {
-			return false
+	start, semi := 1, -1 // the current segment's start and first ';'
+	for i := 1; i < len(dec); i++ {
+		switch dec[i] {
+		case ';':
+			if semi < 0 {
+				semi = i
+			}
+		case '/':
+			if !segmentOK(dec, start, semi, i, true) {
+				return false
+			}
+			start, semi = i+1, -1
 		}
-		if base, _, _ := strings.Cut(s, ";"); base == "." || base == ".." {
-			return false
-		}
-		if !more {
-			return true
-		}
-		rest = after
 	}
+	return segmentOK(dec, start, semi, len(dec), false)
 }
+
+// segmentOK reports whether the segment path[start:end] (first ';' at
+// semi, -1 without one), followed by another one when more, is neither
+// empty before another segment nor a dot segment (also with a ;parameter).
+func segmentOK(path string, start, semi, end int, more bool) bool {
+	if start == end && more {
+		return false
+	}
+	if semi >= 0 {
+		end = semi
+	}
+	base := path[start:end]
+	return base != "." && base != ".."
+}
+
+// Byte classes of a raw request path for Clean's single pass.
+const (
+	rawPlain = iota
+	rawBad   // at most ' ', DEL and above, or a backslash: refused
+	rawEscape
+	rawSlash
+	rawSemi
+)
+
+var rawClass = func() (t [256]uint8) {
+	for b := range 256 {
+		switch {
+		case b <= ' ' || b >= 0x7f || b == '\\':
+			t[b] = rawBad
+		case b == '%':
+			t[b] = rawEscape
+		case b == '/':
+			t[b] = rawSlash
+		case b == ';':
+			t[b] = rawSemi
+		}
+	}
+	return t
+}()
 
 // asciiLookalike reports whether the rune s starts with, a non-ASCII one,
 // has a compatibility form (NFKC) holding an ASCII character: "．" is ".",

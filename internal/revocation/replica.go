@@ -66,6 +66,10 @@ type Replica struct {
 	cutoffs    map[string]map[string]int64 // dim → id → Unix ms (cutoffMilli)
 	clientSub  map[[2]string]int64         // {client, sub} → Unix ms (cutoffMilli)
 	clientRes  map[[3]string]int64         // {client, dim, resource id} → Unix ms (cutoffMilli)
+	// cutGen counts the cutoff events applied (from 1): the cutoffs are
+	// the same as long as it is, since only applyLocked writes them and
+	// none is ever removed. Guarded by mu.
+	cutGen uint64
 
 	epoch     string
 	lastFresh atomic.Int64 // Unix ns of the last confirmation of freshness
@@ -113,6 +117,7 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 		cutoffs:    make(map[string]map[string]int64),
 		clientSub:  make(map[[2]string]int64),
 		clientRes:  make(map[[3]string]int64),
+		cutGen:     1,
 		resync:     make(chan struct{}, 1),
 	}
 }
@@ -120,6 +125,64 @@ func NewReplica(cfg ReplicaConfig) *Replica {
 // Check answers from memory: token.ErrRevoked if the token's jti or tid is
 // denied or a cutoff covers it; ErrStale once the replica is too old to trust.
 func (r *Replica) Check(_ context.Context, c *token.Claims) error {
+	var ids replicaIDs // on the stack: Check keeps nothing
+	ids.init(c)
+	return r.check(c, &ids)
+}
+
+var _ token.MemoRevocation = (*Replica)(nil)
+
+// CheckMemo is Check with the token's denylist ids parsed once (ParseUUID
+// of its jti and tid) and kept in m, the memo of its verified-token cache
+// entry: they depend on the claims alone, which never change for a cached
+// token. The replica's freshness and the denylist are read on every call.
+// The cutoffs are read unless none was applied since this token was last
+// found under none (replicaIDs.notCutAt against cutGen, both read under
+// the replica's lock): a cutoff applied after the token was cached, here
+// or by another instance, still rejects it on its next use. A nil m is
+// Check.
+func (r *Replica) CheckMemo(_ context.Context, c *token.Claims, m *token.Memo) error {
+	ids, ok := m.Load().(*replicaIDs)
+	if !ok {
+		ids = new(replicaIDs)
+		ids.init(c)
+		m.Store(ids)
+	}
+	return r.check(c, ids)
+}
+
+// replicaIDs are a token's denylist ids as the replica looks them up: the
+// jti and the tid (a registered token's record id; hasTID false without
+// one), each either packed (a UUID, ParseUUID) or kept as its string.
+type replicaIDs struct {
+	jti, tid         denyID
+	hasTID           bool
+	jtiText, tidText string
+	// notCutAt is the replica's cutGen when the token was last found
+	// under no cutoff (0: never): while cutGen is unchanged no cutoff was
+	// added or moved, so the cutoff maps would answer the same, and they
+	// are not read again. Any cutoff applied since (on this instance or
+	// arriving from another) makes them read on the next check.
+	notCutAt atomic.Uint64
+}
+
+// denyID is an id parsed for the packed table: u when isUUID.
+type denyID struct {
+	u      [16]byte
+	isUUID bool
+}
+
+// init sets ids to c's denylist ids.
+func (ids *replicaIDs) init(c *token.Claims) {
+	ids.jtiText, ids.tidText, ids.hasTID = c.ID, c.TID, c.TID != ""
+	ids.jti.u, ids.jti.isUUID = ParseUUID(c.ID)
+	if ids.hasTID {
+		ids.tid.u, ids.tid.isUUID = ParseUUID(c.TID)
+	}
+}
+
+// check is Check on ids, the denylist ids of c (replicaIDs.init).
+func (r *Replica) check(c *token.Claims, ids *replicaIDs) error {
 	now := r.cfg.Now()
 	if err := r.fresh(now); err != nil {
 		return err
@@ -127,24 +190,33 @@ func (r *Replica) Check(_ context.Context, c *token.Claims) error {
 	nowMs := now.UnixMilli()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.isDenied(c.ID, nowMs) || (c.TID != "" && r.isDenied(c.TID, nowMs)) {
+	if r.isDeniedID(ids.jti, ids.jtiText, nowMs) || (ids.hasTID && r.isDeniedID(ids.tid, ids.tidText, nowMs)) {
 		return token.ErrRevoked
 	}
+	if ids.notCutAt.Load() == r.cutGen {
+		return nil
+	}
+	if r.cut(c) {
+		return token.ErrRevoked
+	}
+	ids.notCutAt.Store(r.cutGen)
+	return nil
+}
+
+// cut reports whether a cutoff covers c; the caller holds the read lock.
+func (r *Replica) cut(c *token.Claims) bool {
 	if c.Subject != "" {
 		if cutBy(c, r.cutoffs[DimSubject][c.Subject]) || cutBy(c, r.clientSub[[2]string{c.ClientID, c.Subject}]) {
-			return token.ErrRevoked
+			return true
 		}
 	}
 	if cutBy(c, r.cutoffs[DimClient][c.ClientID]) ||
 		cutBy(c, r.cutoffs[DimDashboard][c.DashboardID]) ||
 		cutBy(c, r.cutoffs[DimApp][c.AppID]) ||
 		cutBy(c, r.cutoffs[DimReport][c.ReportID]) {
-		return token.ErrRevoked
+		return true
 	}
-	if len(r.clientRes) > 0 && c.ClientID != "" && r.cutByClientResource(c) {
-		return token.ErrRevoked
-	}
-	return nil
+	return len(r.clientRes) > 0 && c.ClientID != "" && r.cutByClientResource(c)
 }
 
 // cutByClientResource reports whether a client-scoped resource cutoff
@@ -161,13 +233,16 @@ func (r *Replica) cutByClientResource(c *token.Claims) bool {
 	return false
 }
 
-func (r *Replica) isDenied(id string, nowMs int64) bool {
+// isDeniedID reports whether an id is denied at nowMs: d is the id parsed
+// (replicaIDs.init), text its string, looked up when it is not a UUID; the
+// caller holds the read lock.
+func (r *Replica) isDeniedID(d denyID, text string, nowMs int64) bool {
 	var exp int64
 	var ok bool
-	if u, isUUID := ParseUUID(id); isUUID {
-		exp, ok = r.deniedUUID.get(u)
+	if d.isUUID {
+		exp, ok = r.deniedUUID.get(d.u)
 	} else {
-		exp, ok = r.denied[id]
+		exp, ok = r.denied[text]
 	}
 	return ok && (exp == 0 || exp > nowMs)
 }
@@ -317,6 +392,7 @@ func (r *Replica) applyLocked(ev Event) {
 	if !ok {
 		return
 	}
+	r.cutGen++ // before any map changes: checks remembered under the old count read them again
 	at := cutoffMilli(ev.At)
 	if cut.Dim == DimClientSubject {
 		client, sub, _ := strings.Cut(cut.ID, clientSubjectSep)

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // QueryToken returns the first token parameter of a raw query and how many
@@ -15,6 +16,9 @@ import (
 // exact "token" gives tok. One credential per request (RFC 6750 §2):
 // callers refuse n > 1, and n > 0 beside another credential.
 func QueryToken(raw string) (tok string, n int) {
+	if !mayNameToken(raw) {
+		return "", 0
+	}
 	for k, v := range QueryPairs(raw) {
 		if !strings.EqualFold(k, "token") && !strings.EqualFold(k, "access_token") {
 			continue
@@ -25,6 +29,22 @@ func QueryToken(raw string) (tok string, n int) {
 		n++
 	}
 	return tok, n
+}
+
+// mayNameToken reports whether a pair of raw could be counted by
+// QueryToken: "token" and "access_token" both hold a k, and a name only
+// reads as one of them (unescaped, letter case folded as strings.EqualFold
+// does) if raw holds a k or K, an escape (%6B), or a non-ASCII byte (the
+// Kelvin sign U+212A folds to k). A query without any of them (most
+// forwarded URIs: ?lang=de) holds no token, and is not split and unescaped
+// pair by pair to learn it.
+func mayNameToken(raw string) bool {
+	for i := 0; i < len(raw); i++ {
+		if b := raw[i]; b == 'k' || b == 'K' || b == '%' || b >= utf8.RuneSelf {
+			return true
+		}
+	}
+	return false
 }
 
 // QueryPairs yields the name and value of every pair of a raw query, each
