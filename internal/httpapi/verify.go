@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 
@@ -64,12 +65,7 @@ func (s *Server) verify(c echo.Context) error {
 	s.recordUse(claims)
 	// The hot path of every gateway: the answer depends on the claims only,
 	// so it is rendered once per cached token and kept in its cache entry.
-	answers := answersOf(memo)
-	a := answers.verify.Load()
-	if a == nil {
-		a = renderVerify(claims)
-		answers.verify.Store(a)
-	}
+	a := answersOf(memo).verifyAnswer(claims)
 	h := c.Response().Header()
 	h["Cache-Control"] = noStoreValue
 	for _, kv := range a.headers {
@@ -89,10 +85,25 @@ var (
 
 // answers are the answers rendered for one verified token, kept in its
 // cache entry's Memo: they depend on its claims alone.
+//
+// The verify answer lives inside answers, not behind a pointer, and its
+// text in one block (verifyAnswer.text): with many tokens cached the
+// working set is larger than the CPU's caches, and every separate object a
+// hit reads is a likely miss to memory and one more object per cached token
+// for the collector to mark. Being inline, it cannot be swapped atomically:
+// verifyState lets one request fill it while others render their own copy
+// (the same bytes, from the same claims) until it is published.
 type answers struct {
-	verify     atomic.Pointer[verifyAnswer]
-	introspect atomic.Pointer[[]byte]
+	verifyState atomic.Uint32 // verifyEmpty, verifyFilling, verifyReady
+	verify      verifyAnswer
+	introspect  atomic.Pointer[[]byte]
 }
+
+const (
+	verifyEmpty = iota
+	verifyFilling
+	verifyReady
+)
 
 // answersOf returns memo's answers (an empty set to fill when the token is
 // not cached: memo is nil).
@@ -103,6 +114,24 @@ func answersOf(memo *token.Memo) *answers {
 	return memo.LoadOrStore(new(answers)).(*answers)
 }
 
+// verifyAnswer returns the verify answer for claims (the claims of the
+// token whose answers these are): the one kept in as, rendered now by the
+// first caller; a caller that comes while another fills it gets a copy of
+// its own. Once ready, as.verify is never written again.
+func (as *answers) verifyAnswer(claims *token.Claims) *verifyAnswer {
+	if as.verifyState.Load() == verifyReady {
+		return &as.verify
+	}
+	if as.verifyState.CompareAndSwap(verifyEmpty, verifyFilling) {
+		renderVerify(&as.verify, claims)
+		as.verifyState.Store(verifyReady)
+		return &as.verify
+	}
+	a := new(verifyAnswer)
+	renderVerify(a, claims)
+	return a
+}
+
 // verifyAnswer is a 200 of /api/v1/verify for one token: the identity
 // headers (canonical names, values shared by every answer for that token:
 // net/http only reads them) and the JSON body.
@@ -110,10 +139,13 @@ type verifyAnswer struct {
 	headers []headerValue
 	body    []byte
 	// The headers and their values live here, in the answer's one
-	// allocation: net/http reads them on every request, and the collector
-	// marks one object per cached token rather than one per header.
+	// allocation, and the text of the body and of the values in one block
+	// (text): net/http reads them on every request.
 	hv   [maxIdentityHeaders]headerValue
 	vals [maxIdentityHeaders]string
+	// text is the body followed by the values' text, allocated once at its
+	// final size: body and vals are views of it that nothing writes to.
+	text []byte
 }
 
 // maxIdentityHeaders is how many identity headers an answer can carry:
@@ -125,40 +157,67 @@ type headerValue struct {
 	value []string
 }
 
-// renderVerify renders the answer for claims: the identity headers, and
-// the body as encoding/json writes verifyResponse (as c.JSON would, with
-// its newline).
-func renderVerify(claims *token.Claims) *verifyAnswer {
-	a := new(verifyAnswer)
-	a.headers = a.hv[:0]
+// renderVerify renders into a (zero) the answer for claims: the identity
+// headers, and the body as encoding/json writes verifyResponse (as c.JSON
+// would, with its newline).
+func renderVerify(a *verifyAnswer, claims *token.Claims) {
+	resource := claims.Resource()
+	var params, policies []byte
+	if len(claims.Params) > 0 {
+		params = headerJSON(claims.Params)
+	}
+	if len(claims.SecurityPolicies) > 0 {
+		policies = headerJSON(claims.SecurityPolicies)
+	}
+	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: resource}
+	if claims.ExpiresAt != nil {
+		resp.Exp = claims.ExpiresAt.Unix()
+	}
+	var buf [256]byte
+	body := append(appendVerifyResponse(buf[:0], resp), '\n')
+	b64 := base64.RawURLEncoding
+	n := len(body) + len(claims.Subject) + len(claims.Kind) + len(claims.Scope) + len(resource) +
+		b64.EncodedLen(len(params)) + b64.EncodedLen(len(policies))
+	a.text = append(make([]byte, 0, n), body...)
+	// The values are appended first and viewed after, so that the views are
+	// of the block's final array whatever its growth.
+	var names [maxIdentityHeaders]string
+	var ends [maxIdentityHeaders]int
+	k := 0
 	add := func(name, value string) {
-		i := len(a.headers)
-		a.vals[i] = value
-		// One value, capacity one: whoever appends to the header gets a
-		// copy and never writes into the next header's value.
-		a.headers = append(a.headers, headerValue{name, a.vals[i : i+1 : i+1]})
+		a.text = append(a.text, value...)
+		names[k], ends[k] = name, len(a.text)
+		k++
+	}
+	encoded := func(name string, value []byte) {
+		a.text = b64.AppendEncode(a.text, value)
+		names[k], ends[k] = name, len(a.text)
+		k++
 	}
 	if claims.Subject != "" {
 		add(HeaderSubject, claims.Subject)
 	}
-	resource := claims.Resource()
 	add(HeaderKind, claims.Kind)
 	if claims.Scope != "" {
 		add(HeaderScope, claims.Scope)
 	}
 	add(HeaderResource, resource)
 	if len(claims.Params) > 0 {
-		add(HeaderParams, encodeHeaderJSON(claims.Params))
+		encoded(HeaderParams, params)
 	}
 	if len(claims.SecurityPolicies) > 0 {
-		add(HeaderPolicies, encodeHeaderJSON(claims.SecurityPolicies))
+		encoded(HeaderPolicies, policies)
 	}
-	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: resource}
-	if claims.ExpiresAt != nil {
-		resp.Exp = claims.ExpiresAt.Unix()
+	a.body = a.text[:len(body):len(body)]
+	a.headers = a.hv[:0]
+	start := len(body)
+	for i := range k {
+		a.vals[i] = unsafe.String(unsafe.SliceData(a.text[start:]), ends[i]-start)
+		start = ends[i]
+		// One value, capacity one: whoever appends to the header gets a
+		// copy and never writes into the next header's value.
+		a.headers = append(a.headers, headerValue{names[i], a.vals[i : i+1 : i+1]})
 	}
-	a.body = append(appendVerifyResponse(make([]byte, 0, 160), resp), '\n')
-	return a
 }
 
 // recordUse hands a successful use of a registered token (one with a tid)
@@ -184,14 +243,14 @@ func (s *Server) recordRejected(err error) {
 	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
 }
 
-// encodeHeaderJSON is base64url(JSON) so that any value fits a header
-// safely; "" if v cannot be encoded.
-func encodeHeaderJSON(v any) string {
+// headerJSON is v's JSON as identity headers carry it (base64url of it);
+// nil if v cannot be encoded, whose header is then empty.
+func headerJSON(v any) []byte {
 	b, err := marshalAnswerJSON(v)
 	if err != nil {
-		return ""
+		return nil
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 // forwardedURI is the URI a gateway forwards (the one the policy step

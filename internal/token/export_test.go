@@ -35,7 +35,7 @@ func (v *Verifier) CacheHolds(s string) bool {
 		sh := &v.cache.shards[i]
 		sh.mu.RLock()
 		for _, e := range sh.m {
-			if strings.Contains(e.id.signed, s) || strings.Contains(string(e.id.sig[:]), s) {
+			if strings.Contains(e.tail(), s) || strings.Contains(string(e.id.sig[:]), s) {
 				sh.mu.RUnlock()
 				return true
 			}

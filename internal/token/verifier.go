@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -281,43 +282,49 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, con
 	}
 	h := v.cache.key(raw)
 	now := v.now().UnixNano()
-	if e, ok := v.cache.get(h, raw, now); ok {
+	if s, ok := v.cache.get(h, raw, now); ok {
 		// A key removed from the set (rotation) takes its tokens with it.
-		if _, loaded := v.keys.Lookup(e.kid); loaded {
-			if !e.recordLive && v.records != nil && e.claims.Registered() {
-				confirm = v.confirmer(h, e)
+		if _, loaded := v.keys.Lookup(s.kid); loaded {
+			if v.records != nil && !s.recordLive.Load() && s.claims.Registered() {
+				confirm = s.confirm
 			}
-			return e.claims, e.memo, e.revMemo, confirm, nil
+			return s.claims, &s.memo, &s.revMemo, confirm, nil
 		}
 	}
 	c, kid, err := v.verifyToken(raw, false)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	memos := new(entryMemos)
-	e := cacheEntry{id: newTokenID(raw), claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: &memos.caller, revMemo: &memos.rev}
+	signed, sig := splitSignature(raw)
+	s, ok := newSlot(signed, kid)
+	if !ok {
+		if v.records != nil && c.Registered() {
+			confirm = func() {}
+		}
+		return c, nil, nil, confirm, nil
+	}
+	s.id.sig = sha256.Sum256(bytesOf(sig))
+	s.claims = c
+	s.until = now + int64(noExpiryTTL)
 	if c.ExpiresAt != nil {
-		e.until = c.ExpiresAt.UnixNano()
+		s.until = c.ExpiresAt.UnixNano()
 	}
 	if c.NotBefore != nil {
-		e.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
+		s.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
 	}
-	v.cache.put(h, e)
+	v.cache.put(h, s)
 	if v.records != nil && c.Registered() {
-		confirm = v.confirmer(h, e)
+		confirm = s.confirm
 	}
-	return c, e.memo, e.revMemo, confirm, nil
+	return c, &s.memo, &s.revMemo, confirm, nil
 }
 
-// confirmer returns what remembers that e's record is live. A function of
-// its own, so that only a registered token's first use pays for the
-// closure (h and e escape only here).
-func (v *Verifier) confirmer(h uint64, e cacheEntry) func() {
-	return func() {
-		e.recordLive = true
-		v.cache.put(h, e)
-	}
-}
+// confirm remembers that s's record is live (Records): on the slot itself,
+// which every request holding it shares, so a method value of it is the
+// confirm func of verifyCached (only a registered token's uses before its
+// first confirmation pay for it). A slot evicted meanwhile takes the mark
+// with it, as an entry dropped by a full shard does.
+func (s *slot) confirm() { s.recordLive.Store(true) }
 
 func (v *Verifier) verify(raw string, ignoreTime bool) (*Claims, error) {
 	c, _, err := v.verifyToken(raw, ignoreTime)
