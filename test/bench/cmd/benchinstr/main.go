@@ -68,6 +68,7 @@ func main() {
 	only := flag.String("only", "", "measure only the benchmarks matching this regexp")
 	out := flag.String("out", "", "also write the report to this markdown file")
 	flag.BoolVar(&cacheSim, "cache", false, "also simulate the caches (--cache-sim=yes) and print D1 and LL data read misses per request")
+	flag.StringVar(&llCache, "ll", "", "with -cache: the last-level cache simulated, size,associativity,line (e.g. 4194304,16,64); default the host's")
 	flag.Parse()
 	if err := run(*test, *n1, *n2, *repeat, *only, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "benchinstr:", err)
@@ -167,6 +168,11 @@ func run(test string, n1, n2, repeat int, only, out string) error {
 // sizes, no prefetcher), and the report adds data read misses per request.
 var cacheSim bool
 
+// llCache is -ll: callgrind's --LL (the host's last level is shared with
+// other processes in production; a smaller one shows the misses a working
+// set larger than its share of the cache costs).
+var llCache string
+
 var (
 	eventsRe    = regexp.MustCompile(`Events\s*:\s*(.+)`)
 	collectedRe = regexp.MustCompile(`Collected\s*:\s*(.+)`)
@@ -180,6 +186,9 @@ func collect(test, name string, n int) (map[string]int64, string, error) {
 	args := []string{"--tool=callgrind", "--callgrind-out-file=/dev/null"}
 	if cacheSim {
 		args = append(args, "--cache-sim=yes")
+		if llCache != "" {
+			args = append(args, "--LL="+llCache)
+		}
 	}
 	cmd := exec.Command("valgrind", append(args,
 		test, "-test.run", "^$", "-test.bench", "^BenchmarkHotPath/"+regexp.QuoteMeta(name)+"$",
