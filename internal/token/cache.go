@@ -74,6 +74,12 @@ type slot struct {
 	// revMemo is the Revocation's (MemoRevocation): its own slot, so that
 	// it never shares atomic.Value's one type with the callers' memo.
 	revMemo Memo
+	// box holds the claims (claims is &box.c) when the token was parsed
+	// into its slot (verifyToken with a slot to fill): the claims, their
+	// dates and, in the tail, the payload text their strings are views of
+	// sit in the slot too. Unused (zero) when the claims came from
+	// golang-jwt's parser.
+	box claimsBox
 }
 
 // slotTailStep is the granularity of a slot's text tail: the slot types
@@ -82,24 +88,27 @@ type slot struct {
 const slotTailStep = 64
 
 // slotTypes[i] is the type of a slot whose tail holds (i+1)*slotTailStep
-// bytes: struct{ S slot; T [n]byte }, made on first use by reflect.StructOf
+// bytes (the signed part, up to MaxCachedTokenSize; the kid and the decoded
+// payload, together shorter than the signed part: they are decoded from it): struct{ S slot; T [n]byte }, made on first use by reflect.StructOf
 // (Go has no arrays of a length chosen at run time). Its first field is the
 // slot, so a pointer to the object is a pointer to its slot, and the
 // collector knows from the type that the tail holds no pointers.
-var slotTypes [(MaxCachedTokenSize+maxKIDTail)/slotTailStep + 1]atomic.Pointer[reflect.Type]
+var slotTypes [maxSlotTail/slotTailStep + 1]atomic.Pointer[reflect.Type]
 
-// maxKIDTail bounds the kid kept in a slot's tail: a genuine header is
-// smaller than a token, so kid and signed part together are below
-// MaxCachedTokenSize, but the bound does not rely on it.
-const maxKIDTail = 256
+// maxSlotTail bounds a slot's text: a cacheable token's signed part, and
+// the kid and payload decoded from it.
+const maxSlotTail = 2 * MaxCachedTokenSize
 
-// newSlot is a slot holding a copy of signed and kid in its tail, one
-// allocation: the views never alias another token's text, and an entry does
-// not pin the request that brought the token. ok is false when kid is too
-// long to keep (the token is then not cached).
-func newSlot(signed, kid string) (s *slot, ok bool) {
-	n := len(signed) + len(kid)
-	if len(kid) > maxKIDTail || len(signed) > MaxCachedTokenSize {
+// newSlot is a slot holding a copy of signed, kid and payload in its tail,
+// one allocation: the views never alias another token's text, and an
+// entry does not pin the request that brought the token. The payload (the
+// decoded claims' JSON) is box.payload, whose substrings the claims' plain
+// strings become (scanner.shared); nil when the claims are parsed
+// elsewhere. ok is false when the text is too long to keep (the token is
+// then not cached).
+func newSlot(signed, kid string, payload []byte) (s *slot, ok bool) {
+	n := len(signed) + len(kid) + len(payload)
+	if n > maxSlotTail {
 		return nil, false
 	}
 	i := n / slotTailStep
@@ -112,19 +121,22 @@ func newSlot(signed, kid string) (s *slot, ok bool) {
 		t = &typ
 		slotTypes[i].Store(t)
 	}
-	obj := reflect.New(*t)
-	s = (*slot)(obj.UnsafePointer())
+	s = (*slot)(reflect.New(*t).UnsafePointer())
 	tail := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(s), unsafe.Sizeof(slot{}))), n)
 	copy(tail, signed)
 	copy(tail[len(signed):], kid)
+	copy(tail[len(signed)+len(kid):], payload)
 	s.id.signed = unsafe.String(unsafe.SliceData(tail), len(signed))
 	s.kid = unsafe.String(unsafe.SliceData(tail[len(signed):]), len(kid))
+	if len(payload) > 0 {
+		s.box.payload = unsafe.String(unsafe.SliceData(tail[len(signed)+len(kid):]), len(payload))
+	}
 	return s, true
 }
 
-// tail is the text of s's tail (signed part and kid), for tests.
+// tail is the text of s's tail (signed part, kid, payload), for tests.
 func (s *slot) tail() string {
-	return unsafe.String(unsafe.StringData(s.id.signed), len(s.id.signed)+len(s.kid))
+	return unsafe.String(unsafe.StringData(s.id.signed), len(s.id.signed)+len(s.kid)+len(s.box.payload))
 }
 
 // Memo is a slot beside a cached token's claims where a caller keeps what

@@ -52,8 +52,8 @@ func (v *Verifier) CacheHolds(s string) bool {
 }
 
 // CacheSlotsOwnTheirText reports an error unless every cached slot's views
-// (signed part, kid) lie in its own tail, right after the slot, and no two
-// slots' tails overlap.
+// (signed part, kid, and the payload of claims parsed into the slot) lie in
+// its own tail, right after the slot, and no two slots' tails overlap.
 func (v *Verifier) CacheSlotsOwnTheirText() error {
 	type span struct{ lo, hi uintptr }
 	var spans []span
@@ -67,7 +67,12 @@ func (v *Verifier) CacheSlotsOwnTheirText() error {
 				sh.mu.RUnlock()
 				return fmt.Errorf("a slot's text is not in its own tail")
 			}
-			spans = append(spans, span{uintptr(unsafe.Pointer(s)), lo + uintptr(len(s.id.signed)+len(s.kid))})
+			if s.claims == &s.box.c && (s.box.payload == "" ||
+				uintptr(unsafe.Pointer(unsafe.StringData(s.box.payload))) != lo+uintptr(len(s.id.signed)+len(s.kid))) {
+				sh.mu.RUnlock()
+				return fmt.Errorf("a slot's claims are not views of its own payload text")
+			}
+			spans = append(spans, span{uintptr(unsafe.Pointer(s)), lo + uintptr(len(s.tail()))})
 		}
 		sh.mu.RUnlock()
 	}

@@ -271,7 +271,7 @@ func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
 // which remembers in the cache that the record was live.
 func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, confirm func(), err error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
-		c, _, err := v.verifyToken(raw, false)
+		c, _, _, err := v.verifyToken(raw, false, false)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
@@ -291,17 +291,20 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, con
 			return s.claims, &s.memo, &s.revMemo, confirm, nil
 		}
 	}
-	c, kid, err := v.verifyToken(raw, false)
+	c, kid, s, err := v.verifyToken(raw, false, true)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
 	signed, sig := splitSignature(raw)
-	s, ok := newSlot(signed, kid)
-	if !ok {
-		if v.records != nil && c.Registered() {
-			confirm = func() {}
+	if s == nil {
+		// Claims from golang-jwt's parser: a slot for the text only.
+		var ok bool
+		if s, ok = newSlot(signed, kid, nil); !ok {
+			if v.records != nil && c.Registered() {
+				confirm = func() {}
+			}
+			return c, nil, nil, confirm, nil
 		}
-		return c, nil, nil, confirm, nil
 	}
 	s.id.sig = sha256.Sum256(bytesOf(sig))
 	s.claims = c
@@ -327,33 +330,37 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, con
 func (s *slot) confirm() { s.recordLive.Store(true) }
 
 func (v *Verifier) verify(raw string, ignoreTime bool) (*Claims, error) {
-	c, _, err := v.verifyToken(raw, ignoreTime)
+	c, _, _, err := v.verifyToken(raw, ignoreTime, false)
 	return c, err
 }
 
-// verifyToken is steps 1–4; it also returns the kid of the key that verified.
-func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, error) {
+// verifyToken is steps 1–4; it also returns the kid of the key that
+// verified. With fill, the claims are parsed into a new cache slot (s,
+// holding raw's signed part, the kid and the payload text the claims'
+// strings are views of: one allocation for the cache to keep) when the
+// fast parser decodes them; s is nil when golang-jwt's parser did.
+func (v *Verifier) verifyToken(raw string, ignoreTime, fill bool) (_ *Claims, _ string, s *slot, _ error) {
 	if v.cfgErr != nil {
-		return nil, "", v.cfgErr
+		return nil, "", nil, v.cfgErr
 	}
 	// Step 1: shape, before anything else.
 	d1, d2, err := checkShape(raw)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	var buf [maxDecoded]byte
 	hdr, ok := decodeSegment(buf[:], raw[:d1])
 	if !ok {
-		return nil, "", fail(ErrMalformed, "header is not strict base64url")
+		return nil, "", nil, fail(ErrMalformed, "header is not strict base64url")
 	}
 	// Step 2: header, decoded and checked here, before golang-jwt.
 	hk, err := v.checkHeader(hdr)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	payload, ok := decodeSegment(buf[len(hdr):], raw[d1+1:d2])
 	if !ok {
-		return nil, "", fail(ErrMalformed, "payload is not strict base64url")
+		return nil, "", nil, fail(ErrMalformed, "payload is not strict base64url")
 	}
 	// Step 4, the strict half: the payload golang-jwt is about to decode
 	// has one reading only.
@@ -361,16 +368,27 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 	ps := scanner{b: payload}
 	members, err := checkPayload(&ps, ms[:0])
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	// Steps 3 and 4: signature, then registered and sigil claims.
 	var c *Claims
 	var kid string
 	if hk.plain && !ignoreTime && !v.slowOnly {
-		c, err = v.fastParse(raw, d2, hk.key, &ps, members)
+		var box *claimsBox
+		if fill {
+			signed, _ := splitSignature(raw)
+			if s, _ = newSlot(signed, hk.kid, payload); s != nil {
+				box = &s.box
+			}
+		}
+		if box == nil {
+			box = new(claimsBox)
+		}
+		c, err = v.fastParse(raw, d2, hk.key, &ps, members, box)
 		kid = hk.kid
 	}
 	if c == nil {
+		s = nil
 		c, kid, err = v.golangJWTParse(raw, ignoreTime)
 	}
 	if err != nil {
@@ -382,28 +400,28 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 			normalizeTimes(c)
 			err = withClaims(err, c)
 		}
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if ignoreTime {
 		switch {
 		case c.Issuer == "":
-			return nil, "", fail(ErrClaims, "missing iss")
+			return nil, "", nil, fail(ErrClaims, "missing iss")
 		case c.Issuer != v.iss:
-			return nil, "", fail(ErrIssuer, "")
+			return nil, "", nil, fail(ErrIssuer, "")
 		case len(c.Audience) == 0:
-			return nil, "", fail(ErrClaims, "missing aud")
+			return nil, "", nil, fail(ErrClaims, "missing aud")
 		case !slices.Contains(c.Audience, v.aud):
-			return nil, "", fail(ErrAudience, "")
+			return nil, "", nil, fail(ErrAudience, "")
 		}
 		if err := c.Validate(); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
 	if err := v.checkLifetime(c); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	normalizeTimes(c)
-	return c, kid, nil
+	return c, kid, s, nil
 }
 
 // golangJWTParse is steps 3 and 4 by golang-jwt's ParseWithClaims: it
