@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -65,11 +67,14 @@ func (s *Server) verify(c echo.Context) error {
 	s.recordUse(claims)
 	// The hot path of every gateway: the answer depends on the claims only,
 	// so it is rendered once per cached token and kept in its cache entry.
-	a := answersOf(memo).verifyAnswer(claims)
+	a := verifyAnswerOf(memo, claims)
 	h := c.Response().Header()
 	h["Cache-Control"] = noStoreValue
-	for _, kv := range a.headers {
-		h[kv.name] = kv.value
+	for set := a.present; set != 0; set &= set - 1 {
+		i := bits.TrailingZeros8(set)
+		// One value, capacity one: whoever appends to the header gets a
+		// copy and never writes into the next header's value.
+		h[identityHeaders[i]] = a.vals[i : i+1 : i+1]
 	}
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
@@ -87,12 +92,13 @@ var (
 // cache entry's Memo: they depend on its claims alone.
 //
 // The verify answer lives inside answers, not behind a pointer, and its
-// text in one block (verifyAnswer.text): with many tokens cached the
-// working set is larger than the CPU's caches, and every separate object a
-// hit reads is a likely miss to memory and one more object per cached token
-// for the collector to mark. Being inline, it cannot be swapped atomically:
-// verifyState lets one request fill it while others render their own copy
-// (the same bytes, from the same claims) until it is published.
+// text (body and header values) in the same object's tail when forward-
+// auth made it (newAnswers): with many tokens cached the working set is
+// larger than the CPU's caches, and every separate object a hit reads is a
+// likely miss to memory and one more object per cached token for the
+// collector to mark. Being inline, the verify answer cannot be swapped
+// atomically: verifyState lets one request fill it while others render
+// their own copy (the same bytes, from the same claims) until it is ready.
 type answers struct {
 	verifyState atomic.Uint32 // verifyEmpty, verifyFilling, verifyReady
 	verify      verifyAnswer
@@ -114,6 +120,21 @@ func answersOf(memo *token.Memo) *answers {
 	return memo.LoadOrStore(new(answers)).(*answers)
 }
 
+// verifyAnswerOf returns the verify answer for claims kept in memo (the
+// memo of claims' cache entry, or nil), rendering it on first use: into a
+// new answers object with its text in its tail, kept in memo unless
+// another request kept one first.
+func verifyAnswerOf(memo *token.Memo, claims *token.Claims) *verifyAnswer {
+	if as, ok := memo.Load().(*answers); ok {
+		return as.verifyAnswer(claims)
+	}
+	as := newAnswers(claims)
+	if kept := memo.LoadOrStore(as).(*answers); kept != as {
+		return kept.verifyAnswer(claims)
+	}
+	return &as.verify
+}
+
 // verifyAnswer returns the verify answer for claims (the claims of the
 // token whose answers these are): the one kept in as, rendered now by the
 // first caller; a caller that comes while another fills it gets a copy of
@@ -133,92 +154,146 @@ func (as *answers) verifyAnswer(claims *token.Claims) *verifyAnswer {
 }
 
 // verifyAnswer is a 200 of /api/v1/verify for one token: the identity
-// headers (canonical names, values shared by every answer for that token:
-// net/http only reads them) and the JSON body.
+// headers (vals[i] is the value of identityHeaders[i] when bit i of present
+// is set; values shared by every answer for that token: net/http only
+// reads them) and the JSON body. Body and values are views of one text
+// that nothing writes to once rendered.
 type verifyAnswer struct {
-	headers []headerValue
+	present uint8
 	body    []byte
-	// The headers and their values live here, in the answer's one
-	// allocation, and the text of the body and of the values in one block
-	// (text): net/http reads them on every request.
-	hv   [maxIdentityHeaders]headerValue
-	vals [maxIdentityHeaders]string
-	// text is the body followed by the values' text, allocated once at its
-	// final size: body and vals are views of it that nothing writes to.
-	text []byte
+	vals    [maxIdentityHeaders]string
 }
 
-// maxIdentityHeaders is how many identity headers an answer can carry:
-// subject, kind, scope, resource, params, policies.
-const maxIdentityHeaders = 6
+// identityHeaders are the headers of a verify answer, in verifyAnswer.vals' order.
+var identityHeaders = [maxIdentityHeaders]string{HeaderSubject, HeaderKind, HeaderScope, HeaderResource, HeaderParams, HeaderPolicies}
 
-type headerValue struct {
-	name  string
-	value []string
+const (
+	maxIdentityHeaders = 6
+	hdrSubject         = iota - 1
+	hdrKind
+	hdrScope
+	hdrResource
+	hdrParams
+	hdrPolicies
+)
+
+// verifyText is what an answer's text is made of for claims, measured
+// first (verifyTextOf returns its length) so that the text is allocated
+// once at its final size.
+type verifyText struct {
+	body             []byte
+	resource         string
+	params, policies []byte
+}
+
+func verifyTextOf(claims *token.Claims, buf []byte) (verifyText, int) {
+	t := verifyText{resource: claims.Resource()}
+	if len(claims.Params) > 0 {
+		t.params = headerJSON(claims.Params)
+	}
+	if len(claims.SecurityPolicies) > 0 {
+		t.policies = headerJSON(claims.SecurityPolicies)
+	}
+	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: t.resource}
+	if claims.ExpiresAt != nil {
+		resp.Exp = claims.ExpiresAt.Unix()
+	}
+	t.body = append(appendVerifyResponse(buf, resp), '\n')
+	b64 := base64.RawURLEncoding
+	n := len(t.body) + len(claims.Subject) + len(claims.Kind) + len(claims.Scope) + len(t.resource) +
+		b64.EncodedLen(len(t.params)) + b64.EncodedLen(len(t.policies))
+	return t, n
 }
 
 // renderVerify renders into a (zero) the answer for claims: the identity
 // headers, and the body as encoding/json writes verifyResponse (as c.JSON
-// would, with its newline).
+// would, with its newline), with its text in a block of its own.
 func renderVerify(a *verifyAnswer, claims *token.Claims) {
-	resource := claims.Resource()
-	var params, policies []byte
-	if len(claims.Params) > 0 {
-		params = headerJSON(claims.Params)
-	}
-	if len(claims.SecurityPolicies) > 0 {
-		policies = headerJSON(claims.SecurityPolicies)
-	}
-	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: resource}
-	if claims.ExpiresAt != nil {
-		resp.Exp = claims.ExpiresAt.Unix()
-	}
 	var buf [256]byte
-	body := append(appendVerifyResponse(buf[:0], resp), '\n')
-	b64 := base64.RawURLEncoding
-	n := len(body) + len(claims.Subject) + len(claims.Kind) + len(claims.Scope) + len(resource) +
-		b64.EncodedLen(len(params)) + b64.EncodedLen(len(policies))
-	a.text = append(make([]byte, 0, n), body...)
+	t, n := verifyTextOf(claims, buf[:0])
+	fillVerify(a, claims, t, make([]byte, 0, n))
+}
+
+// fillVerify renders the answer for claims, measured in t, into a, its
+// text appended to text (which has the room: the views are of text's array).
+func fillVerify(a *verifyAnswer, claims *token.Claims, t verifyText, text []byte) {
+	text = append(text, t.body...)
 	// The values are appended first and viewed after, so that the views are
-	// of the block's final array whatever its growth.
-	var names [maxIdentityHeaders]string
+	// of the text's final array whatever its growth.
 	var ends [maxIdentityHeaders]int
-	k := 0
-	add := func(name, value string) {
-		a.text = append(a.text, value...)
-		names[k], ends[k] = name, len(a.text)
-		k++
+	add := func(i int, value string) {
+		text = append(text, value...)
+		a.present |= 1 << i
+		ends[i] = len(text)
 	}
-	encoded := func(name string, value []byte) {
-		a.text = b64.AppendEncode(a.text, value)
-		names[k], ends[k] = name, len(a.text)
-		k++
-	}
+	b64 := base64.RawURLEncoding
 	if claims.Subject != "" {
-		add(HeaderSubject, claims.Subject)
+		add(hdrSubject, claims.Subject)
 	}
-	add(HeaderKind, claims.Kind)
+	add(hdrKind, claims.Kind)
 	if claims.Scope != "" {
-		add(HeaderScope, claims.Scope)
+		add(hdrScope, claims.Scope)
 	}
-	add(HeaderResource, resource)
+	add(hdrResource, t.resource)
 	if len(claims.Params) > 0 {
-		encoded(HeaderParams, params)
+		text = b64.AppendEncode(text, t.params)
+		a.present |= 1 << hdrParams
+		ends[hdrParams] = len(text)
 	}
 	if len(claims.SecurityPolicies) > 0 {
-		encoded(HeaderPolicies, policies)
+		text = b64.AppendEncode(text, t.policies)
+		a.present |= 1 << hdrPolicies
+		ends[hdrPolicies] = len(text)
 	}
-	a.body = a.text[:len(body):len(body)]
-	a.headers = a.hv[:0]
-	start := len(body)
-	for i := range k {
-		a.vals[i] = unsafe.String(unsafe.SliceData(a.text[start:]), ends[i]-start)
-		start = ends[i]
-		// One value, capacity one: whoever appends to the header gets a
-		// copy and never writes into the next header's value.
-		a.headers = append(a.headers, headerValue{names[i], a.vals[i : i+1 : i+1]})
+	a.body = text[:len(t.body):len(t.body)]
+	start := len(t.body)
+	for i := range maxIdentityHeaders {
+		if a.present&(1<<i) != 0 {
+			a.vals[i] = unsafe.String(unsafe.SliceData(text[start:]), ends[i]-start)
+			start = ends[i]
+		}
 	}
 }
+
+// newAnswers is a new answers object holding the verify answer for claims,
+// ready, with its text in the object's own tail: one allocation (made by
+// reflect.New of a type struct{ A answers; T [n]byte }, n in steps of
+// answersTailStep; the collector knows from the type that the tail holds
+// no pointers). A text beyond maxAnswersTail gets a block of its own.
+func newAnswers(claims *token.Claims) *answers {
+	var buf [256]byte
+	t, n := verifyTextOf(claims, buf[:0])
+	var as *answers
+	var tail []byte
+	if n <= maxAnswersTail {
+		i := n / answersTailStep
+		typ := answersTypes[i].Load()
+		if typ == nil {
+			st := reflect.StructOf([]reflect.StructField{
+				{Name: "A", Type: reflect.TypeFor[answers]()},
+				{Name: "T", Type: reflect.ArrayOf((i+1)*answersTailStep, reflect.TypeFor[byte]())},
+			})
+			typ = &st
+			answersTypes[i].Store(typ)
+		}
+		as = (*answers)(reflect.New(*typ).UnsafePointer())
+		tail = unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(as), unsafe.Sizeof(answers{}))), n)
+	} else {
+		as = new(answers)
+		tail = make([]byte, n)
+	}
+	fillVerify(&as.verify, claims, t, tail[:0])
+	as.verifyState.Store(verifyReady)
+	return as
+}
+
+const (
+	answersTailStep = 64
+	maxAnswersTail  = 16 << 10
+)
+
+// answersTypes[i] is the answers type whose tail holds (i+1)*answersTailStep bytes.
+var answersTypes [maxAnswersTail/answersTailStep + 1]atomic.Pointer[reflect.Type]
 
 // recordUse hands a successful use of a registered token (one with a tid)
 // to the Recorder, which never blocks (DESIGN §8).
