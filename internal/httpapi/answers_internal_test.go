@@ -18,7 +18,7 @@ import (
 func TestNewAnswers_TextInOwnTail(t *testing.T) {
 	for _, n := range []int{0, 1, 63, 64, 65, 200, 1000, 5000, maxAnswersTail, maxAnswersTail + 10} {
 		c := &token.Claims{Kind: token.KindEmbed, DashboardID: "sales", Scope: "dashboard:view",
-			Params: map[string]any{"pad": strings.Repeat("p", n)},
+			Params:           map[string]any{"pad": strings.Repeat("p", n)},
 			SecurityPolicies: []token.Policy{{Name: "region", Params: map[string]any{"r": "emea"}}}}
 		c.Subject = strings.Repeat("s", n%97) + "-user"
 		as := newAnswers(c)
