@@ -4,11 +4,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 
@@ -64,16 +67,14 @@ func (s *Server) verify(c echo.Context) error {
 	s.recordUse(claims)
 	// The hot path of every gateway: the answer depends on the claims only,
 	// so it is rendered once per cached token and kept in its cache entry.
-	answers := answersOf(memo)
-	a := answers.verify.Load()
-	if a == nil {
-		a = renderVerify(claims)
-		answers.verify.Store(a)
-	}
+	a := verifyAnswerOf(memo, claims)
 	h := c.Response().Header()
 	h["Cache-Control"] = noStoreValue
-	for _, kv := range a.headers {
-		h[kv.name] = kv.value
+	for set := a.present; set != 0; set &= set - 1 {
+		i := bits.TrailingZeros8(set)
+		// One value, capacity one: whoever appends to the header gets a
+		// copy and never writes into the next header's value.
+		h[identityHeaders[i]] = a.vals[i : i+1 : i+1]
 	}
 	if c.Request().Method == http.MethodHead {
 		return c.NoContent(http.StatusOK)
@@ -89,10 +90,26 @@ var (
 
 // answers are the answers rendered for one verified token, kept in its
 // cache entry's Memo: they depend on its claims alone.
+//
+// The verify answer lives inside answers, not behind a pointer, and its
+// text (body and header values) in the same object's tail when forward-
+// auth made it (newAnswers): with many tokens cached the working set is
+// larger than the CPU's caches, and every separate object a hit reads is a
+// likely miss to memory and one more object per cached token for the
+// collector to mark. Being inline, the verify answer cannot be swapped
+// atomically: verifyState lets one request fill it while others render
+// their own copy (the same bytes, from the same claims) until it is ready.
 type answers struct {
-	verify     atomic.Pointer[verifyAnswer]
-	introspect atomic.Pointer[[]byte]
+	verifyState atomic.Uint32 // verifyEmpty, verifyFilling, verifyReady
+	verify      verifyAnswer
+	introspect  atomic.Pointer[[]byte]
 }
+
+const (
+	verifyEmpty = iota
+	verifyFilling
+	verifyReady
+)
 
 // answersOf returns memo's answers (an empty set to fill when the token is
 // not cached: memo is nil).
@@ -103,63 +120,180 @@ func answersOf(memo *token.Memo) *answers {
 	return memo.LoadOrStore(new(answers)).(*answers)
 }
 
-// verifyAnswer is a 200 of /api/v1/verify for one token: the identity
-// headers (canonical names, values shared by every answer for that token:
-// net/http only reads them) and the JSON body.
-type verifyAnswer struct {
-	headers []headerValue
-	body    []byte
-	// The headers and their values live here, in the answer's one
-	// allocation: net/http reads them on every request, and the collector
-	// marks one object per cached token rather than one per header.
-	hv   [maxIdentityHeaders]headerValue
-	vals [maxIdentityHeaders]string
+// verifyAnswerOf returns the verify answer for claims kept in memo (the
+// memo of claims' cache entry, or nil), rendering it on first use: into a
+// new answers object with its text in its tail, kept in memo unless
+// another request kept one first.
+func verifyAnswerOf(memo *token.Memo, claims *token.Claims) *verifyAnswer {
+	if as, ok := memo.Load().(*answers); ok {
+		return as.verifyAnswer(claims)
+	}
+	as := newAnswers(claims)
+	if kept := memo.LoadOrStore(as).(*answers); kept != as {
+		return kept.verifyAnswer(claims)
+	}
+	return &as.verify
 }
 
-// maxIdentityHeaders is how many identity headers an answer can carry:
-// subject, kind, scope, resource, params, policies.
-const maxIdentityHeaders = 6
-
-type headerValue struct {
-	name  string
-	value []string
-}
-
-// renderVerify renders the answer for claims: the identity headers, and
-// the body as encoding/json writes verifyResponse (as c.JSON would, with
-// its newline).
-func renderVerify(claims *token.Claims) *verifyAnswer {
+// verifyAnswer returns the verify answer for claims (the claims of the
+// token whose answers these are): the one kept in as, rendered now by the
+// first caller; a caller that comes while another fills it gets a copy of
+// its own. Once ready, as.verify is never written again.
+func (as *answers) verifyAnswer(claims *token.Claims) *verifyAnswer {
+	if as.verifyState.Load() == verifyReady {
+		return &as.verify
+	}
+	if as.verifyState.CompareAndSwap(verifyEmpty, verifyFilling) {
+		renderVerify(&as.verify, claims)
+		as.verifyState.Store(verifyReady)
+		return &as.verify
+	}
 	a := new(verifyAnswer)
-	a.headers = a.hv[:0]
-	add := func(name, value string) {
-		i := len(a.headers)
-		a.vals[i] = value
-		// One value, capacity one: whoever appends to the header gets a
-		// copy and never writes into the next header's value.
-		a.headers = append(a.headers, headerValue{name, a.vals[i : i+1 : i+1]})
-	}
-	if claims.Subject != "" {
-		add(HeaderSubject, claims.Subject)
-	}
-	resource := claims.Resource()
-	add(HeaderKind, claims.Kind)
-	if claims.Scope != "" {
-		add(HeaderScope, claims.Scope)
-	}
-	add(HeaderResource, resource)
+	renderVerify(a, claims)
+	return a
+}
+
+// verifyAnswer is a 200 of /api/v1/verify for one token: the identity
+// headers (vals[i] is the value of identityHeaders[i] when bit i of present
+// is set; values shared by every answer for that token: net/http only
+// reads them) and the JSON body. Body and values are views of one text
+// that nothing writes to once rendered.
+type verifyAnswer struct {
+	present uint8
+	body    []byte
+	vals    [maxIdentityHeaders]string
+}
+
+// identityHeaders are the headers of a verify answer, in verifyAnswer.vals' order.
+var identityHeaders = [maxIdentityHeaders]string{HeaderSubject, HeaderKind, HeaderScope, HeaderResource, HeaderParams, HeaderPolicies}
+
+const (
+	maxIdentityHeaders = 6
+	hdrSubject         = iota - 1
+	hdrKind
+	hdrScope
+	hdrResource
+	hdrParams
+	hdrPolicies
+)
+
+// verifyText is what an answer's text is made of for claims, measured
+// first (verifyTextOf returns its length) so that the text is allocated
+// once at its final size.
+type verifyText struct {
+	body             []byte
+	resource         string
+	params, policies []byte
+}
+
+func verifyTextOf(claims *token.Claims, buf []byte) (verifyText, int) {
+	t := verifyText{resource: claims.Resource()}
 	if len(claims.Params) > 0 {
-		add(HeaderParams, encodeHeaderJSON(claims.Params))
+		t.params = headerJSON(claims.Params)
 	}
 	if len(claims.SecurityPolicies) > 0 {
-		add(HeaderPolicies, encodeHeaderJSON(claims.SecurityPolicies))
+		t.policies = headerJSON(claims.SecurityPolicies)
 	}
-	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: resource}
+	resp := verifyResponse{Active: true, Subject: claims.Subject, Kind: claims.Kind, Scope: claims.Scope, Resource: t.resource}
 	if claims.ExpiresAt != nil {
 		resp.Exp = claims.ExpiresAt.Unix()
 	}
-	a.body = append(appendVerifyResponse(make([]byte, 0, 160), resp), '\n')
-	return a
+	t.body = append(appendVerifyResponse(buf, resp), '\n')
+	b64 := base64.RawURLEncoding
+	n := len(t.body) + len(claims.Subject) + len(claims.Kind) + len(claims.Scope) + len(t.resource) +
+		b64.EncodedLen(len(t.params)) + b64.EncodedLen(len(t.policies))
+	return t, n
 }
+
+// renderVerify renders into a (zero) the answer for claims: the identity
+// headers, and the body as encoding/json writes verifyResponse (as c.JSON
+// would, with its newline), with its text in a block of its own.
+func renderVerify(a *verifyAnswer, claims *token.Claims) {
+	var buf [256]byte
+	t, n := verifyTextOf(claims, buf[:0])
+	fillVerify(a, claims, t, make([]byte, 0, n))
+}
+
+// fillVerify renders the answer for claims, measured in t, into a, its
+// text appended to text (which has the room: the views are of text's array).
+func fillVerify(a *verifyAnswer, claims *token.Claims, t verifyText, text []byte) {
+	text = append(text, t.body...)
+	// The values are appended first and viewed after, so that the views are
+	// of the text's final array whatever its growth.
+	var ends [maxIdentityHeaders]int
+	add := func(i int, value string) {
+		text = append(text, value...)
+		a.present |= 1 << i
+		ends[i] = len(text)
+	}
+	b64 := base64.RawURLEncoding
+	if claims.Subject != "" {
+		add(hdrSubject, claims.Subject)
+	}
+	add(hdrKind, claims.Kind)
+	if claims.Scope != "" {
+		add(hdrScope, claims.Scope)
+	}
+	add(hdrResource, t.resource)
+	if len(claims.Params) > 0 {
+		text = b64.AppendEncode(text, t.params)
+		a.present |= 1 << hdrParams
+		ends[hdrParams] = len(text)
+	}
+	if len(claims.SecurityPolicies) > 0 {
+		text = b64.AppendEncode(text, t.policies)
+		a.present |= 1 << hdrPolicies
+		ends[hdrPolicies] = len(text)
+	}
+	a.body = text[:len(t.body):len(t.body)]
+	start := len(t.body)
+	for i := range maxIdentityHeaders {
+		if a.present&(1<<i) != 0 {
+			a.vals[i] = unsafe.String(unsafe.SliceData(text[start:]), ends[i]-start)
+			start = ends[i]
+		}
+	}
+}
+
+// newAnswers is a new answers object holding the verify answer for claims,
+// ready, with its text in the object's own tail: one allocation (made by
+// reflect.New of a type struct{ A answers; T [n]byte }, n in steps of
+// answersTailStep; the collector knows from the type that the tail holds
+// no pointers). A text beyond maxAnswersTail gets a block of its own.
+func newAnswers(claims *token.Claims) *answers {
+	var buf [256]byte
+	t, n := verifyTextOf(claims, buf[:0])
+	var as *answers
+	var tail []byte
+	if n <= maxAnswersTail {
+		i := n / answersTailStep
+		typ := answersTypes[i].Load()
+		if typ == nil {
+			st := reflect.StructOf([]reflect.StructField{
+				{Name: "A", Type: reflect.TypeFor[answers]()},
+				{Name: "T", Type: reflect.ArrayOf((i+1)*answersTailStep, reflect.TypeFor[byte]())},
+			})
+			typ = &st
+			answersTypes[i].Store(typ)
+		}
+		as = (*answers)(reflect.New(*typ).UnsafePointer())
+		tail = unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(as), unsafe.Sizeof(answers{}))), n)
+	} else {
+		as = new(answers)
+		tail = make([]byte, n)
+	}
+	fillVerify(&as.verify, claims, t, tail[:0])
+	as.verifyState.Store(verifyReady)
+	return as
+}
+
+const (
+	answersTailStep = 64
+	maxAnswersTail  = 16 << 10
+)
+
+// answersTypes[i] is the answers type whose tail holds (i+1)*answersTailStep bytes.
+var answersTypes [maxAnswersTail/answersTailStep + 1]atomic.Pointer[reflect.Type]
 
 // recordUse hands a successful use of a registered token (one with a tid)
 // to the Recorder, which never blocks (DESIGN §8).
@@ -184,14 +318,14 @@ func (s *Server) recordRejected(err error) {
 	s.cfg.Recorder.Authenticated(claims.TID, s.cfg.Now().UTC().Truncate(time.Millisecond), false)
 }
 
-// encodeHeaderJSON is base64url(JSON) so that any value fits a header
-// safely; "" if v cannot be encoded.
-func encodeHeaderJSON(v any) string {
+// headerJSON is v's JSON as identity headers carry it (base64url of it);
+// nil if v cannot be encoded, whose header is then empty.
+func headerJSON(v any) []byte {
 	b, err := marshalAnswerJSON(v)
 	if err != nil {
-		return ""
+		return nil
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 // forwardedURI is the URI a gateway forwards (the one the policy step

@@ -3,6 +3,7 @@ package token
 import (
 	"crypto/sha256"
 	"hash/maphash"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,30 +40,104 @@ type cache struct {
 
 type cacheShard struct {
 	mu sync.RWMutex
-	m  map[uint64]cacheEntry
+	// m holds pointers, not entries: its groups stay small (16 bytes a
+	// token, one pointer for the collector), and a hit reads the map and
+	// then one object, the slot.
+	m map[uint64]*slot
 }
 
-type cacheEntry struct {
-	// id is the token a hit must present.
-	id     tokenID
-	claims *Claims
-	kid    string
+// slot is one cached token: everything a hit reads, in one allocation
+// (newSlot) — the validity window, the SHA-256 of the signature, the
+// claims pointer, the memos, and the text of the signed part and of the
+// kid in the same object's tail. With many tokens cached the working set
+// is larger than the CPU's caches and every separate object a hit touches
+// is a likely miss to memory; one object is one miss (and a few adjacent
+// lines), and one object per token for the collector to mark.
+//
+// Everything but recordLive and the memos is written before the slot is
+// published (put, under the shard's lock) and only read after.
+type slot struct {
 	// until is when the entry dies (Unix ns): the token's exp, or noExpiryTTL after caching.
 	until int64
 	// nbf is when the token becomes valid (Unix ns, leeway applied); 0 if always.
 	nbf int64
+	// id is the token a hit must present: signed is a view of the tail.
+	id     tokenID
+	claims *Claims
+	// kid is a view of the tail.
+	kid string
 	// recordLive says a registered token's record was found live
 	// (VerifierConfig.Records); until then every use checks it again.
-	recordLive bool
+	recordLive atomic.Bool
 	// memo is where callers keep what they derive from claims (VerifyMemo).
-	memo *Memo
+	memo Memo
 	// revMemo is the Revocation's (MemoRevocation): its own slot, so that
 	// it never shares atomic.Value's one type with the callers' memo.
-	revMemo *Memo
+	revMemo Memo
+	// box holds the claims (claims is &box.c) when the token was parsed
+	// into its slot (verifyToken with a slot to fill): the claims, their
+	// dates and, in the tail, the payload text their strings are views of
+	// sit in the slot too. Unused (zero) when the claims came from
+	// golang-jwt's parser.
+	box claimsBox
 }
 
-// entryMemos are an entry's two memos, allocated together.
-type entryMemos struct{ caller, rev Memo }
+// slotTailStep is the granularity of a slot's text tail: the slot types
+// differ in the tail's length by this much, so that a token's slot wastes
+// less than this of it.
+const slotTailStep = 64
+
+// slotTypes[i] is the type of a slot whose tail holds (i+1)*slotTailStep
+// bytes (the signed part, up to MaxCachedTokenSize; the kid and the decoded
+// payload, together shorter than the signed part: they are decoded from it): struct{ S slot; T [n]byte }, made on first use by reflect.StructOf
+// (Go has no arrays of a length chosen at run time). Its first field is the
+// slot, so a pointer to the object is a pointer to its slot, and the
+// collector knows from the type that the tail holds no pointers.
+var slotTypes [maxSlotTail/slotTailStep + 1]atomic.Pointer[reflect.Type]
+
+// maxSlotTail bounds a slot's text: a cacheable token's signed part, and
+// the kid and payload decoded from it.
+const maxSlotTail = 2 * MaxCachedTokenSize
+
+// newSlot is a slot holding a copy of signed, kid and payload in its tail,
+// one allocation: the views never alias another token's text, and an
+// entry does not pin the request that brought the token. The payload (the
+// decoded claims' JSON) is box.payload, whose substrings the claims' plain
+// strings become (scanner.shared); nil when the claims are parsed
+// elsewhere. ok is false when the text is too long to keep (the token is
+// then not cached).
+func newSlot(signed, kid string, payload []byte) (s *slot, ok bool) {
+	n := len(signed) + len(kid) + len(payload)
+	if n > maxSlotTail {
+		return nil, false
+	}
+	i := n / slotTailStep
+	t := slotTypes[i].Load()
+	if t == nil {
+		typ := reflect.StructOf([]reflect.StructField{
+			{Name: "S", Type: reflect.TypeFor[slot]()},
+			{Name: "T", Type: reflect.ArrayOf((i+1)*slotTailStep, reflect.TypeFor[byte]())},
+		})
+		t = &typ
+		slotTypes[i].Store(t)
+	}
+	s = (*slot)(reflect.New(*t).UnsafePointer())
+	tail := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(s), unsafe.Sizeof(slot{}))), n)
+	copy(tail, signed)
+	copy(tail[len(signed):], kid)
+	copy(tail[len(signed)+len(kid):], payload)
+	s.id.signed = unsafe.String(unsafe.SliceData(tail), len(signed))
+	s.kid = unsafe.String(unsafe.SliceData(tail[len(signed):]), len(kid))
+	if len(payload) > 0 {
+		s.box.payload = unsafe.String(unsafe.SliceData(tail[len(signed)+len(kid):]), len(payload))
+	}
+	return s, true
+}
+
+// tail is the text of s's tail (signed part, kid, payload), for tests.
+func (s *slot) tail() string {
+	return unsafe.String(unsafe.StringData(s.id.signed), len(s.id.signed)+len(s.kid)+len(s.box.payload))
+}
 
 // Memo is a slot beside a cached token's claims where a caller keeps what
 // it derives from them alone — forward-auth renders its identity headers and
@@ -111,7 +186,7 @@ func newCache(size int) *cache {
 		c.hash = cacheHashHook
 	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]cacheEntry)
+		c.shards[i].m = make(map[uint64]*slot)
 	}
 	return c
 }
@@ -137,13 +212,6 @@ var cacheHashHook func(raw string) uint64
 type tokenID struct {
 	signed string
 	sig    [32]byte
-}
-
-// newTokenID is raw's tokenID; the signed part is a copy, so an entry does
-// not pin the request that brought the token.
-func newTokenID(raw string) tokenID {
-	signed, sig := splitSignature(raw)
-	return tokenID{signed: strings.Clone(signed), sig: sha256.Sum256(bytesOf(sig))}
 }
 
 // is reports whether raw is the token of id.
@@ -176,30 +244,30 @@ func (c *cache) shard(h uint64) *cacheShard {
 	return &c.shards[(h>>58)%cacheShards]
 }
 
-// get returns the live entry of the token raw, whose key is h, at now (Unix ns).
-func (c *cache) get(h uint64, raw string, now int64) (cacheEntry, bool) {
-	s := c.shard(h)
-	s.mu.RLock()
-	e, ok := s.m[h]
-	s.mu.RUnlock()
-	if !ok || now >= e.until || now < e.nbf || !e.id.is(raw) {
-		return cacheEntry{}, false
+// get returns the live slot of the token raw, whose key is h, at now (Unix ns).
+func (c *cache) get(h uint64, raw string, now int64) (*slot, bool) {
+	sh := c.shard(h)
+	sh.mu.RLock()
+	s := sh.m[h]
+	sh.mu.RUnlock()
+	if s == nil || now >= s.until || now < s.nbf || !s.id.is(raw) {
+		return nil, false
 	}
-	return e, true
+	return s, true
 }
 
-// put keeps e under h.
-func (c *cache) put(h uint64, e cacheEntry) {
-	s := c.shard(h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[h]; !ok && len(s.m) >= c.perShard {
-		for k := range s.m {
-			delete(s.m, k)
+// put keeps s under h.
+func (c *cache) put(h uint64, s *slot) {
+	sh := c.shard(h)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[h]; !ok && len(sh.m) >= c.perShard {
+		for k := range sh.m {
+			delete(sh.m, k)
 			break
 		}
 	}
-	s.m[h] = e
+	sh.m[h] = s
 }
 
 // len is the number of entries (for tests and metrics).

@@ -23,12 +23,15 @@ import (
 // a signature segment that is not strict base64url. Callers only use it for
 // a header whose members are all strings (checkedHeader.plain), which
 // golang-jwt's json.Unmarshal of the header is sure to accept.
-func (v *Verifier) fastParse(raw string, d2 int, k *keys.Key, s *scanner, members []member) (*Claims, error) {
+//
+// The claims are built in box (a new one, or a cache slot's whose payload
+// already holds the payload's text: the claims' strings are then views of
+// the slot's copy, and no other copy is made).
+func (v *Verifier) fastParse(raw string, d2 int, k *keys.Key, s *scanner, members []member, box *claimsBox) (*Claims, error) {
 	method := v.method(k.Alg)
 	if method == nil {
 		return nil, nil
 	}
-	box := new(claimsBox)
 	c := &box.c
 	s.shared = &box.payload
 	if !s.decodeClaims(members, box) {

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -270,7 +271,7 @@ func (v *Verifier) checkRecord(ctx context.Context, c *Claims) error {
 // which remembers in the cache that the record was live.
 func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, confirm func(), err error) {
 	if v.cache == nil || len(raw) > MaxCachedTokenSize || v.cfgErr != nil {
-		c, _, err := v.verifyToken(raw, false)
+		c, _, _, err := v.verifyToken(raw, false, false)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
@@ -281,72 +282,85 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, con
 	}
 	h := v.cache.key(raw)
 	now := v.now().UnixNano()
-	if e, ok := v.cache.get(h, raw, now); ok {
+	if s, ok := v.cache.get(h, raw, now); ok {
 		// A key removed from the set (rotation) takes its tokens with it.
-		if _, loaded := v.keys.Lookup(e.kid); loaded {
-			if !e.recordLive && v.records != nil && e.claims.Registered() {
-				confirm = v.confirmer(h, e)
+		if _, loaded := v.keys.Lookup(s.kid); loaded {
+			if v.records != nil && !s.recordLive.Load() && s.claims.Registered() {
+				confirm = s.confirm
 			}
-			return e.claims, e.memo, e.revMemo, confirm, nil
+			return s.claims, &s.memo, &s.revMemo, confirm, nil
 		}
 	}
-	c, kid, err := v.verifyToken(raw, false)
+	c, kid, s, err := v.verifyToken(raw, false, true)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	memos := new(entryMemos)
-	e := cacheEntry{id: newTokenID(raw), claims: c, kid: kid, until: now + int64(noExpiryTTL), memo: &memos.caller, revMemo: &memos.rev}
+	signed, sig := splitSignature(raw)
+	if s == nil {
+		// Claims from golang-jwt's parser: a slot for the text only.
+		var ok bool
+		if s, ok = newSlot(signed, kid, nil); !ok {
+			if v.records != nil && c.Registered() {
+				confirm = func() {}
+			}
+			return c, nil, nil, confirm, nil
+		}
+	}
+	s.id.sig = sha256.Sum256(bytesOf(sig))
+	s.claims = c
+	s.until = now + int64(noExpiryTTL)
 	if c.ExpiresAt != nil {
-		e.until = c.ExpiresAt.UnixNano()
+		s.until = c.ExpiresAt.UnixNano()
 	}
 	if c.NotBefore != nil {
-		e.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
+		s.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
 	}
-	v.cache.put(h, e)
+	v.cache.put(h, s)
 	if v.records != nil && c.Registered() {
-		confirm = v.confirmer(h, e)
+		confirm = s.confirm
 	}
-	return c, e.memo, e.revMemo, confirm, nil
+	return c, &s.memo, &s.revMemo, confirm, nil
 }
 
-// confirmer returns what remembers that e's record is live. A function of
-// its own, so that only a registered token's first use pays for the
-// closure (h and e escape only here).
-func (v *Verifier) confirmer(h uint64, e cacheEntry) func() {
-	return func() {
-		e.recordLive = true
-		v.cache.put(h, e)
-	}
-}
+// confirm remembers that s's record is live (Records): on the slot itself,
+// which every request holding it shares, so a method value of it is the
+// confirm func of verifyCached (only a registered token's uses before its
+// first confirmation pay for it). A slot evicted meanwhile takes the mark
+// with it, as an entry dropped by a full shard does.
+func (s *slot) confirm() { s.recordLive.Store(true) }
 
 func (v *Verifier) verify(raw string, ignoreTime bool) (*Claims, error) {
-	c, _, err := v.verifyToken(raw, ignoreTime)
+	c, _, _, err := v.verifyToken(raw, ignoreTime, false)
 	return c, err
 }
 
-// verifyToken is steps 1–4; it also returns the kid of the key that verified.
-func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, error) {
+// verifyToken is steps 1–4; it also returns the kid of the key that
+// verified. With fill, the claims are parsed into a new cache slot (s,
+// holding raw's signed part, the kid and the payload text the claims'
+// strings are views of: one allocation for the cache to keep) when the
+// fast parser decodes them; s is nil when golang-jwt's parser did.
+func (v *Verifier) verifyToken(raw string, ignoreTime, fill bool) (_ *Claims, _ string, s *slot, _ error) {
 	if v.cfgErr != nil {
-		return nil, "", v.cfgErr
+		return nil, "", nil, v.cfgErr
 	}
 	// Step 1: shape, before anything else.
 	d1, d2, err := checkShape(raw)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	var buf [maxDecoded]byte
 	hdr, ok := decodeSegment(buf[:], raw[:d1])
 	if !ok {
-		return nil, "", fail(ErrMalformed, "header is not strict base64url")
+		return nil, "", nil, fail(ErrMalformed, "header is not strict base64url")
 	}
 	// Step 2: header, decoded and checked here, before golang-jwt.
 	hk, err := v.checkHeader(hdr)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	payload, ok := decodeSegment(buf[len(hdr):], raw[d1+1:d2])
 	if !ok {
-		return nil, "", fail(ErrMalformed, "payload is not strict base64url")
+		return nil, "", nil, fail(ErrMalformed, "payload is not strict base64url")
 	}
 	// Step 4, the strict half: the payload golang-jwt is about to decode
 	// has one reading only.
@@ -354,16 +368,27 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 	ps := scanner{b: payload}
 	members, err := checkPayload(&ps, ms[:0])
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	// Steps 3 and 4: signature, then registered and sigil claims.
 	var c *Claims
 	var kid string
 	if hk.plain && !ignoreTime && !v.slowOnly {
-		c, err = v.fastParse(raw, d2, hk.key, &ps, members)
+		var box *claimsBox
+		if fill {
+			signed, _ := splitSignature(raw)
+			if s, _ = newSlot(signed, hk.kid, payload); s != nil {
+				box = &s.box
+			}
+		}
+		if box == nil {
+			box = new(claimsBox)
+		}
+		c, err = v.fastParse(raw, d2, hk.key, &ps, members, box)
 		kid = hk.kid
 	}
 	if c == nil {
+		s = nil
 		c, kid, err = v.golangJWTParse(raw, ignoreTime)
 	}
 	if err != nil {
@@ -375,28 +400,28 @@ func (v *Verifier) verifyToken(raw string, ignoreTime bool) (*Claims, string, er
 			normalizeTimes(c)
 			err = withClaims(err, c)
 		}
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if ignoreTime {
 		switch {
 		case c.Issuer == "":
-			return nil, "", fail(ErrClaims, "missing iss")
+			return nil, "", nil, fail(ErrClaims, "missing iss")
 		case c.Issuer != v.iss:
-			return nil, "", fail(ErrIssuer, "")
+			return nil, "", nil, fail(ErrIssuer, "")
 		case len(c.Audience) == 0:
-			return nil, "", fail(ErrClaims, "missing aud")
+			return nil, "", nil, fail(ErrClaims, "missing aud")
 		case !slices.Contains(c.Audience, v.aud):
-			return nil, "", fail(ErrAudience, "")
+			return nil, "", nil, fail(ErrAudience, "")
 		}
 		if err := c.Validate(); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
 	if err := v.checkLifetime(c); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	normalizeTimes(c)
-	return c, kid, nil
+	return c, kid, s, nil
 }
 
 // golangJWTParse is steps 3 and 4 by golang-jwt's ParseWithClaims: it

@@ -34,10 +34,14 @@ import (
 
 // benches are BenchmarkHotPath's sub-benchmarks, sigil's beside their baselines.
 var benches = []string{
-	"noop", "verify-warm", "introspect",
+	"noop", "verify-warm", "verify-warm-10k", "introspect",
 	"bare-verify-EdDSA", "verify-cold-EdDSA", "bare-verify-ES256", "verify-cold-ES256",
 	"bare-sign-EdDSA", "mint-EdDSA", "bare-sign-ES256", "mint-ES256",
 }
+
+// optIn are benchmarks measured only when -only names them: their setup
+// (10,000 tokens minted and verified under valgrind) takes minutes.
+var optIn = map[string]bool{"verify-warm-10k": true}
 
 // ratios compare a sigil row with its baseline: baseline ÷ sigil, so that
 // 1.00 means "costs what the baseline costs", like make bench's vs columns.
@@ -48,8 +52,11 @@ var ratios = []struct{ row, base string }{
 }
 
 type result struct {
-	name          string
-	perReq        []float64 // one per repeat
+	name   string
+	perReq []float64 // one per repeat
+	// misses are the cache simulation's read misses per request (-cache):
+	// D1mr and DLmr, of the last repeat.
+	d1, ll        float64
 	allocs, bytes string
 }
 
@@ -60,6 +67,8 @@ func main() {
 	repeat := flag.Int("repeat", 1, "measure each benchmark this many times (the spread is printed)")
 	only := flag.String("only", "", "measure only the benchmarks matching this regexp")
 	out := flag.String("out", "", "also write the report to this markdown file")
+	flag.BoolVar(&cacheSim, "cache", false, "also simulate the caches (--cache-sim=yes) and print D1 and LL data read misses per request")
+	flag.StringVar(&llCache, "ll", "", "with -cache: the last-level cache simulated, size,associativity,line (e.g. 4194304,16,64); default the host's")
 	flag.Parse()
 	if err := run(*test, *n1, *n2, *repeat, *only, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "benchinstr:", err)
@@ -85,7 +94,7 @@ func run(test string, n1, n2, repeat int, only, out string) error {
 	res := map[string]*result{}
 	var order []string
 	for _, name := range benches {
-		if re != nil && !re.MatchString(name) {
+		if re != nil && !re.MatchString(name) || re == nil && optIn[name] {
 			continue
 		}
 		r := &result{name: name}
@@ -98,19 +107,34 @@ func run(test string, n1, n2, repeat int, only, out string) error {
 			if err != nil {
 				return err
 			}
-			r.perReq = append(r.perReq, float64(i2-i1)/float64(n2-n1))
+			r.perReq = append(r.perReq, float64(i2["Ir"]-i1["Ir"])/float64(n2-n1))
+			r.d1 = float64(i2["D1mr"]-i1["D1mr"]) / float64(n2-n1)
+			r.ll = float64(i2["DLmr"]-i1["DLmr"]) / float64(n2-n1)
 			r.bytes, r.allocs = benchMem(line)
 		}
-		fmt.Fprintf(os.Stderr, "[%6.1fs] %s: %s instructions/request\n", time.Since(start).Seconds(), name, fmtInstr(r.perReq))
+		if cacheSim {
+			fmt.Fprintf(os.Stderr, "[%6.1fs] %s: %s instructions/request, %.1f D1 and %.1f LL read misses/request\n",
+				time.Since(start).Seconds(), name, fmtInstr(r.perReq), r.d1, r.ll)
+		} else {
+			fmt.Fprintf(os.Stderr, "[%6.1fs] %s: %s instructions/request\n", time.Since(start).Seconds(), name, fmtInstr(r.perReq))
+		}
 		res[name] = r
 		order = append(order, name)
 	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Instructions per request (callgrind, in-process)\n\n")
-	fmt.Fprintf(&b, "| benchmark | instructions/request | B/op | allocs/op |\n|---|---:|---:|---:|\n")
+	if cacheSim {
+		fmt.Fprintf(&b, "| benchmark | instructions/request | D1 read misses/request | LL read misses/request | B/op | allocs/op |\n|---|---:|---:|---:|---:|---:|\n")
+	} else {
+		fmt.Fprintf(&b, "| benchmark | instructions/request | B/op | allocs/op |\n|---|---:|---:|---:|\n")
+	}
 	for _, name := range order {
 		r := res[name]
+		if cacheSim {
+			fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %s | %s |\n", name, fmtInstr(r.perReq), r.d1, r.ll, r.bytes, r.allocs)
+			continue
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, fmtInstr(r.perReq), r.bytes, r.allocs)
 	}
 	var lines []string
@@ -140,30 +164,65 @@ func run(test string, n1, n2, repeat int, only, out string) error {
 	return nil
 }
 
+// cacheSim is -cache: callgrind also simulates the caches (the host's
+// sizes, no prefetcher), and the report adds data read misses per request.
+var cacheSim bool
+
+// llCache is -ll: callgrind's --LL (the host's last level is shared with
+// other processes in production; a smaller one shows the misses a working
+// set larger than its share of the cache costs).
+var llCache string
+
 var (
-	collectedRe = regexp.MustCompile(`Collected : (\d+)`)
+	eventsRe    = regexp.MustCompile(`Events\s*:\s*(.+)`)
+	collectedRe = regexp.MustCompile(`Collected\s*:\s*(.+)`)
 	benchLineRe = regexp.MustCompile(`(?m)^BenchmarkHotPath/\S+.*$`)
 )
 
 // collect runs one sub-benchmark for n iterations under callgrind and
-// returns the instructions executed and the benchmark's result line.
-func collect(test, name string, n int) (int64, string, error) {
-	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+// returns the events counted (Ir: instructions executed; with -cache also
+// D1mr, DLmr...) and the benchmark's result line.
+func collect(test, name string, n int) (map[string]int64, string, error) {
+	args := []string{"--tool=callgrind", "--callgrind-out-file=/dev/null"}
+	if cacheSim {
+		args = append(args, "--cache-sim=yes")
+		if llCache != "" {
+			args = append(args, "--LL="+llCache)
+		}
+	}
+	cmd := exec.Command("valgrind", append(args,
 		test, "-test.run", "^$", "-test.bench", "^BenchmarkHotPath/"+regexp.QuoteMeta(name)+"$",
-		"-test.benchtime", strconv.Itoa(n)+"x", "-test.benchmem")
+		"-test.benchtime", strconv.Itoa(n)+"x", "-test.benchmem")...)
 	cmd.Env = append(os.Environ(), "GOGC=off", "GOMAXPROCS=1", "GODEBUG=asyncpreemptoff=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return 0, "", fmt.Errorf("%s ×%d: %w\n%s%s", name, n, err, stdout.String(), tail(stderr.String()))
+		return nil, "", fmt.Errorf("%s ×%d: %w\n%s%s", name, n, err, stdout.String(), tail(stderr.String()))
 	}
 	m := collectedRe.FindStringSubmatch(stderr.String())
 	line := benchLineRe.FindString(stdout.String())
 	if m == nil || line == "" {
-		return 0, "", fmt.Errorf("%s ×%d: no instruction count or no benchmark line\n%s%s", name, n, stdout.String(), tail(stderr.String()))
+		return nil, "", fmt.Errorf("%s ×%d: no instruction count or no benchmark line\n%s%s", name, n, stdout.String(), tail(stderr.String()))
 	}
-	v, err := strconv.ParseInt(m[1], 10, 64)
-	return v, line, err
+	names := []string{"Ir"}
+	if e := eventsRe.FindStringSubmatch(stderr.String()); e != nil {
+		names = strings.Fields(e[1])
+	}
+	events := map[string]int64{}
+	for i, f := range strings.Fields(m[1]) {
+		if i >= len(names) {
+			break
+		}
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s ×%d: event %s: %w", name, n, names[i], err)
+		}
+		events[names[i]] = v
+	}
+	if _, ok := events["Ir"]; !ok {
+		return nil, "", fmt.Errorf("%s ×%d: no Ir event in %q", name, n, m[0])
+	}
+	return events, line, nil
 }
 
 // benchMem reads B/op and allocs/op from a benchmark line.
