@@ -7,7 +7,6 @@ import (
 	"math/bits"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/sigil-dev/sigil/internal/apperr"
 	"github.com/sigil-dev/sigil/internal/clients"
+	"github.com/sigil-dev/sigil/internal/tailalloc"
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
@@ -256,44 +256,26 @@ func fillVerify(a *verifyAnswer, claims *token.Claims, t verifyText, text []byte
 }
 
 // newAnswers is a new answers object holding the verify answer for claims,
-// ready, with its text in the object's own tail: one allocation (made by
-// reflect.New of a type struct{ A answers; T [n]byte }, n in steps of
-// answersTailStep; the collector knows from the type that the tail holds
-// no pointers). A text beyond maxAnswersTail gets a block of its own.
+// ready, with its text in the object's own tail (tailalloc: one
+// allocation). A text beyond maxAnswersTail gets a block of its own.
 func newAnswers(claims *token.Claims) *answers {
 	var buf [256]byte
 	t, n := verifyTextOf(claims, buf[:0])
-	var as *answers
-	var tail []byte
-	if n <= maxAnswersTail {
-		i := n / answersTailStep
-		typ := answersTypes[i].Load()
-		if typ == nil {
-			st := reflect.StructOf([]reflect.StructField{
-				{Name: "A", Type: reflect.TypeFor[answers]()},
-				{Name: "T", Type: reflect.ArrayOf((i+1)*answersTailStep, reflect.TypeFor[byte]())},
-			})
-			typ = &st
-			answersTypes[i].Store(typ)
-		}
-		as = (*answers)(reflect.New(*typ).UnsafePointer())
-		tail = unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(as), unsafe.Sizeof(answers{}))), n)
-	} else {
-		as = new(answers)
-		tail = make([]byte, n)
+	as, tail, ok := answerSets.New(n)
+	if !ok {
+		as, tail = new(answers), make([]byte, n)
 	}
 	fillVerify(&as.verify, claims, t, tail[:0])
 	as.verifyState.Store(verifyReady)
 	return as
 }
 
-const (
-	answersTailStep = 64
-	maxAnswersTail  = 16 << 10
-)
+// maxAnswersTail bounds the text kept in an answers object's own tail.
+const maxAnswersTail = 16 << 10
 
-// answersTypes[i] is the answers type whose tail holds (i+1)*answersTailStep bytes.
-var answersTypes [maxAnswersTail/answersTailStep + 1]atomic.Pointer[reflect.Type]
+// answerSets makes answers objects with their text in the same object, in
+// 64-byte steps.
+var answerSets = tailalloc.New[answers](64, maxAnswersTail)
 
 // recordUse hands a successful use of a registered token (one with a tid)
 // to the Recorder, which never blocks (DESIGN §8).

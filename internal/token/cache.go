@@ -3,12 +3,13 @@ package token
 import (
 	"crypto/sha256"
 	"hash/maphash"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/sigil-dev/sigil/internal/tailalloc"
 )
 
 // MaxCachedTokenSize is the largest token the verified-token cache keeps:
@@ -82,18 +83,10 @@ type slot struct {
 	box claimsBox
 }
 
-// slotTailStep is the granularity of a slot's text tail: the slot types
-// differ in the tail's length by this much, so that a token's slot wastes
-// less than this of it.
-const slotTailStep = 64
-
-// slotTypes[i] is the type of a slot whose tail holds (i+1)*slotTailStep
-// bytes (the signed part, up to MaxCachedTokenSize; the kid and the decoded
-// payload, together shorter than the signed part: they are decoded from it): struct{ S slot; T [n]byte }, made on first use by reflect.StructOf
-// (Go has no arrays of a length chosen at run time). Its first field is the
-// slot, so a pointer to the object is a pointer to its slot, and the
-// collector knows from the type that the tail holds no pointers.
-var slotTypes [maxSlotTail/slotTailStep + 1]atomic.Pointer[reflect.Type]
+// slots makes slots with their text in the same object (tailalloc): a
+// tail of up to maxSlotTail bytes, in 64-byte steps, so that a token's
+// slot wastes less than 64 bytes of it.
+var slots = tailalloc.New[slot](64, maxSlotTail)
 
 // maxSlotTail bounds a slot's text: a cacheable token's signed part, and
 // the kid and payload decoded from it.
@@ -107,22 +100,10 @@ const maxSlotTail = 2 * MaxCachedTokenSize
 // elsewhere. ok is false when the text is too long to keep (the token is
 // then not cached).
 func newSlot(signed, kid string, payload []byte) (s *slot, ok bool) {
-	n := len(signed) + len(kid) + len(payload)
-	if n > maxSlotTail {
+	s, tail, ok := slots.New(len(signed) + len(kid) + len(payload))
+	if !ok {
 		return nil, false
 	}
-	i := n / slotTailStep
-	t := slotTypes[i].Load()
-	if t == nil {
-		typ := reflect.StructOf([]reflect.StructField{
-			{Name: "S", Type: reflect.TypeFor[slot]()},
-			{Name: "T", Type: reflect.ArrayOf((i+1)*slotTailStep, reflect.TypeFor[byte]())},
-		})
-		t = &typ
-		slotTypes[i].Store(t)
-	}
-	s = (*slot)(reflect.New(*t).UnsafePointer())
-	tail := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(s), unsafe.Sizeof(slot{}))), n)
 	copy(tail, signed)
 	copy(tail[len(signed):], kid)
 	copy(tail[len(signed)+len(kid):], payload)
