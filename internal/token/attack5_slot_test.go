@@ -259,3 +259,23 @@ func TestAttack5_BUG_CachedTokenWithoutNbfOutlivesIatCheck(t *testing.T) {
 	_, err = f.verifier.Verify(ctx, raw)
 	require.Error(t, err, "cached: must refuse as the uncached verifier does")
 }
+
+// TestAttack5_BUG_CachedTokenNbfBeforeIatOutlivesIatCheck: the same with
+// an nbf an hour before iat: the slot's lower bound is nbf - leeway, so
+// after a clock step back past iat - leeway the cached token is still
+// accepted while an uncached verifier refuses it.
+func TestAttack5_BUG_CachedTokenNbfBeforeIatOutlivesIatCheck(t *testing.T) {
+	ctx := context.Background()
+	k := testKey(t, keys.EdDSA, "main")
+	f := newFixture(t, k, withCache(1000, nil))
+	plain := attack5Uncached(f)
+	start := f.clock.Now()
+	early := sign(t, k, header(k.Alg, k.KID), payload(start, `,"nbf":`+itoa(start.Add(-time.Hour).Unix()), "nbf"))
+	_, err := f.verifier.Verify(ctx, early)
+	require.NoError(t, err, "accepted and cached")
+	f.clock.Set(start.Add(-31 * time.Second))
+	_, err = plain.Verify(ctx, early)
+	require.Error(t, err, "uncached: iat is in the future beyond the leeway")
+	_, err = f.verifier.Verify(ctx, early)
+	require.Error(t, err, "cached (nbf before iat): must refuse as the uncached verifier does")
+}
