@@ -234,17 +234,16 @@ func TestAttack5_ClockAndKeysWhileCached(t *testing.T) {
 	check("key back")
 }
 
-// TestAttack5_BUG_CachedTokenWithoutNbfOutlivesIatCheck: a token without
+// TestAttack5_CachedTokenWithoutNbfKeepsIatCheck: a token without
 // nbf (but with iat, which the verifier checks against the clock with
 // leeway) is accepted and cached; the clock then steps back by more than
 // the leeway (an NTP correction), so that the token's iat is in the
-// future: an uncached verifier refuses it (iat after now+leeway), the
-// cached one keeps accepting it, since a slot's lower bound is taken from
-// nbf only (slot.nbf = 0 without nbf). Pre-existing: the entry before the
-// slot layout took its nbf the same way (verifyCached, c.NotBefore only).
-// Fix: take the lower bound from max(nbf, iat) - leeway as the uncached
-// check does (or don't cache tokens without nbf).
-func TestAttack5_BUG_CachedTokenWithoutNbfOutlivesIatCheck(t *testing.T) {
+// future: an uncached verifier refuses it (iat after now+leeway), and so
+// must the cached one. Found by this attack: a slot's lower bound was
+// taken from nbf only (0 without nbf), so the cached token kept being
+// accepted (from before the slot layout); it is now max(nbf, iat) -
+// leeway (Verifier.validFrom).
+func TestAttack5_CachedTokenWithoutNbfKeepsIatCheck(t *testing.T) {
 	ctx := context.Background()
 	k := testKey(t, keys.EdDSA, "main")
 	f := newFixture(t, k, withCache(1000, nil))
@@ -260,11 +259,11 @@ func TestAttack5_BUG_CachedTokenWithoutNbfOutlivesIatCheck(t *testing.T) {
 	require.Error(t, err, "cached: must refuse as the uncached verifier does")
 }
 
-// TestAttack5_BUG_CachedTokenNbfBeforeIatOutlivesIatCheck: the same with
-// an nbf an hour before iat: the slot's lower bound is nbf - leeway, so
-// after a clock step back past iat - leeway the cached token is still
-// accepted while an uncached verifier refuses it.
-func TestAttack5_BUG_CachedTokenNbfBeforeIatOutlivesIatCheck(t *testing.T) {
+// TestAttack5_CachedTokenNbfBeforeIatKeepsIatCheck: the same with
+// an nbf an hour before iat: after a clock step back past iat - leeway the
+// cached token is refused as by an uncached verifier (the lower bound was
+// nbf - leeway alone).
+func TestAttack5_CachedTokenNbfBeforeIatKeepsIatCheck(t *testing.T) {
 	ctx := context.Background()
 	k := testKey(t, keys.EdDSA, "main")
 	f := newFixture(t, k, withCache(1000, nil))

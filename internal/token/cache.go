@@ -60,7 +60,8 @@ type cacheShard struct {
 type slot struct {
 	// until is when the entry dies (Unix ns): the token's exp, or noExpiryTTL after caching.
 	until int64
-	// nbf is when the token becomes valid (Unix ns, leeway applied); 0 if always.
+	// nbf is when the token becomes valid (Unix ns, leeway applied): the
+	// later of its nbf and iat (Verifier.validFrom); 0 if always.
 	nbf int64
 	// id is the token a hit must present: signed is a view of the tail.
 	id     tokenID

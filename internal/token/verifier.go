@@ -312,14 +312,29 @@ func (v *Verifier) verifyCached(raw string) (c *Claims, memo, revMemo *Memo, con
 	if c.ExpiresAt != nil {
 		s.until = c.ExpiresAt.UnixNano()
 	}
-	if c.NotBefore != nil {
-		s.nbf = c.NotBefore.Add(-v.leeway).UnixNano()
-	}
+	s.nbf = v.validFrom(c)
 	v.cache.put(h, s)
 	if v.records != nil && c.Registered() {
 		confirm = s.confirm
 	}
 	return c, &s.memo, &s.revMemo, confirm, nil
+}
+
+// validFrom is when, at the earliest, claims c pass the clock checks of
+// step 4 (Unix ns; 0 if always): the later of nbf and iat, less the
+// leeway, as golang-jwt checks both (iat, like nbf, must not be in the
+// future). A cache hit before it is a miss, so that a clock stepped back
+// (an NTP correction) past a cached token's iat refuses it as an uncached
+// verifier does.
+func (v *Verifier) validFrom(c *Claims) int64 {
+	var from int64
+	if c.NotBefore != nil {
+		from = c.NotBefore.Add(-v.leeway).UnixNano()
+	}
+	if c.IssuedAt != nil {
+		from = max(from, c.IssuedAt.Add(-v.leeway).UnixNano())
+	}
+	return from
 }
 
 // confirm remembers that s's record is live (Records): on the slot itself,
