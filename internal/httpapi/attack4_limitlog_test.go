@@ -1,11 +1,9 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,25 +11,8 @@ import (
 	"github.com/sigil-dev/sigil/internal/app"
 	"github.com/sigil-dev/sigil/internal/config"
 	"github.com/sigil-dev/sigil/test/apiserver"
+	"github.com/sigil-dev/sigil/test/testproc"
 )
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAttack4_AuthLimitAndLogs: the failed-authentication limit still
 // holds on the paths issue 17 changed (introspection behind withClient,
@@ -42,7 +23,7 @@ func (l *lockedBuffer) String() string {
 // in. Afterwards the server's debug log holds none of the secrets (right
 // or wrong) nor any token text sent or minted during the attack.
 func TestAttack4_AuthLimitAndLogs(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testproc.Buffer{} // safe for the server's goroutines
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const maxFailures = 3
 	e := newConsoleEnv(t,
