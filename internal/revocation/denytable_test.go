@@ -69,6 +69,13 @@ func testDenyTableMatchesMap(t *testing.T) {
 		require.Equal(t, len(ref), seen, step)
 		_, ok := tbl.get([16]byte{0xff, 0xfe})
 		require.False(t, ok, step)
+		// The filter has exactly the bits of the ids in the table: none
+		// missing (a denied id would pass), none left by pruned ids.
+		var want denyTable
+		for id := range ref {
+			want.mark(id)
+		}
+		require.True(t, want.filter == tbl.filter, step)
 	}
 	noLock := func() {}
 	for round := range 6 {
