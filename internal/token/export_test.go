@@ -84,3 +84,7 @@ func (v *Verifier) CacheSlotsOwnTheirText() error {
 	}
 	return nil
 }
+
+// QueryTokenPairs is queryTokenPairs, QueryToken without its shortcut: the
+// reference the shortcut is tested against.
+var QueryTokenPairs = queryTokenPairs

@@ -19,6 +19,12 @@ func QueryToken(raw string) (tok string, n int) {
 	if !mayNameToken(raw) {
 		return "", 0
 	}
+	return queryTokenPairs(raw)
+}
+
+// queryTokenPairs is QueryToken without its shortcut: every pair split,
+// unescaped and compared.
+func queryTokenPairs(raw string) (tok string, n int) {
 	for k, v := range QueryPairs(raw) {
 		if !strings.EqualFold(k, "token") && !strings.EqualFold(k, "access_token") {
 			continue

@@ -1,27 +1,14 @@
 package token_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/sigil-dev/sigil/internal/token"
 )
 
-// queryTokenEveryPair is QueryToken as it was before its shortcut for
-// queries that cannot name a token: every pair split, unescaped and
-// compared.
-func queryTokenEveryPair(raw string) (tok string, n int) {
-	for k, v := range token.QueryPairs(raw) {
-		if !strings.EqualFold(k, "token") && !strings.EqualFold(k, "access_token") {
-			continue
-		}
-		if k == "token" && tok == "" {
-			tok = v
-		}
-		n++
-	}
-	return tok, n
-}
+// queryTokenEveryPair is QueryToken without its shortcut for queries that
+// cannot name a token: every pair split, unescaped and compared.
+var queryTokenEveryPair = token.QueryTokenPairs
 
 // TestQueryToken_MatchesEveryPair: QueryToken's shortcut (a query without
 // k, K, % or a non-ASCII byte names no token) gives what reading every
