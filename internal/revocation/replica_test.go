@@ -230,6 +230,30 @@ func TestReplica_Prune(t *testing.T) {
 	require.Equal(t, 0, denied)
 }
 
+// TestReplica_PruneKeepsSurvivorsDenied: a prune rebuilds the denylist's
+// filter from the entries that stay, so a denial that outlives the prune
+// is still honoured after it (a filter cleared without its survivors would
+// let them through), while the pruned one is gone.
+func TestReplica_PruneKeepsSurvivorsDenied(t *testing.T) {
+	srv := redisserver.Start(t)
+	clk := testclock.Wall()
+	r := startReplica(t, newStore(t, srv, "ps:"), func(c *revocation.ReplicaConfig) { c.Now = clk.Now; c.Leeway = 0 })
+	ctx := context.Background()
+	short := claims(clk.Now(), func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(clk.Now().Add(2 * time.Second)) })
+	long := make([]*token.Claims, 50)
+	for i := range long {
+		long[i] = claims(clk.Now())
+		require.NoError(t, r.Revoke(ctx, long[i]))
+	}
+	require.NoError(t, r.Revoke(ctx, short))
+	require.Equal(t, 1, r.Prune(clk.Now().Add(3*time.Second)))
+	for _, c := range long {
+		require.ErrorIs(t, r.Check(ctx, c), token.ErrRevoked)
+	}
+	denied, _ := r.Size()
+	require.Equal(t, len(long), denied)
+}
+
 // TestReplica_Ledger hammers revoke, revoke-all, check and resync from many
 // goroutines (run it with -race) and keeps a ledger: once a revocation is
 // acknowledged, no check on the same instance may pass it, and the other
