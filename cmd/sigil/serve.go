@@ -40,7 +40,7 @@ func newServeCmd() *cobra.Command {
 // Human-facing start information (and a generated admin secret, once) goes
 // to out; logs go to stderr. SIGHUP reloads the keys.
 func serve(ctx context.Context, cfg config.Config, out io.Writer) error {
-	a, err := app.New(ctx, cfg)
+	a, err := app.New(ctx, cfg, app.WithGCFloor(os.Getenv))
 	if err != nil {
 		return err
 	}

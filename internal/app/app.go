@@ -60,6 +60,8 @@ type options struct {
 	// channels and notifyRand: WithChannels, WithNotifyRand (notify.go).
 	channels   []notify.Channel
 	notifyRand func() float64
+	// gcEnv: WithGCFloor (gcfloor.go).
+	gcEnv func(string) string
 }
 
 // WithNow sets the clock of every part (default time.Now).
@@ -150,6 +152,9 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 			a.Close()
 		}
 	}()
+	if o.gcEnv != nil {
+		a.startGCFloor(cfg.Runtime.GCHeapFloorMiB, o.gcEnv)
+	}
 
 	for _, f := range cfg.ExposedSecretFiles() { // refused by config validation in prod
 		log.Warn("secret file readable by other users; chmod 600 it (refused in prod mode)",

@@ -52,7 +52,21 @@ type Config struct {
 	Notify     Notify     `yaml:"notify" envPrefix:"NOTIFY_"`
 	Console    Console    `yaml:"console" envPrefix:"CONSOLE_"`
 	Debug      Debug      `yaml:"debug" envPrefix:"DEBUG_"`
+	Runtime    Runtime    `yaml:"runtime" envPrefix:"RUNTIME_"`
 }
+
+// Runtime tunes the Go runtime under `sigil serve`.
+type Runtime struct {
+	// GCHeapFloorMiB is the heap size below which the collector does not
+	// start a cycle (internal/gcfloor): the heap goal is the larger of it and
+	// twice the live heap. 0 leaves the collector at GOGC=100. Ignored when
+	// the environment sets GOGC (the operator's choice wins); a GOMEMLIMIT
+	// below it caps it.
+	GCHeapFloorMiB int `yaml:"gc_heap_floor_mib" env:"GC_HEAP_FLOOR_MIB"`
+}
+
+// MaxGCHeapFloorMiB bounds runtime.gc_heap_floor_mib (64 GiB).
+const MaxGCHeapFloorMiB = 64 << 10
 
 // Console configures the admin console's sign-in sessions (/console/),
 // console tokens, the owner-bound credential of the <sigil-api-tokens>
@@ -228,6 +242,7 @@ func Default() Config {
 		Auth:     Auth{MaxFailures: 10, Window: time.Minute},
 		Cloud:    Cloud{Timeout: time.Second},
 		Notify:   defaultNotify(),
+		Runtime:  Runtime{GCHeapFloorMiB: 128},
 	}
 }
 
@@ -343,6 +358,9 @@ func (c Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		bad("addr", "must be host:port, got %q", c.Addr)
+	}
+	if c.Runtime.GCHeapFloorMiB < 0 || c.Runtime.GCHeapFloorMiB > MaxGCHeapFloorMiB {
+		bad("runtime.gc_heap_floor_mib", "must be 0 (off) to %d, got %d", MaxGCHeapFloorMiB, c.Runtime.GCHeapFloorMiB)
 	}
 	if c.Debug.PprofAddr != "" {
 		host, port, err := net.SplitHostPort(c.Debug.PprofAddr)

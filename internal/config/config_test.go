@@ -127,6 +127,8 @@ func TestLoad_Err(t *testing.T) {
 		{name: "BadAddr", env: []string{"SIGIL_ADDR=nonsense"}, wantKey: "SIGIL_ADDR"},
 		{name: "BadIssuer", env: []string{"SIGIL_ISSUER=not a url"}, wantKey: "issuer"},
 		{name: "EmptyAudience", env: []string{"SIGIL_AUDIENCE= "}, wantKey: "audience"},
+		{name: "GCHeapFloorNegative", env: []string{"SIGIL_RUNTIME_GC_HEAP_FLOOR_MIB=-1"}, wantKey: "runtime.gc_heap_floor_mib"},
+		{name: "GCHeapFloorHuge", env: []string{"SIGIL_RUNTIME_GC_HEAP_FLOOR_MIB=65537"}, wantKey: "runtime.gc_heap_floor_mib"},
 		{name: "PprofNotLoopback", env: []string{"SIGIL_DEBUG_PPROF_ADDR=0.0.0.0:6060"}, wantKey: "debug.pprof_addr"},
 		{name: "PprofAllInterfaces", env: []string{"SIGIL_DEBUG_PPROF_ADDR=:6060"}, wantKey: "debug.pprof_addr"},
 		{name: "PprofPublicHost", env: []string{"SIGIL_DEBUG_PPROF_ADDR=example.com:6060"}, wantKey: "debug.pprof_addr"},
