@@ -152,9 +152,6 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 			a.Close()
 		}
 	}()
-	if o.gcEnv != nil {
-		a.startGCFloor(cfg.Runtime.GCHeapFloorMiB, o.gcEnv)
-	}
 
 	for _, f := range cfg.ExposedSecretFiles() { // refused by config validation in prod
 		log.Warn("secret file readable by other users; chmod 600 it (refused in prod mode)",
@@ -349,6 +346,13 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		if err := a.startPprof(cfg.Debug.PprofAddr); err != nil {
 			return nil, err
 		}
+	}
+	if o.gcEnv != nil {
+		// Last, after the replica's first load: its garbage is collected at
+		// GOGC=100 as it goes, not left to fill the heap to the floor (a
+		// 1 M-entry load took 0.47–0.59 s and 148 MiB with the floor during
+		// it, 0.36–0.41 s and 57–61 MiB without).
+		a.startGCFloor(cfg.Runtime.GCHeapFloorMiB, o.gcEnv)
 	}
 	return a, nil
 }
