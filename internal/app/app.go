@@ -351,7 +351,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *App, err er
 		// Last, after the replica's first load: its garbage is collected at
 		// GOGC=100 as it goes, not left to fill the heap to the floor (a
 		// 1 M-entry load took 0.47–0.59 s and 148 MiB with the floor during
-		// it, 0.36–0.41 s and 57–61 MiB without).
+		// it, 0.36–0.55 s and 57–61 MiB without).
 		a.startGCFloor(cfg.Runtime.GCHeapFloorMiB, o.gcEnv)
 	}
 	return a, nil

@@ -11,8 +11,8 @@
 // the next cycle starts) makes the cycles rarer while the live heap is
 // small, and changes nothing once it is large: the goal is the larger of
 // the floor and GOGC=100's twice the live heap, so the heap never grows past
-// max(floor, 2 × live). This is the "dynamic GOGC" of the Go GC guide's
-// memory-limit discussion, kept within a fixed bound.
+// max(floor, 2 × live): a GOGC tuned after every cycle, as some large Go
+// services do, within a fixed bound.
 //
 // After every cycle (a cleanup on an unreachable sentinel object runs once
 // per cycle) the tuner reads the live heap and sets GOGC to the percent
@@ -71,7 +71,7 @@ type Tuner struct {
 
 	mu      sync.Mutex
 	stopped bool
-	// percent is the GOGC last set (0 before the first cycle).
+	// percent is the GOGC last set (Start sets the first).
 	percent int
 }
 

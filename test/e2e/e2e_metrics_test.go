@@ -191,3 +191,31 @@ func TestE2E_MetricsRandomMethodsAndPaths(t *testing.T) {
 		t.Fatalf("sigil_http_* series: %d before 1,500 made-up requests, %d after", before, after)
 	}
 }
+
+// TestE2E_GCHeapFloor: `sigil serve` raises GOGC for its heap floor
+// (runtime.gc_heap_floor_mib, default 128 MiB) while the heap is small, as
+// the Go collector's own go_gc_gogc_percent shows; a floor of 0 leaves Go's
+// 100, and a GOGC in the environment wins (and is logged).
+func TestE2E_GCHeapFloor(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want func(float64) bool
+		log  string
+	}{
+		{"default", nil, func(v float64) bool { return v > 100 }, ""},
+		{"floor 0", map[string]string{"SIGIL_RUNTIME_GC_HEAP_FLOOR_MIB": "0"}, func(v float64) bool { return v == 100 }, ""},
+		{"GOGC=50", map[string]string{"GOGC": "50"}, func(v float64) bool { return v == 50 }, "GOGC is set in the environment"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			inst := e2eStart(t, c.env)
+			v := e2eMustMetric(t, e2eScrape(t, inst.URL), "go_gc_gogc_percent", nil)
+			if !c.want(v) {
+				t.Errorf("go_gc_gogc_percent = %v", v)
+			}
+			if c.log != "" && !strings.Contains(inst.Stderr.String(), c.log) {
+				t.Errorf("stderr lacks %q:\n%s", c.log, inst.Stderr)
+			}
+		})
+	}
+}
