@@ -58,8 +58,9 @@ type Config struct {
 // Runtime tunes the Go runtime under `sigil serve`.
 type Runtime struct {
 	// GCHeapFloorMiB is the heap size below which the collector does not
-	// start a cycle (internal/gcfloor): the heap goal is the larger of it and
-	// twice the live heap. 0 leaves the collector at GOGC=100. Ignored when
+	// start a cycle (internal/gcfloor): the heap goal is the larger of it
+	// (less the denylist's tables held outside the heap) and twice the live
+	// heap. 0 leaves the collector at GOGC=100. Ignored when
 	// the environment sets GOGC (the operator's choice wins); a GOMEMLIMIT
 	// below it caps it.
 	GCHeapFloorMiB int `yaml:"gc_heap_floor_mib" env:"GC_HEAP_FLOOR_MIB"`
