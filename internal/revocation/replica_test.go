@@ -32,6 +32,21 @@ type replicaOpt func(*revocation.ReplicaConfig)
 
 func startReplica(t *testing.T, st revocation.SyncStore, opts ...replicaOpt) *revocation.Replica {
 	t.Helper()
+	r := loadedReplica(t, st, opts...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+// loadedReplica is a replica loaded once (Sync) but not Run: nothing
+// reloads it from Redis behind the test's back. A running replica reloads
+// when its subscription connects, and Redis keeps a denial until its real
+// expiry, so a reload landing after a prune at a future time puts the
+// entry back (a race CI once lost in TestReplica_Prune).
+func loadedReplica(t *testing.T, st revocation.SyncStore, opts ...replicaOpt) *revocation.Replica {
+	t.Helper()
 	cfg := revocation.ReplicaConfig{
 		Store: st, Leeway: 30 * time.Second, MaxStaleness: 5 * time.Minute,
 		ResyncInterval: time.Hour, Heartbeat: 50 * time.Millisecond,
@@ -41,10 +56,6 @@ func startReplica(t *testing.T, st revocation.SyncStore, opts ...replicaOpt) *re
 	}
 	r := revocation.NewReplica(cfg)
 	require.NoError(t, r.Sync(context.Background()))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
 	return r
 }
 
@@ -220,8 +231,8 @@ func TestReplica_EmptyAgainReseeds(t *testing.T) {
 func TestReplica_Prune(t *testing.T) {
 	srv := redisserver.Start(t)
 	clk := testclock.Wall()
-	r := startReplica(t, newStore(t, srv, "x:"), func(c *revocation.ReplicaConfig) { c.Now = clk.Now; c.Leeway = 0 })
 	ctx := context.Background()
+	r := loadedReplica(t, newStore(t, srv, "x:"), func(c *revocation.ReplicaConfig) { c.Now = clk.Now; c.Leeway = 0 })
 	short := claims(clk.Now(), func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(clk.Now().Add(2 * time.Second)) })
 	require.NoError(t, r.Revoke(ctx, short))
 	require.Equal(t, 0, r.Prune(clk.Now()))
@@ -237,7 +248,7 @@ func TestReplica_Prune(t *testing.T) {
 func TestReplica_PruneKeepsSurvivorsDenied(t *testing.T) {
 	srv := redisserver.Start(t)
 	clk := testclock.Wall()
-	r := startReplica(t, newStore(t, srv, "ps:"), func(c *revocation.ReplicaConfig) { c.Now = clk.Now; c.Leeway = 0 })
+	r := loadedReplica(t, newStore(t, srv, "ps:"), func(c *revocation.ReplicaConfig) { c.Now = clk.Now; c.Leeway = 0 })
 	ctx := context.Background()
 	short := claims(clk.Now(), func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(clk.Now().Add(2 * time.Second)) })
 	long := make([]*token.Claims, 50)
